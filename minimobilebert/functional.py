@@ -1,0 +1,212 @@
+"""The NumPy reference for every primitive MobileBERT is built from.
+
+These functions are the readable definition of the math, and the "numpy" backend. The fast backends
+(Numba, Cython; see `backend.py`) implement the *kernel* functions below with exactly the same signatures
+and are tested against them:
+
+    linear_act(x, weight, bias, activation)                                    dense + activation
+    linear_norm(x, weight, bias, norm_weight, norm_bias, residual, normalization_type, eps)
+                                                                               dense + residual + norm
+    ffn(x, w_in, b_in, w_out, b_out, norm_weight, norm_bias, activation, normalization_type, eps)
+                                                                               one stacked FFN
+    attention(query, key, value, mask_bias, num_heads)                         multi-head attention core
+
+Conventions, as in HF/PyTorch checkpoints: a dense layer's `weight` is [out_features, in_features] and
+is used as `x @ weight.T` (a view, never a transposed copy). Everything is float32: MobileBERT's
+activations reach 1e7-1e8, far beyond float16's 65504.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+# ----------------------------------------------------------------------------------------- activations
+
+
+def relu(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, 0, dtype=x.dtype)
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    """The error function, elementwise (NumPy has none).
+
+    Abramowitz & Stegun 7.1.26: erf(x) = 1 - (a1 t + a2 t^2 + ... + a5 t^5) exp(-x^2), t = 1 / (1 + p|x|),
+    odd in x. Its absolute error is below 1.5e-7, about float32's epsilon, so it is exact for our purpose.
+    Evaluated in float64 and returned in the input's dtype.
+    """
+    z = np.abs(x.astype(np.float64))
+    t = 1.0 / (1.0 + 0.3275911 * z)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    return (np.sign(x) * (1.0 - poly * np.exp(-z * z))).astype(x.dtype)
+
+
+def gelu(x: np.ndarray) -> np.ndarray:
+    """Exact GELU, x * Phi(x) with Phi the standard normal CDF (HF "gelu")."""
+    return (0.5 * x * (1.0 + erf(x / np.float32(math.sqrt(2.0))))).astype(x.dtype)
+
+
+def gelu_new(x: np.ndarray) -> np.ndarray:
+    """The tanh approximation of GELU used by GPT-2 and the original BERT code (HF "gelu_new")."""
+    c = np.float32(math.sqrt(2.0 / math.pi))
+    with np.errstate(over="ignore"):  # x**3 overflows float32 for |x| > 7e12; tanh saturates anyway
+        inner = c * (x + np.float32(0.044715) * x * x * x)
+    return (0.5 * x * (1.0 + np.tanh(inner))).astype(x.dtype)
+
+
+def silu(x: np.ndarray) -> np.ndarray:
+    """x * sigmoid(x), also called swish."""
+    with np.errstate(over="ignore"):  # exp(-x) overflows to inf for very negative x: silu -> -0
+        return (x / (1.0 + np.exp(-x))).astype(x.dtype)
+
+
+def tanh(x: np.ndarray) -> np.ndarray:
+    return np.tanh(x)
+
+
+ACTIVATIONS = {
+    "relu": relu,
+    "gelu": gelu,
+    "gelu_new": gelu_new,
+    "gelu_pytorch_tanh": gelu_new,  # same formula, PyTorch's name for it
+    "tanh": tanh,
+    "silu": silu,
+    "swish": silu,
+}
+
+
+def activate(x: np.ndarray, activation: str) -> np.ndarray:
+    return ACTIVATIONS[activation](x)
+
+
+# ----------------------------------------------------------------------------------------- normalization
+
+
+def no_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """MobileBERT's NoNorm: an elementwise affine map, x * weight + bias, with no mean or variance.
+
+    The paper replaces LayerNorm with it because computing statistics is slow on phones. The price: nothing
+    keeps the activations in range, and they grow to 1e7-1e8.
+    """
+    return x * weight + bias
+
+
+def layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
+    """LayerNorm over the last axis: (x - mean) / sqrt(var + eps) * weight + bias."""
+    mean = x.mean(axis=-1, keepdims=True)  # [..., D] -> [..., 1]
+    centered = x - mean
+    var = (centered * centered).mean(axis=-1, keepdims=True)  # biased variance, as PyTorch
+    return centered / np.sqrt(var + np.float32(eps)) * weight + bias
+
+
+def normalize(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, normalization_type: str, eps: float) -> np.ndarray:
+    if normalization_type == "no_norm":
+        return no_norm(x, weight, bias)
+    return layer_norm(x, weight, bias, eps)
+
+
+# ----------------------------------------------------------------------------------------- dense layers
+
+
+def linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
+    """A dense layer: x @ weight.T + bias.   [..., in] -> [..., out]"""
+    y = x @ weight.T
+    if bias is not None:
+        y += bias
+    return y
+
+
+def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Numerically safe softmax: shift by the row maximum first, so exp never overflows."""
+    shifted = x - x.max(axis=axis, keepdims=True)
+    e = np.exp(shifted)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+# ----------------------------------------------------------------------------------------- kernels
+
+
+def linear_act(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, activation: str) -> np.ndarray:
+    """KERNEL. Dense layer then activation: act(x @ weight.T + bias).   [..., in] -> [..., out]"""
+    return activate(linear(x, weight, bias), activation)
+
+
+def linear_norm(
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray,
+    norm_weight: np.ndarray,
+    norm_bias: np.ndarray,
+    residual: np.ndarray | None,
+    normalization_type: str,
+    eps: float,
+) -> np.ndarray:
+    """KERNEL. Dense layer, residual add, normalization: norm(x @ weight.T + bias + residual).
+
+    Five places in a MobileBERT block have this shape: the input and attention bottlenecks (no residual),
+    the attention output, each FFN's output, and the output bottleneck.   [..., in] -> [..., out]
+    """
+    y = linear(x, weight, bias)
+    if residual is not None:
+        y += residual
+    return normalize(y, norm_weight, norm_bias, normalization_type, eps)
+
+
+def ffn(
+    x: np.ndarray,
+    w_in: np.ndarray,
+    b_in: np.ndarray,
+    w_out: np.ndarray,
+    b_out: np.ndarray,
+    norm_weight: np.ndarray,
+    norm_bias: np.ndarray,
+    activation: str,
+    normalization_type: str,
+    eps: float,
+) -> np.ndarray:
+    """KERNEL. One feed-forward network with its residual: norm(W_out act(W_in x + b_in) + b_out + x).
+
+    MobileBERT stacks several of these per block (128 -> 512 -> 128 each) to restore the ratio of FFN to
+    attention parameters that the narrow bottleneck would otherwise upset.   [..., D] -> [..., D]
+    """
+    h = linear_act(x, w_in, b_in, activation)  # [..., 128] -> [..., 512]
+    return linear_norm(h, w_out, b_out, norm_weight, norm_bias, x, normalization_type, eps)  # -> [..., 128]
+
+
+def attention(
+    query: np.ndarray,
+    key: np.ndarray,
+    value: np.ndarray,
+    mask_bias: np.ndarray | None,
+    num_heads: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """KERNEL. Multi-head scaled dot-product attention on already-projected queries, keys and values.
+
+    query, key, value: [B, T, A] with A = num_heads * head_size.
+    mask_bias: [B, T] additive bias on the keys (0 to attend, the float32 minimum to ignore) or None.
+    Returns the context [B, T, A] and the attention probabilities [B, heads, T, T].
+    """
+    B, T, A = query.shape
+    d = A // num_heads
+    q = query.reshape(B, T, num_heads, d).transpose(0, 2, 1, 3)  # [B, T, A] -> [B, h, T, d]
+    k = key.reshape(B, T, num_heads, d).transpose(0, 2, 1, 3)  # [B, T, A] -> [B, h, T, d]
+    v = value.reshape(B, T, num_heads, d).transpose(0, 2, 1, 3)  # [B, T, A] -> [B, h, T, d]
+    scores = (q @ k.transpose(0, 1, 3, 2)) * np.float32(d**-0.5)  # [B, h, T, d] @ [B, h, d, T] -> [B, h, T, T]
+    if mask_bias is not None:
+        scores += mask_bias[:, None, None, :]  # [B, T] -> [B, 1, 1, T]: same bias for every head and query
+    probs = softmax(scores, axis=-1)  # [B, h, T, T]
+    context = probs @ v  # [B, h, T, T] @ [B, h, T, d] -> [B, h, T, d]
+    return context.transpose(0, 2, 1, 3).reshape(B, T, A), probs  # -> [B, T, A]
+
+
+def mask_bias_from_attention_mask(attention_mask: np.ndarray) -> np.ndarray:
+    """[B, T] of 1 (attend) / 0 (padding) -> additive bias [B, T] of 0 / float32 minimum.
+
+    Not -1e4 (BERT's old constant): MobileBERT's attention scores can exceed 1e4, and then -1e4 fails to
+    silence padded keys. The dtype's minimum always does, and stays finite so softmax cannot produce NaN.
+    """
+    return np.where(attention_mask.astype(bool), np.float32(0.0), np.finfo(np.float32).min).astype(np.float32)
+
+
+KERNELS = ("linear_act", "linear_norm", "ffn", "attention")

@@ -1,0 +1,56 @@
+"""Turn a model name into a local folder: a folder as is, or a hub id through huggingface_hub's cache.
+
+`resolve_model_folder("google/mobilebert-uncased")` downloads the checkpoint once into huggingface_hub's
+standard cache (HF_HOME / HF_HUB_CACHE) when the network allows, and reads it from there afterwards,
+including when offline (HF_HUB_OFFLINE=1). Offline and not cached, it says so and names the fix.
+"""
+
+from __future__ import annotations
+
+import os
+
+CONFIG_AND_TOKENIZER = ["config.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"]
+
+
+def _looks_like_path(name: str) -> bool:
+    return name.startswith((".", "/", "~")) or os.sep in name.strip("/").replace("/", "", 1) or name.count("/") > 1
+
+
+def resolve_model_folder(name_or_path: str | os.PathLike, *, cache_dir: str | None = None,
+                         revision: str | None = None, local_files_only: bool = False) -> str:
+    path = os.path.expanduser(os.fspath(name_or_path))
+    if os.path.isdir(path):
+        return path
+    if os.path.exists(path) or _looks_like_path(path):
+        raise FileNotFoundError(f"{path!r} is not a checkpoint folder (a folder with config.json and weights)")
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:
+        raise ImportError(
+            f"{path!r} is not a local folder, and loading from the hub needs huggingface_hub: "
+            "pip install 'minimobilebert[hub]', or pass the path of a downloaded checkpoint folder"
+        ) from None
+    from huggingface_hub.utils import HfHubHTTPError
+
+    offline = local_files_only or os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on")
+    errors = []
+    # Prefer safetensors; fall back to pytorch_model.bin for repositories that only have that.
+    for weights in (["model.safetensors", "model.safetensors.index.json", "model-*.safetensors"],
+                    ["pytorch_model.bin", "pytorch_model.bin.index.json", "pytorch_model-*.bin"]):
+        try:
+            folder = snapshot_download(path, allow_patterns=CONFIG_AND_TOKENIZER + weights, cache_dir=cache_dir,
+                                       revision=revision, local_files_only=offline)
+        except (HfHubHTTPError, OSError, ValueError) as e:  # LocalEntryNotFoundError is an OSError
+            errors.append(e)
+            continue
+        if any(os.path.exists(os.path.join(folder, w)) for w in weights if "*" not in w):
+            return folder
+    cache = cache_dir or os.environ.get("HF_HUB_CACHE") or os.path.join(
+        os.environ.get("HF_HOME", os.path.expanduser("~/.cache/huggingface")), "hub")
+    reason = f" ({type(errors[-1]).__name__}: {str(errors[-1]).splitlines()[0]})" if errors else ""
+    raise OSError(
+        f"cannot load {path!r}: it is not a local folder, not in the hub cache at {cache}, and it could not "
+        f"be downloaded{' (offline mode: HF_HUB_OFFLINE is set)' if offline else ''}{reason}. "
+        "Pass a local checkpoint folder (--model PATH / from_pretrained(PATH)), or run once with network "
+        "access to fill the cache."
+    )
