@@ -63,14 +63,17 @@ def load_state_dict(path: str) -> dict[str, np.ndarray]:
             state.update(load_state_dict(os.path.join(folder, shard)))
         return state
     with open(path, "rb") as f:
-        head = f.read(8)
-    if len(head) < 8:
-        raise CheckpointError(f"{path} is {len(head)} bytes long: empty or truncated")
-    if head[:4] == b"PK\x03\x04":
+        head = f.read(9)
+    if head[:4] == b"PK\x03\x04":  # a zip archive: torch.save's format since PyTorch 1.6
         return load_torch_state_dict(path)
-    if head[:2] == b"\x80\x02" or head[:1] == b"\x80":
+    if len(head) == 9 and head[8:9] == b"{":  # safetensors: u64 header length, then a JSON header
+        return _load_safetensors(path)
+    if head[:1] == b"\x80":
         raise CheckpointError(f"{path} is a legacy (pre-1.6) torch.save pickle; re-save it with a current PyTorch")
-    return _load_safetensors(path)
+    raise CheckpointError(
+        f"{path} is neither safetensors nor a PyTorch zip checkpoint ({len(head)} bytes read: {head!r}); "
+        "the file is empty, truncated or of another format"
+    )
 
 
 def to_float32(state: dict[str, np.ndarray], source: str) -> dict[str, np.ndarray]:

@@ -56,6 +56,11 @@ class MobileBertConfig:
     classifier_activation: bool = True
     classifier_dropout: float | None = None
     tie_word_embeddings: bool = True
+    # --- minimobilebert's own (not in HF's class) ---
+    # HF builds two norms (after the embeddings; after each block's FFN output) without
+    # eps=layer_norm_eps, so they use PyTorch's default 1e-5. Kept as the default for parity; a BERT
+    # converted to this code path sets it to its layer_norm_eps (see convert.py).
+    embedding_and_output_norm_eps: float = 1e-5
     # --- fields every HF config has that the heads use ---
     id2label: dict[int, str] | None = None
     label2id: dict[str, int] | None = None
@@ -130,8 +135,9 @@ class MobileBertConfig:
             raise ConfigError(f"pad_token_id={self.pad_token_id} is outside the vocabulary [0, {self.vocab_size})")
         if self.problem_type not in PROBLEM_TYPES:
             raise ConfigError(f"problem_type must be one of {PROBLEM_TYPES}, got {self.problem_type!r}")
-        if not self.layer_norm_eps > 0:
-            raise ConfigError(f"layer_norm_eps must be > 0, got {self.layer_norm_eps!r}")
+        for name in ("layer_norm_eps", "embedding_and_output_norm_eps"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{name} must be > 0, got {getattr(self, name)!r}")
 
     # ------------------------------------------------------------------ construction
     @classmethod

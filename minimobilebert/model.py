@@ -9,8 +9,8 @@ keys) and the config. The dense/attention steps go through `ops()`, the active k
 "numpy" backend they are the readable reference in `functional.py`.
 
 HF divergence worth knowing, kept here for parity: the embedding LayerNorm and the block's output
-LayerNorm are built without `eps=config.layer_norm_eps` in HF, so they use PyTorch's default 1e-5.
-It only matters for normalization_type="layer_norm" (NoNorm has no eps).
+LayerNorm are built without `eps=config.layer_norm_eps` in HF, so they use PyTorch's default 1e-5
+(`config.embedding_and_output_norm_eps`). It only matters for normalization_type="layer_norm".
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from .functional import linear, mask_bias_from_attention_mask, normalize, tanh
 from .params import uses_embedding_transformation
 
 Params = dict[str, Any]
-TORCH_LAYER_NORM_EPS = 1e-5
 
 
 # ------------------------------------------------------------------------------------------- embeddings
@@ -66,7 +65,7 @@ def embeddings(
     x = x + p["position_embeddings"]["weight"][position_ids]  # + [B or 1, T, 512]
     x = x + p["token_type_embeddings"]["weight"][token_type_ids]  # + [B, T, 512]
     n = p["LayerNorm"]
-    x = normalize(x, n["weight"], n["bias"], config.normalization_type, TORCH_LAYER_NORM_EPS)  # [B, T, 512]
+    x = normalize(x, n["weight"], n["bias"], config.normalization_type, config.embedding_and_output_norm_eps)
     return tap("output", x)
 
 
@@ -130,8 +129,9 @@ def feed_forward(x: np.ndarray, p: Params, config: MobileBertConfig) -> np.ndarr
 def output(intermediate_states, attention_output, hidden_states, p: Params, config: MobileBertConfig):
     """The last FFN's output projection, then the output bottleneck back to the block width.
     [B, T, 512] -> [B, T, 128] -> [B, T, 512] (with bottlenecks; [B, T, H] -> [B, T, H] without)"""
-    # HF builds this LayerNorm without eps=layer_norm_eps, so it uses PyTorch's default.
-    out = dense_norm(intermediate_states, p, config, residual=attention_output, eps=TORCH_LAYER_NORM_EPS)
+    # HF builds this LayerNorm without eps=layer_norm_eps: PyTorch's default 1e-5 unless configured.
+    out = dense_norm(intermediate_states, p, config, residual=attention_output,
+                     eps=config.embedding_and_output_norm_eps)
     if not config.use_bottleneck:
         return out
     tap("ffn_output", out)  # [B, T, 128]
