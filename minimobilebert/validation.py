@@ -8,7 +8,10 @@ from .config import MobileBertConfig
 
 
 def _as_array(name: str, value, rank: int) -> np.ndarray:
-    array = np.asarray(value)
+    try:
+        array = np.asarray(value)
+    except ValueError:  # NumPy refuses ragged nested lists
+        array = np.empty(0, dtype=object)
     if array.dtype == object:
         raise ValueError(f"{name} must be a rectangular array of integers; pad the sequences to one length")
     if array.ndim != rank:
