@@ -8,12 +8,11 @@ including when offline (HF_HUB_OFFLINE=1). Offline and not cached, it says so an
 from __future__ import annotations
 
 import os
+import re
 
+# A hub repository id: "name" or "owner/name", letters, digits, "-", "_", ".". Anything else is a path.
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 CONFIG_AND_TOKENIZER = ["config.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"]
-
-
-def _looks_like_path(name: str) -> bool:
-    return name.startswith((".", "/", "~")) or os.sep in name.strip("/").replace("/", "", 1) or name.count("/") > 1
 
 
 def resolve_model_folder(name_or_path: str | os.PathLike, *, cache_dir: str | None = None,
@@ -21,7 +20,7 @@ def resolve_model_folder(name_or_path: str | os.PathLike, *, cache_dir: str | No
     path = os.path.expanduser(os.fspath(name_or_path))
     if os.path.isdir(path):
         return path
-    if os.path.exists(path) or _looks_like_path(path):
+    if os.path.exists(path) or not HUB_ID.match(path):
         raise FileNotFoundError(f"{path!r} is not a checkpoint folder (a folder with config.json and weights)")
     try:
         from huggingface_hub import snapshot_download

@@ -1,0 +1,178 @@
+"""The command line: `minimobilebert <command>` (also `python -m minimobilebert`).
+
+    minimobilebert init ./mobilebert-random              a random-weight checkpoint of the published shape,
+                                                         written as transformers writes one (works offline)
+    minimobilebert run --model ./mobilebert-random --ids 101 1996 3007 1997 2605 2003 103 1012 102
+                                                         run a checkpoint on token ids: shapes, the head's
+                                                         top predictions, timing
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+
+from . import backend
+from .config import MobileBertConfig
+from .hub import resolve_model_folder
+from .modeling import MODEL_CLASSES
+from .params import HEADS
+
+DEFAULT_MODEL = "google/mobilebert-uncased"
+HEAD_BY_ARCHITECTURE = {class_name: head for head, (_, class_name) in HEADS.items()}
+VOCAB_TOKENS: list[str] | None = None
+
+
+def token_name(token_id: int, vocab_size: int) -> str:
+    """The vocabulary entry of an id when the model uses the shipped BERT uncased vocab."""
+    global VOCAB_TOKENS
+    if vocab_size != 30522:
+        return str(token_id)
+    if VOCAB_TOKENS is None:
+        import os
+
+        with open(os.path.join(os.path.dirname(__file__), "data", "vocab.txt"), encoding="utf-8") as f:
+            VOCAB_TOKENS = f.read().splitlines()
+    return VOCAB_TOKENS[token_id]
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def top_k(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
+    probs = softmax(scores.astype(np.float64))
+    order = np.argsort(-probs)[:k]
+    return [(int(i), float(probs[i])) for i in order]
+
+
+def summarize(head: str, output, ids: np.ndarray, config: MobileBertConfig, k: int) -> dict:
+    """What the head predicts, in words: the top tokens at [MASK] positions, the top labels, the best span."""
+    name = lambda i: token_name(i, config.vocab_size)  # noqa: E731
+    summary: dict = {}
+    if head in ("pretraining", "masked_lm"):
+        logits = output.prediction_logits if head == "pretraining" else output.logits
+        positions = [int(p) for p in np.flatnonzero(ids[0] == 103)] or [int(ids.shape[1] // 2)]
+        summary["masked_predictions"] = {
+            str(p): [{"token": name(i), "id": i, "score": round(s, 4)} for i, s in top_k(logits[0, p], k)]
+            for p in positions
+        }
+    if head in ("pretraining", "next_sentence"):
+        nsp = output.seq_relationship_logits if head == "pretraining" else output.logits
+        summary["is_next_sentence"] = round(float(softmax(nsp[0].astype(np.float64))[0]), 4)
+    if head in ("sequence_classification", "multiple_choice"):
+        labels = config.id2label if head == "sequence_classification" else {}
+        summary["labels"] = [{"label": labels.get(i, str(i)), "score": round(s, 4)} for i, s in
+                             top_k(output.logits[0], k)]
+    if head == "token_classification":
+        best = output.logits[0].argmax(-1)
+        summary["token_labels"] = [[name(int(t)), config.id2label[int(b)]] for t, b in zip(ids[0], best)]
+    if head == "question_answering":
+        start, end = int(output.start_logits[0].argmax()), int(output.end_logits[0].argmax())
+        summary["span"] = {"start": start, "end": end, "tokens": [name(int(t)) for t in ids[0, start:end + 1]]}
+    return summary
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    config = MobileBertConfig.published(num_hidden_layers=args.layers)
+    model = MODEL_CLASSES[args.head](config, seed=args.seed)
+    model.save_pretrained(args.folder)
+    print(f"wrote a random-weight {HEADS[args.head][1]} ({config.num_hidden_layers} layers, "
+          f"{model.num_parameters() / 1e6:.1f}M parameters, seed {args.seed}) to {args.folder}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    folder = resolve_model_folder(args.model, local_files_only=args.offline)
+    config = MobileBertConfig.from_pretrained(folder)
+    head = args.head
+    if head == "auto":
+        architecture = (config.architectures or ["MobileBertModel"])[0]
+        head = HEAD_BY_ARCHITECTURE.get(architecture, "base")
+    started = time.perf_counter()
+    model = MODEL_CLASSES[head].from_pretrained(folder)
+    load_seconds = time.perf_counter() - started
+
+    ids = np.array([args.ids], dtype=np.int64)
+    model(ids)  # warm-up (lazy kernel compilation, BLAS threads)
+    started = time.perf_counter()
+    output = model(ids)
+    forward_ms = (time.perf_counter() - started) * 1e3
+
+    shapes = {name: list(np.shape(value)) for name, value in vars(output).items()
+              if isinstance(value, np.ndarray)}
+    report = {
+        "model": args.model, "class": type(model).__name__, "backend": backend.current_backend(),
+        "parameters": model.num_parameters(), "input_ids": args.ids,
+        "input_tokens": [token_name(i, config.vocab_size) for i in args.ids], "output_shapes": shapes,
+        **summarize(head, output, ids, config, args.top_k),
+        "timing": {"load_s": round(load_seconds, 3), "forward_ms": round(forward_ms, 2)},
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print_report(report)
+    return 0
+
+
+def print_report(report: dict) -> None:
+    print(f"{report['class']} from {report['model']} ({report['parameters'] / 1e6:.1f}M parameters, "
+          f"backend {report['backend']})")
+    print("input:  " + " ".join(report["input_tokens"]))
+    for name, shape in report["output_shapes"].items():
+        print(f"  {name:<24} {tuple(shape)}")
+    for position, predictions in report.get("masked_predictions", {}).items():
+        best = ", ".join(f"{p['token']} ({p['score']:.3f})" for p in predictions)
+        print(f"position {position}: {best}")
+    if "is_next_sentence" in report:
+        print(f"P(segment B follows A) = {report['is_next_sentence']:.3f}")
+    for item in report.get("labels", []):
+        print(f"  {item['label']:<20} {item['score']:.4f}")
+    if "token_labels" in report:
+        print("  " + " ".join(f"{t}/{lab}" for t, lab in report["token_labels"]))
+    if "span" in report:
+        print(f"answer span {report['span']['start']}..{report['span']['end']}: {' '.join(report['span']['tokens'])}")
+    print(f"load {report['timing']['load_s']:.2f} s, forward {report['timing']['forward_ms']:.1f} ms")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="minimobilebert", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    init = commands.add_parser("init", help="write a random-weight checkpoint of the published configuration")
+    init.add_argument("folder")
+    init.add_argument("--head", choices=list(HEADS), default="pretraining")
+    init.add_argument("--layers", type=int, default=24, help="num_hidden_layers (default: 24, as published)")
+    init.add_argument("--seed", type=int, default=0)
+    init.set_defaults(func=cmd_init)
+
+    run = commands.add_parser("run", help="run a checkpoint on token ids and print what it computed")
+    run.add_argument("--model", default=DEFAULT_MODEL,
+                     help=f"a local checkpoint folder or a hub id (default: {DEFAULT_MODEL})")
+    run.add_argument("--ids", type=int, nargs="+", required=True, help="token ids, e.g. 101 ... 102")
+    run.add_argument("--head", choices=["auto", *HEADS], default="auto",
+                     help="model class (default: from config.json's architectures)")
+    run.add_argument("--top-k", type=int, default=5)
+    run.add_argument("--offline", action="store_true", help="never use the network, only the local cache")
+    run.add_argument("--json", action="store_true", help="print a JSON report")
+    run.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (OSError, ValueError, ImportError) as e:  # our errors already name the problem and the fix
+        print(f"minimobilebert: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
