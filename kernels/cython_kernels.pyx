@@ -1,0 +1,210 @@
+# cython: language_level=3, boundscheck=False, cdivision=True, initializedcheck=False
+"""The "cython" backend: the kernels of minimobilebert/functional.py, same signatures, fused epilogues.
+
+Compiled by `pip install` (setup.py) into `minimobilebert._cython_kernels`. Same design as the Numba
+backend (minimobilebert/_numba_kernels.py), so the two can be compared one to one:
+
+    linear_act    BLAS GEMM (NumPy's matmul), then ONE C pass: act(y + bias), in place
+    linear_norm   BLAS GEMM, then ONE C pass: norm(y + bias + residual), in place
+    ffn           GEMM -> C pass act(h + b_in) -> GEMM -> C pass norm(y + b_out + x)
+    attention     batched GEMM q @ k^T -> C pass: scale, mask, minus row max -> NumPy's SIMD exp
+                  -> C pass: divide by the row sum -> batched GEMM probs @ v into [B, T, A]
+
+Why call back into NumPy for the GEMM instead of scipy.linalg.cython_blas: it is the same OpenBLAS, the
+call overhead (a few microseconds) is small against a 128x512x128 GEMM (~100 us), and it keeps SciPy out of
+the dependencies. The C loops run without the GIL.
+"""
+
+import numpy as np
+cimport numpy as cnp
+cimport cython
+from libc.math cimport INFINITY, erf, exp, sqrt, tanh
+
+cnp.import_array()
+
+ACT_CODES = {"relu": 0, "gelu": 1, "gelu_new": 2, "gelu_pytorch_tanh": 2, "tanh": 3, "silu": 4, "swish": 4}
+
+cdef float[:, ::1] _EMPTY2 = np.zeros((1, 1), dtype=np.float32)
+
+
+cdef inline float _act(float v, int code) noexcept nogil:
+    """One activation (the formulas of functional.py; gelu with libc's exact erf)."""
+    if code == 0:
+        return v if v > 0 else 0.0
+    if code == 1:
+        return <float>(0.5 * v * (1.0 + erf(v * 0.7071067811865476)))
+    if code == 2:
+        return <float>(0.5 * v * (1.0 + tanh(0.7978845608028654 * (v + 0.044715 * v * v * v))))
+    if code == 3:
+        return <float>tanh(v)
+    return <float>(v / (1.0 + exp(-<double>v)))  # silu, in double so exp(-x) cannot overflow
+
+
+@cython.wraparound(False)
+cdef void _bias_act(float[:, ::1] y, const float[::1] bias, int code) noexcept nogil:
+    cdef Py_ssize_t i, j
+    for i in range(y.shape[0]):
+        for j in range(y.shape[1]):
+            y[i, j] = _act(y[i, j] + bias[j], code)
+
+
+@cython.wraparound(False)
+cdef void _bias_residual_norm(float[:, ::1] y, const float[::1] bias, const float[:, ::1] residual,
+                              bint has_residual, const float[::1] weight, const float[::1] nbias,
+                              bint layer_norm, float eps) noexcept nogil:
+    """y[i] = norm(y[i] + bias + residual[i]), in place; NoNorm or LayerNorm (biased variance)."""
+    cdef Py_ssize_t i, j, n = y.shape[1]
+    cdef float mean, var, c, inv
+    for i in range(y.shape[0]):
+        if has_residual:
+            for j in range(n):
+                y[i, j] = (y[i, j] + bias[j]) + residual[i, j]
+        else:
+            for j in range(n):
+                y[i, j] = y[i, j] + bias[j]
+        if not layer_norm:
+            for j in range(n):
+                y[i, j] = y[i, j] * weight[j] + nbias[j]
+        else:
+            mean = 0.0
+            for j in range(n):
+                mean += y[i, j]
+            mean = mean / n
+            var = 0.0
+            for j in range(n):
+                c = y[i, j] - mean
+                var += c * c
+            var = var / n
+            inv = <float>(1.0 / sqrt(var + eps))
+            for j in range(n):
+                y[i, j] = (y[i, j] - mean) * inv * weight[j] + nbias[j]
+
+
+@cython.wraparound(False)
+cdef void _scale_mask_shift(float[:, :, ::1] scores, const float[:, ::1] mask_bias, bint has_mask,
+                            float scale) noexcept nogil:
+    """Each row of scores [B*h, T, S] becomes scale*s + mask - max(row). A fully masked row stays finite
+    (float32.min is finite), so softmax makes it uniform, never NaN."""
+    cdef Py_ssize_t g, t, j, b, heads
+    cdef Py_ssize_t BH = scores.shape[0], T = scores.shape[1], S = scores.shape[2]
+    cdef float v, m
+    heads = BH // mask_bias.shape[0] if has_mask else 1
+    for g in range(BH):
+        b = g // heads
+        for t in range(T):
+            m = -INFINITY
+            for j in range(S):
+                v = scores[g, t, j] * scale
+                if has_mask:
+                    v = v + mask_bias[b, j]
+                scores[g, t, j] = v
+                if v > m:
+                    m = v
+            for j in range(S):
+                scores[g, t, j] = scores[g, t, j] - m
+
+
+@cython.wraparound(False)
+cdef void _normalize_rows(float[:, :, ::1] e) noexcept nogil:
+    cdef Py_ssize_t g, t, j
+    cdef float total
+    for g in range(e.shape[0]):
+        for t in range(e.shape[1]):
+            total = 0.0
+            for j in range(e.shape[2]):
+                total += e[g, t, j]
+            for j in range(e.shape[2]):
+                e[g, t, j] = e[g, t, j] / total
+
+
+# ----------------------------------------------------------------------------------------- Python side
+
+
+def _f32(a):
+    return a if a.dtype == np.float32 else a.astype(np.float32)
+
+
+def _vec(a):
+    return np.ascontiguousarray(_f32(a)).reshape(-1)
+
+
+def _rows(a):
+    return np.ascontiguousarray(_f32(a)).reshape(-1, a.shape[-1])
+
+
+def _gemm(x, weight):
+    """[..., in] @ weight.T -> C-contiguous float32 [rows, out], by BLAS."""
+    return np.matmul(_f32(x).reshape(-1, x.shape[-1]), _f32(weight).T)
+
+
+def _epilogue_act(y, bias, activation):
+    cdef float[:, ::1] yv = y
+    cdef const float[::1] bv = _vec(bias)
+    cdef int code = ACT_CODES[activation]
+    with nogil:
+        _bias_act(yv, bv, code)
+
+
+def _epilogue_norm(y, bias, residual, norm_weight, norm_bias, normalization_type, eps):
+    cdef float[:, ::1] yv = y
+    cdef const float[::1] bv = _vec(bias)
+    cdef const float[:, ::1] rv = _EMPTY2 if residual is None else _rows(residual)
+    cdef const float[::1] wv = _vec(norm_weight)
+    cdef const float[::1] nbv = _vec(norm_bias)
+    cdef bint has_residual = residual is not None
+    cdef bint layer_norm = normalization_type != "no_norm"
+    cdef float e = eps
+    with nogil:
+        _bias_residual_norm(yv, bv, rv, has_residual, wv, nbv, layer_norm, e)
+
+
+def linear_act(x, weight, bias, activation):
+    """KERNEL (see functional.linear_act). act(x @ weight.T + bias).   [..., in] -> [..., out]"""
+    y = _gemm(x, weight)
+    _epilogue_act(y, bias, activation)
+    return y.reshape(*x.shape[:-1], weight.shape[0])
+
+
+def linear_norm(x, weight, bias, norm_weight, norm_bias, residual, normalization_type, eps):
+    """KERNEL (see functional.linear_norm). norm(x @ weight.T + bias + residual).   [..., in] -> [..., out]"""
+    y = _gemm(x, weight)
+    _epilogue_norm(y, bias, residual, norm_weight, norm_bias, normalization_type, eps)
+    return y.reshape(*x.shape[:-1], weight.shape[0])
+
+
+def ffn(x, w_in, b_in, w_out, b_out, norm_weight, norm_bias, activation, normalization_type, eps):
+    """KERNEL (see functional.ffn). norm(W_out act(W_in x + b_in) + b_out + x).   [..., D] -> [..., D]"""
+    h = _gemm(x, w_in)
+    _epilogue_act(h, b_in, activation)
+    y = np.matmul(h, _f32(w_out).T)
+    _epilogue_norm(y, b_out, x, norm_weight, norm_bias, normalization_type, eps)
+    return y.reshape(x.shape)
+
+
+def attention(query, key, value, mask_bias, int num_heads):
+    """KERNEL (see functional.attention). -> context [B, T, A], probs [B, heads, T, T]"""
+    B, T, A = query.shape
+    d = A // num_heads
+    q = _f32(query).reshape(B, T, num_heads, d).transpose(0, 2, 1, 3)  # [B, h, T, d] (a view)
+    k = _f32(key).reshape(B, T, num_heads, d).transpose(0, 2, 3, 1)  # [B, h, d, T] (a view)
+    v = _f32(value).reshape(B, T, num_heads, d).transpose(0, 2, 1, 3)  # [B, h, T, d] (a view)
+    scores = np.empty((B, num_heads, T, T), dtype=np.float32)  # C-contiguous, so the reshapes below are views
+    np.matmul(q, k, out=scores)  # [B, h, T, d] @ [B, h, d, T] -> [B, h, T, T]
+    cdef float[:, :, ::1] sv = scores.reshape(B * num_heads, T, T)
+    cdef bint has_mask = mask_bias is not None
+    cdef const float[:, ::1] mv = _rows(mask_bias) if has_mask else _EMPTY2
+    cdef float scale = d ** -0.5
+    with nogil:
+        _scale_mask_shift(sv, mv, has_mask, scale)
+    np.exp(scores, out=scores)  # NumPy's SIMD exp beats a scalar libm call per element
+    with nogil:
+        _normalize_rows(sv)
+    context = np.empty((B, T, num_heads, d), dtype=np.float32)
+    np.matmul(scores, v, out=context.transpose(0, 2, 1, 3))  # [B, h, T, d] into [B, T, h, d]
+    return context.reshape(B, T, A), scores
+
+
+def __getattr__(name):
+    """Kernels this backend does not implement come from the reference."""
+    from minimobilebert import functional
+    return getattr(functional, name)

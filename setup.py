@@ -1,0 +1,69 @@
+"""Builds the optional Cython kernels (kernels/cython_kernels.pyx -> minimobilebert._cython_kernels).
+
+Everything else about the package is declared in pyproject.toml. The extension is OPTIONAL: without a C
+compiler, Cython or NumPy's headers, `pip install` prints one line saying so and installs the pure
+NumPy package (the "cython" backend is then simply not available; see minimobilebert/backend.py).
+Set MINIMOBILEBERT_REQUIRE_EXTENSION=1 (as CI does) to make a failed build an error instead.
+"""
+
+import os
+import sys
+
+from setuptools import setup
+from setuptools.command.build_ext import build_ext
+
+REQUIRED = bool(os.environ.get("MINIMOBILEBERT_REQUIRE_EXTENSION"))
+
+
+class OptionalBuildExt(build_ext):
+    """build_ext that turns any build failure into one clear message (unless the extension is required)."""
+
+    def run(self):
+        try:
+            super().run()
+        except Exception as e:  # noqa: BLE001 - no compiler, no Python headers, ...
+            self._skip(e)
+
+    def build_extension(self, ext):
+        try:
+            super().build_extension(ext)
+        except Exception as e:  # noqa: BLE001 - CompileError, LinkError, ...
+            self._skip(e)
+
+    def _skip(self, e):
+        if REQUIRED:
+            raise
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        print(f"minimobilebert: optional Cython kernels not built ({type(e).__name__}: {first}); "
+              "the numpy (and numba, if installed) backends still work", file=sys.stderr)
+
+
+def extensions():
+    try:
+        import numpy
+        from Cython.Build import cythonize
+    except ImportError as e:
+        if REQUIRED:
+            raise
+        print(f"minimobilebert: optional Cython kernels not built ({e}); install Cython>=3 and numpy to build "
+              "them", file=sys.stderr)
+        return []
+    from setuptools import Extension
+
+    ext = Extension(
+        "minimobilebert._cython_kernels",
+        ["kernels/cython_kernels.pyx"],
+        include_dirs=[numpy.get_include()],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        extra_compile_args=["-O3"] if sys.platform != "win32" else ["/O2"],
+    )
+    try:
+        return cythonize([ext], compiler_directives={"language_level": 3}, quiet=True)
+    except Exception as e:  # noqa: BLE001 - a Cython error must not break the pure-Python install
+        if REQUIRED:
+            raise
+        print(f"minimobilebert: optional Cython kernels not built (cythonize failed: {e})", file=sys.stderr)
+        return []
+
+
+setup(ext_modules=extensions(), cmdclass={"build_ext": OptionalBuildExt})

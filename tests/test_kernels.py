@@ -1,0 +1,254 @@
+"""The fast kernel backends (Numba, Cython) against the NumPy reference, and the backend switch.
+
+Every kernel of every available backend is compared with functional.py's on hypothesis-generated shapes,
+batch sizes, masks (including rows with every key masked) and non-contiguous inputs; then the whole model
+is run on each backend and compared with the NumPy run (relative error <= 1e-4, conftest.relative_error).
+Backends that did not load are skipped here; CI runs the suite once per backend with
+MINIMOBILEBERT_BACKEND set and CI=1, so a broken build fails at import instead of skipping.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import minimobilebert as mm
+from minimobilebert import backend, functional
+from minimobilebert.config import MobileBertConfig
+from conftest import CONFIG_GRID, RELATIVE_TOLERANCE, assert_close, random_batch, relative_error
+
+FAST = [name for name in mm.available_backends() if name != "numpy"]
+# Same float32 math; BLAS may sum a row in another order than the reference's batched matmul, which moves a
+# pre-activation by a few ulps of its scale: through tanh/gelu near 0 that is ~1e-5 of an output of size 1.
+KERNEL_TOL = RELATIVE_TOLERANCE
+ACTIVATIONS = ["relu", "gelu", "gelu_new", "tanh", "silu"]
+SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def kernels(name: str):
+    return backend.get_backend(name)
+
+
+def array(rng, shape, scale=1.0, layout="c"):
+    """A float32 array of `shape`: C-contiguous, a strided slice of a bigger array, or a transposed copy."""
+    if layout == "strided":  # every other column of a wider array
+        wide = rng.standard_normal((*shape[:-1], 2 * shape[-1])).astype(np.float32) * scale
+        return wide[..., ::2]
+    if layout == "fortran":
+        return np.asfortranarray(rng.standard_normal(shape).astype(np.float32) * scale)
+    return rng.standard_normal(shape).astype(np.float32) * scale
+
+
+layouts = st.sampled_from(["c", "strided", "fortran"])
+lead_shapes = st.lists(st.integers(1, 9), min_size=1, max_size=3).map(tuple)  # [rows] .. [B, C, T]
+
+
+@pytest.mark.parametrize("name", FAST)
+@SETTINGS
+@given(lead=lead_shapes, n_in=st.integers(1, 70), n_out=st.integers(1, 70), act=st.sampled_from(ACTIVATIONS),
+       layout=layouts, seed=st.integers(0, 2**16), scale=st.sampled_from([1.0, 30.0]))
+def test_linear_act(name, lead, n_in, n_out, act, layout, seed, scale):
+    rng = np.random.default_rng(seed)
+    x = array(rng, (*lead, n_in), scale, layout)
+    w, b = array(rng, (n_out, n_in), 0.3, layout), array(rng, (n_out,))
+    ours = kernels(name).linear_act(x, w, b, act)
+    assert ours.shape == (*lead, n_out) and ours.dtype == np.float32
+    assert relative_error(ours, functional.linear_act(x, w, b, act)) <= KERNEL_TOL
+
+
+@pytest.mark.parametrize("name", FAST)
+@SETTINGS
+@given(lead=lead_shapes, n_in=st.integers(1, 70), n_out=st.integers(1, 70), residual=st.booleans(),
+       norm=st.sampled_from(["no_norm", "layer_norm"]), layout=layouts, seed=st.integers(0, 2**16))
+def test_linear_norm(name, lead, n_in, n_out, residual, norm, layout, seed):
+    rng = np.random.default_rng(seed)
+    x = array(rng, (*lead, n_in), 1.0, layout)
+    w, b = array(rng, (n_out, n_in), 0.3, layout), array(rng, (n_out,))
+    nw, nb = 1 + 0.2 * array(rng, (n_out,)), array(rng, (n_out,))
+    res = array(rng, (*lead, n_out), 1e3, layout) if residual else None
+    args = (x, w, b, nw, nb, res, norm, 1e-12)
+    ours = kernels(name).linear_norm(*args)
+    assert ours.shape == (*lead, n_out) and ours.dtype == np.float32
+    assert relative_error(ours, functional.linear_norm(*args)) <= KERNEL_TOL
+
+
+@pytest.mark.parametrize("name", FAST)
+@SETTINGS
+@given(lead=lead_shapes, d=st.integers(1, 40), inner=st.integers(1, 70), act=st.sampled_from(ACTIVATIONS),
+       norm=st.sampled_from(["no_norm", "layer_norm"]), layout=layouts, seed=st.integers(0, 2**16))
+def test_ffn(name, lead, d, inner, act, norm, layout, seed):
+    rng = np.random.default_rng(seed)
+    x = array(rng, (*lead, d), 10.0, layout)
+    args = (x, array(rng, (inner, d), 0.3, layout), array(rng, (inner,)), array(rng, (d, inner), 0.3, layout),
+            array(rng, (d,)), 1 + 0.2 * array(rng, (d,)), array(rng, (d,)), act, norm, 1e-5)
+    ours = kernels(name).ffn(*args)
+    assert ours.shape == x.shape and ours.dtype == np.float32
+    assert relative_error(ours, functional.ffn(*args)) <= KERNEL_TOL
+
+
+@st.composite
+def attention_cases(draw):
+    B, T, heads, d = draw(st.integers(1, 4)), draw(st.integers(1, 24)), draw(st.integers(1, 4)), draw(st.integers(1, 9))
+    kind = draw(st.sampled_from(["none", "random", "padded", "some_rows_all_masked"]))
+    mask = None
+    if kind != "none":
+        rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+        keep = rng.random((B, T)) < 0.7 if kind == "random" else np.ones((B, T), bool)
+        if kind == "padded":
+            for i in range(B):
+                keep[i, max(1, T - 3 * i):] = False
+        if kind == "some_rows_all_masked":
+            keep[rng.random(B) < 0.5] = False  # whole batch rows with every key masked
+            keep[0] = False
+        mask = functional.mask_bias_from_attention_mask(keep.astype(np.int64))
+    return B, T, heads, d, mask
+
+
+@pytest.mark.parametrize("name", FAST)
+@SETTINGS
+@given(case=attention_cases(), layout=layouts, seed=st.integers(0, 2**16), scale=st.sampled_from([1.0, 1e3]))
+def test_attention(name, case, layout, seed, scale):
+    B, T, heads, d, mask = case
+    rng = np.random.default_rng(seed)
+    q, k, v = (array(rng, (B, T, heads * d), scale, layout) for _ in range(3))
+    context, probs = kernels(name).attention(q, k, v, mask, heads)
+    ref_context, ref_probs = functional.attention(q, k, v, mask, heads)
+    assert context.shape == (B, T, heads * d) and probs.shape == (B, heads, T, T)
+    assert np.isfinite(probs).all() and np.isfinite(context).all(), "fully masked rows must not give NaN"
+    assert relative_error(probs, ref_probs) <= KERNEL_TOL
+    assert relative_error(context, ref_context) <= KERNEL_TOL
+    if mask is not None:  # a masked key gets zero weight, unless every key of that batch row is masked
+        for b in range(B):
+            if (mask[b] == 0).any():
+                assert (probs[b][..., mask[b] != 0] == 0).all()
+
+
+def test_fully_masked_rows_are_uniform():
+    T = 6
+    mask = functional.mask_bias_from_attention_mask(np.zeros((1, T), np.int64))
+    q = np.random.default_rng(0).standard_normal((1, T, 8)).astype(np.float32) * 1e4
+    for name in FAST:
+        _, probs = kernels(name).attention(q, q, q, mask, 2)
+        np.testing.assert_allclose(probs, 1.0 / T, rtol=1e-6)
+
+
+# ----------------------------------------------------------------------------------------- whole model
+
+
+def randomise_norms_and_biases(model, seed=0):
+    """Random init leaves norms at 1/0 and biases at 0; randomise them so every weight is exercised."""
+    rng = np.random.default_rng(seed)
+    for name, a in model.params.items():
+        if "LayerNorm.weight" in name:
+            a[...] = 1.0 + 0.2 * rng.standard_normal(a.shape)
+        elif name.endswith("bias"):
+            a[...] = 0.1 * rng.standard_normal(a.shape)
+
+
+def run_all_backends(model, ids, mask, types):
+    outs = {}
+    for name in ["numpy", *FAST]:
+        with mm.use_backend(name):
+            outs[name] = model(ids, attention_mask=mask, token_type_ids=types, output_hidden_states=True,
+                               output_attentions=True)
+    return outs
+
+
+def assert_backends_agree(outs):
+    ref = outs["numpy"]
+    for name in FAST:
+        out = outs[name]
+        assert_close(out.last_hidden_state, ref.last_hidden_state, f"{name} last_hidden_state")
+        if ref.pooler_output is not None:
+            assert_close(out.pooler_output, ref.pooler_output, f"{name} pooler_output")
+        for i, (a, b) in enumerate(zip(out.hidden_states, ref.hidden_states)):
+            assert_close(a, b, f"{name} hidden_states[{i}]")
+        for i, (a, b) in enumerate(zip(out.attentions, ref.attentions)):
+            assert_close(a, b, f"{name} attentions[{i}]")
+
+
+@pytest.mark.parametrize("config_name", sorted(CONFIG_GRID))
+def test_model_equal_across_backends(config_name):
+    kwargs = CONFIG_GRID[config_name]
+    model = mm.MobileBertModel(MobileBertConfig(**kwargs), seed=1)
+    randomise_norms_and_biases(model)
+    ids, mask, types = random_batch(np.random.default_rng(0), kwargs["vocab_size"], 3, 12,
+                                    kwargs.get("type_vocab_size", 2))
+    assert_backends_agree(run_all_backends(model, ids, mask, types))
+
+
+def test_published_config_equal_across_backends():
+    """24 layers, hidden 512, bottleneck 128, 4 FFNs, NoNorm: activations grow to 1e7 here."""
+    model = mm.MobileBertModel(MobileBertConfig.published())
+    randomise_norms_and_biases(model)
+    ids, mask, types = random_batch(np.random.default_rng(0), 30522, 2, 48)
+    outs = run_all_backends(model, ids, mask, types)
+    assert_backends_agree(outs)
+
+
+def test_capture_names_identical_across_backends():
+    kwargs = CONFIG_GRID["mobilebert"]
+    model = mm.MobileBertModel(MobileBertConfig(**kwargs))
+    ids, mask, _ = random_batch(np.random.default_rng(0), kwargs["vocab_size"], 2, 7)
+    names = {}
+    for name in ["numpy", *FAST]:
+        with mm.use_backend(name), mm.capture() as acts:
+            model(ids, attention_mask=mask)
+        names[name] = list(acts)
+    for name in FAST:
+        assert names[name] == names["numpy"]
+
+
+# ----------------------------------------------------------------------------------------- the switch
+
+
+def test_use_backend_switches_and_restores():
+    before = mm.current_backend()
+    for name in mm.available_backends():
+        with mm.use_backend(name) as active:
+            assert active == name == mm.current_backend()
+            assert backend.ops() is kernels(name)
+        assert mm.current_backend() == before
+    with mm.use_backend("auto") as active:
+        assert active == mm.available_backends()[0]
+    with pytest.raises(ValueError, match="unknown backend"):
+        with mm.use_backend("fortran"):
+            pass
+
+
+def test_every_backend_has_every_kernel():
+    for name in mm.available_backends():
+        for kernel in functional.KERNELS:
+            assert callable(getattr(kernels(name), kernel)), f"{name} lacks {kernel}"
+
+
+@pytest.fixture
+def broken_backend(monkeypatch):
+    """Pretend the numba backend's module is missing."""
+    monkeypatch.setitem(backend._MODULES, "numba", "minimobilebert._no_such_module")
+    monkeypatch.setattr(backend, "_BACKENDS", {"numpy": functional})
+    monkeypatch.setattr(backend, "_FAILED", {})
+    monkeypatch.setattr(backend, "_warned", set())
+
+
+def test_broken_backend_falls_back_with_one_warning(broken_backend, monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            with mm.use_backend("numba") as active:
+                assert active == "numpy"
+    messages = [str(w.message) for w in caught if issubclass(w.category, backend.BackendWarning)]
+    assert len(messages) == 1 and "'numba'" in messages[0] and "No module named" in messages[0]
+    assert "numba" not in mm.available_backends()
+
+
+def test_broken_backend_is_an_error_under_ci(broken_backend, monkeypatch):
+    monkeypatch.setenv("CI", "1")
+    with pytest.raises(RuntimeError, match="numba.*failed to load"):
+        with mm.use_backend("numba"):
+            pass
