@@ -1,10 +1,15 @@
 """The command line: `minimobilebert <command>` (also `python -m minimobilebert`).
 
-    minimobilebert init ./mobilebert-random              a random-weight checkpoint of the published shape,
-                                                         written as transformers writes one (works offline)
-    minimobilebert run --model ./mobilebert-random --ids 101 1996 3007 1997 2605 2003 103 1012 102
-                                                         run a checkpoint on token ids: shapes, the head's
-                                                         top predictions, timing
+    minimobilebert fill-mask "The capital of France is [MASK]."        (google/mobilebert-uncased by default)
+    minimobilebert qa --question "Who was Jim Henson?" --context "Jim Henson was a nice puppet"
+    minimobilebert classify "I've never had such a bad day in my life" --model PATH
+    minimobilebert ner "HuggingFace is a company based in Paris and New York" --model PATH
+    minimobilebert encode "Hello, my dog is cute"                       tokens, ids and the encoder's output
+    minimobilebert init ./mobilebert-random      a random-weight checkpoint of the published shape, written
+                                                 as transformers writes one (works offline)
+    minimobilebert run --model PATH --ids 101 1996 103 102              run a checkpoint on token ids
+
+--model takes a local checkpoint folder or a hub id (downloaded once into huggingface_hub's cache).
 """
 
 from __future__ import annotations
@@ -120,6 +125,58 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pipeline(args: argparse.Namespace) -> int:
+    """fill-mask, qa, classify, ner: run the task's pipeline and print its answer (JSON with --json)."""
+    from .pipelines import pipeline
+
+    task = {"fill-mask": "fill-mask", "qa": "question-answering", "classify": "text-classification",
+            "ner": "token-classification"}[args.command]
+    pipe = pipeline(task, args.model, local_files_only=args.offline)
+    started = time.perf_counter()
+    if task == "fill-mask":
+        result = pipe(args.text, top_k=args.top_k)
+    elif task == "question-answering":
+        result = pipe(args.question, args.context, top_k=args.top_k,
+                      handle_impossible_answer=args.handle_impossible_answer)
+    elif task == "text-classification":
+        result = pipe(args.text, top_k=args.top_k)
+    else:
+        result = pipe(args.text, aggregation_strategy=args.aggregation)
+    elapsed_ms = (time.perf_counter() - started) * 1e3
+    if args.json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+        return 0
+    for item in result if isinstance(result, list) else [result]:
+        for row in item if isinstance(item, list) else [item]:
+            print("  ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+    print(f"({type(pipe.model).__name__}, {elapsed_ms:.0f} ms)")
+    return 0
+
+
+def cmd_encode(args: argparse.Namespace) -> int:
+    """Tokenize a text, show the work, run the encoder, print the output's shape and a few values."""
+    from .modeling import MobileBertModel
+    from .pipelines import load_tokenizer
+
+    folder = resolve_model_folder(args.model, local_files_only=args.offline)
+    tokenizer = load_tokenizer(folder)
+    model = MobileBertModel.from_pretrained(folder)
+    enc = tokenizer(args.text)
+    ids = np.array([enc["input_ids"]], dtype=np.int64)
+    out = model(ids, token_type_ids=np.array([enc["token_type_ids"]]))
+    report = {"tokens": tokenizer.convert_ids_to_tokens([int(i) for i in ids[0]]), "input_ids": ids[0].tolist(),
+              "last_hidden_state_shape": list(out.last_hidden_state.shape),
+              "cls_vector_first_values": [round(float(v), 4) for v in out.last_hidden_state[0, 0, :8]]}
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        print(tokenizer.explain(args.text) if hasattr(tokenizer, "explain") else report["tokens"])
+        print(f"ids: {report['input_ids']}")
+        print(f"last_hidden_state {tuple(report['last_hidden_state_shape'])}; [CLS][:8] = "
+              f"{report['cls_vector_first_values']}")
+    return 0
+
+
 def print_report(report: dict) -> None:
     print(f"{report['class']} from {report['model']} ({report['parameters'] / 1e6:.1f}M parameters, "
           f"backend {report['backend']})")
@@ -152,15 +209,40 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--seed", type=int, default=0)
     init.set_defaults(func=cmd_init)
 
+    def model_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--model", default=DEFAULT_MODEL,
+                             help=f"a local checkpoint folder or a hub id (default: {DEFAULT_MODEL})")
+        command.add_argument("--offline", action="store_true", help="never use the network, only the local cache")
+        command.add_argument("--json", action="store_true", help="print JSON")
+
+    fill = commands.add_parser("fill-mask", help="predict the [MASK] tokens of a text")
+    fill.add_argument("text")
+    fill.add_argument("--top-k", type=int, default=5)
+    qa = commands.add_parser("qa", help="extract the answer to a question from a context")
+    qa.add_argument("--question", required=True)
+    qa.add_argument("--context", required=True)
+    qa.add_argument("--top-k", type=int, default=1)
+    qa.add_argument("--handle-impossible-answer", action="store_true")
+    classify = commands.add_parser("classify", help="label a text with a sequence-classification checkpoint")
+    classify.add_argument("text")
+    classify.add_argument("--top-k", type=int, default=1)
+    ner = commands.add_parser("ner", help="label the tokens / entities of a text")
+    ner.add_argument("text")
+    ner.add_argument("--aggregation", choices=["none", "simple", "first", "average", "max"], default="simple")
+    for command in (fill, qa, classify, ner):
+        model_options(command)
+        command.set_defaults(func=cmd_pipeline)
+    encode = commands.add_parser("encode", help="tokenize (showing the work) and run the encoder")
+    encode.add_argument("text")
+    model_options(encode)
+    encode.set_defaults(func=cmd_encode)
+
     run = commands.add_parser("run", help="run a checkpoint on token ids and print what it computed")
-    run.add_argument("--model", default=DEFAULT_MODEL,
-                     help=f"a local checkpoint folder or a hub id (default: {DEFAULT_MODEL})")
+    model_options(run)
     run.add_argument("--ids", type=int, nargs="+", required=True, help="token ids, e.g. 101 ... 102")
     run.add_argument("--head", choices=["auto", *HEADS], default="auto",
                      help="model class (default: from config.json's architectures)")
     run.add_argument("--top-k", type=int, default=5)
-    run.add_argument("--offline", action="store_true", help="never use the network, only the local cache")
-    run.add_argument("--json", action="store_true", help="print a JSON report")
     run.set_defaults(func=cmd_run)
     return parser
 

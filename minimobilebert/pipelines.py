@@ -1,0 +1,480 @@
+"""Task pipelines: text in, answers out, with Hugging Face's pipeline behaviour and our own code.
+
+    from minimobilebert import pipeline
+    fill = pipeline("fill-mask", "path/to/mobilebert-uncased")
+    fill("The capital of France is [MASK].")          # [{"score", "token", "token_str", "sequence"}, ...]
+
+Tasks: "fill-mask", "question-answering", "text-classification", "token-classification" (alias "ner"),
+"next-sentence", "multiple-choice". Each pipeline takes one input or a list (batched, with a tqdm progress
+bar when tqdm is installed and there is more than one batch).
+
+The tokenizer only needs Hugging Face's tokenizer interface (ours, `MobileBertTokenizer`, has it): calling it
+with truncation/stride/overflow/offsets options, `decode`, `convert_ids_to_tokens`, and the special token ids.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from .modeling import (
+    MobileBertForMaskedLM,
+    MobileBertForMultipleChoice,
+    MobileBertForNextSentencePrediction,
+    MobileBertForPreTraining,
+    MobileBertForQuestionAnswering,
+    MobileBertForSequenceClassification,
+    MobileBertForTokenClassification,
+    MobileBertPreTrainedModel,
+)
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
+
+
+def batches(items: Sequence, batch_size: int, description: str) -> Iterable[Sequence]:
+    """Chunks of `items`, with a progress bar when there is more than one chunk and tqdm is installed."""
+    chunks = [items[i : i + batch_size] for i in range(0, len(items), batch_size)]
+    if len(chunks) > 1:
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            return chunks
+        return tqdm(chunks, desc=description, unit="batch")
+    return chunks
+
+
+def pad(rows: list[list[int]], value: int) -> np.ndarray:
+    """Right-pad lists of ids into one [B, T] array."""
+    width = max(len(r) for r in rows)
+    out = np.full((len(rows), width), value, dtype=np.int64)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = r
+    return out
+
+
+def word_spans(tokens: list[str], offsets: list[tuple[int, int]]) -> list[int]:
+    """For each token, the index of the first token of its word: a WordPiece token starting with "##"
+    continues the word of the token before it (the fast tokenizer's word_ids, derived from the pieces)."""
+    first = []
+    for i, token in enumerate(tokens):
+        first.append(first[-1] if i and token.startswith("##") and offsets[i] != (0, 0) else i)
+    return first
+
+
+class Pipeline:
+    task = ""
+    model_class: type[MobileBertPreTrainedModel] = MobileBertPreTrainedModel
+
+    def __init__(self, model: MobileBertPreTrainedModel, tokenizer: Any, batch_size: int = 8):
+        self.model, self.tokenizer, self.batch_size = model, tokenizer, batch_size
+
+    def encode(self, texts, pairs=None, **options) -> dict[str, np.ndarray]:
+        """Tokenize a batch and return padded NumPy arrays."""
+        encoded = self.tokenizer(list(texts), None if pairs is None else list(pairs), padding=True,
+                                 truncation=True, max_length=self.max_length, **options)
+        return {k: np.asarray(v) for k, v in encoded.items()}
+
+    @property
+    def max_length(self) -> int:
+        return min(int(getattr(self.tokenizer, "model_max_length", 512) or 512),
+                   self.model.config.max_position_embeddings)
+
+
+# ------------------------------------------------------------------------------------------------ fill-mask
+
+
+class FillMaskPipeline(Pipeline):
+    """The most likely tokens at each [MASK]: [{"score", "token", "token_str", "sequence"}] (a list per
+    mask when the text has several)."""
+
+    task = "fill-mask"
+    model_class = MobileBertForMaskedLM
+
+    def __call__(self, inputs: str | list[str], top_k: int = 5, targets: list[str] | None = None):
+        single = isinstance(inputs, str)
+        texts = [inputs] if single else list(inputs)
+        target_ids = None if targets is None else np.array(self.tokenizer.convert_tokens_to_ids(list(targets)))
+        results = []
+        for chunk in batches(texts, self.batch_size, self.task):
+            enc = self.encode(chunk)
+            logits = self.model(enc["input_ids"], attention_mask=enc["attention_mask"],
+                                token_type_ids=enc.get("token_type_ids")).logits
+            for row, ids in enumerate(enc["input_ids"]):
+                results.append(self._postprocess(ids, logits[row], top_k, target_ids))
+        return results[0] if single else results
+
+    def _postprocess(self, ids: np.ndarray, logits: np.ndarray, top_k: int, target_ids: np.ndarray | None):
+        masks = np.flatnonzero(ids == self.tokenizer.mask_token_id)
+        if len(masks) == 0:
+            raise ValueError(f"no {self.tokenizer.mask_token} token in the input; put one where a word should be "
+                             "predicted")
+        ids = ids[ids != self.tokenizer.pad_token_id]
+        one_mask = len(masks) == 1
+        per_mask = []
+        for position in masks:
+            probs = softmax(logits[position])
+            if target_ids is not None:
+                probs = probs[target_ids]
+            k = min(top_k, len(probs))
+            best = np.argsort(-probs, kind="stable")[:k]
+            row = []
+            for choice in best:
+                token = int(choice if target_ids is None else target_ids[choice])
+                filled = ids.copy()
+                filled[position] = token
+                row.append({"score": float(probs[choice]), "token": token,
+                            "token_str": self.tokenizer.decode([token]),
+                            # with several masks, the others stay visible, as in HF
+                            "sequence": self.tokenizer.decode(filled, skip_special_tokens=one_mask)})
+            per_mask.append(row)
+        return per_mask[0] if one_mask else per_mask
+
+
+# ------------------------------------------------------------------------------------- question answering
+
+
+@dataclass
+class _Window:
+    example: int  # which (question, context) pair
+    input_ids: list[int]
+    token_type_ids: list[int]
+    tokens: list[str]
+    offsets: list[tuple[int, int]]
+    context_mask: np.ndarray  # 1 where a token may be part of the answer (context tokens and [CLS])
+
+
+class QuestionAnsweringPipeline(Pipeline):
+    """Extractive QA. Long contexts are split into overlapping windows (`doc_stride` tokens of overlap);
+    each window's start/end probabilities score every span of at most `max_answer_len` tokens inside the
+    context; answers map back to character spans of the context, widened to whole words.
+
+    Scores follow HF: per window, softmax over the allowed tokens of the start and of the end logits, and
+    a span's score is p_start * p_end. With `handle_impossible_answer`, the empty answer competes with score
+    min over windows of p_start([CLS]) * p_end([CLS])."""
+
+    task = "question-answering"
+    model_class = MobileBertForQuestionAnswering
+
+    def __call__(self, question: str | list[str], context: str | list[str], top_k: int = 1,
+                 handle_impossible_answer: bool = False, max_answer_len: int = 15, doc_stride: int | None = None,
+                 max_seq_len: int | None = None, align_to_words: bool = True):
+        single = isinstance(question, str)
+        questions = [question] if single else list(question)
+        contexts = [context] * len(questions) if isinstance(context, str) else list(context)
+        if len(contexts) != len(questions):
+            raise ValueError(f"{len(questions)} questions but {len(contexts)} contexts")
+        if max_answer_len < 1:
+            raise ValueError(f"max_answer_len must be >= 1, got {max_answer_len}")
+        if top_k < 1:
+            raise ValueError(f"top_k must be >= 1, got {top_k}")
+        max_seq_len = max_seq_len or min(self.max_length, 384)
+        doc_stride = min(max_seq_len // 2, 128) if doc_stride is None else doc_stride
+        if doc_stride > max_seq_len:
+            raise ValueError(f"doc_stride ({doc_stride}) is larger than max_seq_len ({max_seq_len})")
+
+        windows = self._windows(questions, contexts, max_seq_len, doc_stride)
+        start_logits, end_logits = [], []
+        for chunk in batches(windows, self.batch_size, self.task):
+            ids = pad([w.input_ids for w in chunk], self.tokenizer.pad_token_id)
+            types = pad([w.token_type_ids for w in chunk], 0)
+            mask = pad([[1] * len(w.input_ids) for w in chunk], 0)
+            out = self.model(ids, attention_mask=mask, token_type_ids=types)
+            for i, w in enumerate(chunk):
+                start_logits.append(out.start_logits[i, : len(w.input_ids)])
+                end_logits.append(out.end_logits[i, : len(w.input_ids)])
+
+        results = []
+        for example, context_text in enumerate(contexts):
+            answers, null_score = [], 1_000_000.0
+            for w, start, end in zip(windows, start_logits, end_logits):
+                if w.example != example:
+                    continue
+                spans, window_null = best_spans(start, end, w.context_mask, top_k, max_answer_len)
+                null_score = min(null_score, window_null)
+                for s, e, score in spans:
+                    first, last = self._char_span(w, s, e, align_to_words)
+                    answers.append({"score": score, "start": first, "end": last, "answer": context_text[first:last]})
+            if handle_impossible_answer:
+                answers.append({"score": null_score, "start": 0, "end": 0, "answer": ""})
+            answers = sorted(answers, key=lambda a: a["score"], reverse=True)[:top_k]
+            results.append(answers[0] if len(answers) == 1 else answers)
+        return results[0] if single else results
+
+    def _windows(self, questions, contexts, max_seq_len, doc_stride) -> list[_Window]:
+        enc = self.tokenizer(questions, contexts, truncation="only_second", max_length=max_seq_len,
+                             stride=doc_stride, return_overflowing_tokens=True, return_offsets_mapping=True,
+                             return_token_type_ids=True, padding=False)
+        windows = []
+        for i, ids in enumerate(enc["input_ids"]):
+            ids = [int(t) for t in ids]
+            sequence_ids = enc.sequence_ids(i)
+            context_mask = np.array([1 if s == 1 else 0 for s in sequence_ids], dtype=np.int64)
+            context_mask[np.array(ids) == self.tokenizer.cls_token_id] = 1  # [CLS] stands for "no answer"
+            windows.append(_Window(
+                example=int(enc["overflow_to_sample_mapping"][i]), input_ids=ids,
+                token_type_ids=[int(t) for t in enc["token_type_ids"][i]],
+                tokens=self.tokenizer.convert_ids_to_tokens(ids),
+                offsets=[(int(a), int(b)) for a, b in enc["offset_mapping"][i]], context_mask=context_mask,
+            ))
+        return windows
+
+    @staticmethod
+    def _char_span(w: _Window, s: int, e: int, align_to_words: bool) -> tuple[int, int]:
+        """Token span -> character span in the context; widened to whole words when align_to_words."""
+        if not align_to_words:
+            return w.offsets[s][0], w.offsets[e][1]
+        first_of = word_spans(w.tokens, w.offsets)
+        start_word, end_word = first_of[s], first_of[e]
+        last_of_end_word = max(i for i, f in enumerate(first_of) if f == end_word)
+        return w.offsets[start_word][0], w.offsets[last_of_end_word][1]
+
+
+def best_spans(start_logits: np.ndarray, end_logits: np.ndarray, allowed: np.ndarray, top_k: int,
+               max_answer_len: int) -> tuple[list[tuple[int, int, float]], float]:
+    """The top_k (start, end, score) spans of one window, and the window's null-answer score.
+
+    allowed: 1 for tokens that may be in an answer (context, and [CLS] at 0 for "no answer").
+    Disallowed tokens get logit -1e4 before the softmax (HF's constant; QA logits are small, unlike the
+    encoder's activations). Score of a span = p_start(s) * p_end(e) for s <= e < s + max_answer_len.
+    """
+    blocked = allowed == 0
+    p_start = softmax(np.where(blocked, -10000.0, start_logits))  # [T]
+    p_end = softmax(np.where(blocked, -10000.0, end_logits))  # [T]
+    null_score = float(p_start[0] * p_end[0])
+    p_start[0] = p_end[0] = 0.0  # [CLS] is not a span
+    scores = np.outer(p_start, p_end)  # [T, T]: scores[s, e]
+    scores = np.tril(np.triu(scores), max_answer_len - 1)  # keep s <= e <= s + max_answer_len - 1
+    flat = scores.ravel()
+    order = np.argsort(-flat, kind="stable")[:top_k]
+    spans = []
+    for index in order:
+        s, e = divmod(int(index), scores.shape[1])
+        if allowed[s] and allowed[e]:  # drop spans that start or end outside the context
+            spans.append((s, e, float(flat[index])))
+    return spans, null_score
+
+
+# ------------------------------------------------------------------------------------ text classification
+
+
+class TextClassificationPipeline(Pipeline):
+    """Labels with scores. Scores: softmax for single-label models, sigmoid for multi-label or one-label
+    models, raw logits for regression (HF's rule); override with function_to_apply."""
+
+    task = "text-classification"
+    model_class = MobileBertForSequenceClassification
+
+    def __call__(self, inputs: str | dict | list, top_k: int | None = 1, function_to_apply: str | None = None):
+        single = isinstance(inputs, (str, dict))
+        items = [inputs] if single else list(inputs)
+        texts = [x["text"] if isinstance(x, dict) else x for x in items]
+        pairs = [x.get("text_pair") if isinstance(x, dict) else None for x in items]
+        function = function_to_apply or self.default_function()
+        if function not in ("softmax", "sigmoid", "none"):
+            raise ValueError(f"function_to_apply must be 'softmax', 'sigmoid' or 'none', got {function!r}")
+        results = []
+        for start in range(0, len(texts), self.batch_size):
+            chunk_texts, chunk_pairs = texts[start : start + self.batch_size], pairs[start : start + self.batch_size]
+            enc = self.encode(chunk_texts, None if all(p is None for p in chunk_pairs) else chunk_pairs)
+            logits = self.model(enc["input_ids"], attention_mask=enc["attention_mask"],
+                                token_type_ids=enc.get("token_type_ids")).logits
+            scores = {"softmax": softmax, "sigmoid": sigmoid, "none": np.asarray}[function](logits)
+            for row in scores:
+                labelled = [{"label": self.model.config.id2label[i], "score": float(s)} for i, s in enumerate(row)]
+                labelled.sort(key=lambda x: x["score"], reverse=True)
+                results.append(labelled if top_k is None else labelled[:top_k])
+        if top_k == 1:  # HF: the best label of each text, [{"label", "score"}], also for a single text,
+            best = [r[0] for r in results]  # but a bare dict for a single {"text", "text_pair"} input
+            return best[0] if isinstance(inputs, dict) else best
+        return results[0] if single else results
+
+    def default_function(self) -> str:
+        config = self.model.config
+        if config.problem_type == "regression":
+            return "none"
+        if config.problem_type == "multi_label_classification" or config.num_labels == 1:
+            return "sigmoid"
+        return "softmax"
+
+
+# ----------------------------------------------------------------------------------- token classification
+
+AGGREGATIONS = ("none", "simple", "first", "average", "max")
+
+
+class TokenClassificationPipeline(Pipeline):
+    """A label per token (NER). aggregation_strategy, as HF's:
+    none: every token; simple: adjacent tokens with the same entity (B-/I- aware) merged;
+    first / average / max: first make each word agree (its first token's label, the average of its tokens'
+    scores, or its most confident token's label), then merge as simple."""
+
+    task = "token-classification"
+    model_class = MobileBertForTokenClassification
+
+    def __call__(self, inputs: str | list[str], aggregation_strategy: str = "none",
+                 ignore_labels: Sequence[str] = ("O",)):
+        if aggregation_strategy not in AGGREGATIONS:
+            raise ValueError(f"aggregation_strategy must be one of {AGGREGATIONS}, got {aggregation_strategy!r}")
+        single = isinstance(inputs, str)
+        texts = [inputs] if single else list(inputs)
+        results = []
+        for chunk in batches(texts, self.batch_size, self.task):
+            enc = self.encode(chunk, return_offsets_mapping=True, return_special_tokens_mask=True)
+            logits = self.model(enc["input_ids"], attention_mask=enc["attention_mask"],
+                                token_type_ids=enc.get("token_type_ids")).logits
+            for row, text in enumerate(chunk):
+                tokens = self._tokens(text, enc, row, softmax(logits[row]))
+                entities = self._aggregate(tokens, aggregation_strategy)
+                results.append([e for e in entities if e.get("entity", e.get("entity_group")) not in ignore_labels])
+        return results[0] if single else results
+
+    def _tokens(self, text: str, enc: dict, row: int, scores: np.ndarray) -> list[dict]:
+        out = []
+        for i, token_id in enumerate(enc["input_ids"][row]):
+            if enc["special_tokens_mask"][row][i] or not enc["attention_mask"][row][i]:
+                continue
+            start, end = (int(x) for x in enc["offset_mapping"][row][i])
+            word = self.tokenizer.convert_ids_to_tokens(int(token_id))
+            is_subword = len(word) != len(text[start:end])  # "##ing" vs "ing"
+            if int(token_id) == self.tokenizer.unk_token_id:
+                word, is_subword = text[start:end], False
+            out.append({"word": word, "scores": scores[i], "start": start, "end": end, "index": i,
+                        "is_subword": is_subword})
+        return out
+
+    def _label(self, scores: np.ndarray) -> tuple[str, float]:
+        best = int(scores.argmax())
+        return self.model.config.id2label[best], float(scores[best])
+
+    def _aggregate(self, tokens: list[dict], strategy: str) -> list[dict]:
+        if strategy in ("none", "simple"):
+            entities = []
+            for t in tokens:
+                label, score = self._label(t["scores"])
+                entities.append({"entity": label, "score": score, "index": t["index"], "word": t["word"],
+                                 "start": t["start"], "end": t["end"]})
+            return entities if strategy == "none" else self._group(entities)
+        words: list[list[dict]] = []
+        for t in tokens:
+            if words and t["is_subword"]:
+                words[-1].append(t)
+            else:
+                words.append([t])
+        return self._group([self._aggregate_word(w, strategy) for w in words])
+
+    def _aggregate_word(self, pieces: list[dict], strategy: str) -> dict:
+        if strategy == "first":
+            label, score = self._label(pieces[0]["scores"])
+        elif strategy == "max":
+            label, score = self._label(max(pieces, key=lambda p: p["scores"].max())["scores"])
+        else:  # average
+            label, score = self._label(np.nanmean(np.stack([p["scores"] for p in pieces]), axis=0))
+        return {"entity": label, "score": score,
+                "word": self.tokenizer.convert_tokens_to_string([p["word"] for p in pieces]),
+                "start": pieces[0]["start"], "end": pieces[-1]["end"]}
+
+    @staticmethod
+    def _tag(label: str) -> tuple[str, str]:
+        """"B-PER" -> ("B", "PER"); a label without a B-/I- prefix continues like I-."""
+        if label.startswith(("B-", "I-")):
+            return label[0], label[2:]
+        return "I", label
+
+    def _group(self, entities: list[dict]) -> list[dict]:
+        """Merge runs of adjacent entities with the same tag where the later one does not begin (B-)."""
+        groups: list[list[dict]] = []
+        for e in entities:
+            bi, tag = self._tag(e["entity"])
+            if groups and bi != "B" and self._tag(groups[-1][-1]["entity"])[1] == tag:
+                groups[-1].append(e)
+            else:
+                groups.append([e])
+        return [{"entity_group": self._tag(g[0]["entity"])[1], "score": float(np.nanmean([e["score"] for e in g])),
+                 "word": self.tokenizer.convert_tokens_to_string([e["word"] for e in g]),
+                 "start": g[0]["start"], "end": g[-1]["end"]} for g in groups]
+
+
+# --------------------------------------------------------------------- next sentence and multiple choice
+
+
+class NextSentencePipeline(Pipeline):
+    """Does `second` follow `first`? {"is_next": bool, "score": P(is next)} per pair."""
+
+    task = "next-sentence"
+    model_class = MobileBertForNextSentencePrediction
+
+    def __call__(self, first: str | list[str], second: str | list[str]):
+        single = isinstance(first, str)
+        firsts, seconds = ([first], [second]) if single else (list(first), list(second))
+        results = []
+        for start in range(0, len(firsts), self.batch_size):
+            enc = self.encode(firsts[start : start + self.batch_size], seconds[start : start + self.batch_size])
+            logits = self.model(enc["input_ids"], attention_mask=enc["attention_mask"],
+                                token_type_ids=enc["token_type_ids"]).logits
+            for p in softmax(logits)[:, 0]:  # index 0 = "B continues A"
+                results.append({"is_next": bool(p > 0.5), "score": float(p)})
+        return results[0] if single else results
+
+
+class MultipleChoicePipeline(Pipeline):
+    """Which choice best continues / answers the prompt: choices sorted by softmax score."""
+
+    task = "multiple-choice"
+    model_class = MobileBertForMultipleChoice
+
+    def __call__(self, prompt: str, choices: list[str]):
+        if len(choices) < 2:
+            raise ValueError("give at least two choices")
+        enc = self.encode([prompt] * len(choices), choices)
+        logits = self.model(enc["input_ids"][None], attention_mask=enc["attention_mask"][None],
+                            token_type_ids=enc["token_type_ids"][None]).logits[0]
+        scores = softmax(logits)
+        ranked = sorted(range(len(choices)), key=lambda i: -scores[i])
+        return [{"choice": choices[i], "index": i, "score": float(scores[i])} for i in ranked]
+
+
+PIPELINES = {cls.task: cls for cls in (FillMaskPipeline, QuestionAnsweringPipeline, TextClassificationPipeline,
+                                        TokenClassificationPipeline, NextSentencePipeline, MultipleChoicePipeline)}
+PIPELINES["ner"] = TokenClassificationPipeline
+# A pre-training checkpoint carries both the masked-LM and the NSP head.
+COMPATIBLE = {MobileBertForMaskedLM: (MobileBertForPreTraining,),
+              MobileBertForNextSentencePrediction: (MobileBertForPreTraining,)}
+
+
+def load_tokenizer(folder: str | None):
+    """The checkpoint's own vocab.txt when it has one, else the BERT uncased vocab shipped with us."""
+    from .tokenizer import MobileBertTokenizer
+
+    if folder is not None and os.path.isfile(os.path.join(folder, "vocab.txt")):
+        return MobileBertTokenizer.from_pretrained(folder)
+    return MobileBertTokenizer()
+
+
+def pipeline(task: str, model: str | MobileBertPreTrainedModel = "google/mobilebert-uncased", tokenizer: Any = None,
+             batch_size: int = 8, **load_options: Any) -> Pipeline:
+    """A pipeline for `task` on a model object, a local checkpoint folder, or a hub id."""
+    if task not in PIPELINES:
+        raise ValueError(f"unknown task {task!r}; choose one of {sorted(PIPELINES)}")
+    cls = PIPELINES[task]
+    folder = None
+    if not isinstance(model, MobileBertPreTrainedModel):
+        from .hub import resolve_model_folder
+
+        folder = resolve_model_folder(model, **load_options)
+        model = cls.model_class.from_pretrained(folder)
+    elif not isinstance(model, (cls.model_class, *COMPATIBLE.get(cls.model_class, ()))):
+        raise TypeError(f"the {task} pipeline needs a {cls.model_class.__name__}, got {type(model).__name__}")
+    if isinstance(model, MobileBertForPreTraining):  # give the pipeline the head it reads
+        model = cls.model_class(model.config, model.params)
+    return cls(model, tokenizer if tokenizer is not None else load_tokenizer(folder), batch_size)
