@@ -66,18 +66,30 @@ def read(source: Path):
 INLINE = "module://matplotlib_inline.backend_inline"  # Jupyter's default: figures saved into the notebook
 
 
-def execute(source: Path, timeout: int = 300, kernel_name: str | None = None, mpl_backend: str = INLINE):
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def execute(source: Path, timeout: int = 300, kernel_name: str | None = None, mpl_backend: str = INLINE,
+            blas_threads: int | None = None):
     """Run every cell of `source` top to bottom in a fresh kernel whose working directory is notebooks/.
     Raises nbclient's CellExecutionError on the first failing cell. Returns the executed notebook.
 
     `mpl_backend` is passed to the kernel as MPLBACKEND; neither choice needs a display. The build keeps
     the inline backend so the figures land in the .ipynb; the test uses "Agg" (nothing is rendered
-    into the notebook, which is faster)."""
+    into the notebook, which is faster).
+
+    `blas_threads`, when given, caps the BLAS/OpenMP thread count of the kernel unless the caller's
+    environment already sets it. The notebooks multiply tiny matrices; on a busy 2-core machine
+    OpenBLAS's spin-waiting threads made one notebook 10x slower (22 s instead of 2 s), so the test
+    runs them single-threaded."""
     from nbclient import NotebookClient
 
     nb = read(source)
-    env_backup = os.environ.get("MPLBACKEND")
-    os.environ["MPLBACKEND"] = mpl_backend  # inherited by the kernel
+    changed = {"MPLBACKEND": mpl_backend}  # inherited by the kernel
+    if blas_threads is not None:
+        changed.update({k: str(blas_threads) for k in THREAD_VARIABLES if k not in os.environ})
+    env_backup = {k: os.environ.get(k) for k in changed}
+    os.environ.update(changed)
     try:
         with contextlib.ExitStack() as stack:
             name = kernel_name or stack.enter_context(kernel_for_this_python())
@@ -85,10 +97,11 @@ def execute(source: Path, timeout: int = 300, kernel_name: str | None = None, mp
                                     resources={"metadata": {"path": str(source.parent)}})
             client.execute()
     finally:
-        if env_backup is None:
-            os.environ.pop("MPLBACKEND", None)
-        else:
-            os.environ["MPLBACKEND"] = env_backup
+        for k, v in env_backup.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     return nb
 
 

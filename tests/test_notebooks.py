@@ -60,7 +60,8 @@ def test_notebook_runs(source, kernel_name):
     from nbclient.exceptions import CellExecutionError
 
     try:
-        nb = build.execute(source, timeout=240, kernel_name=kernel_name, mpl_backend="Agg")
+        # One BLAS thread: the matrices are tiny, and spin-waiting threads on a busy CI box are 10x slower.
+        nb = build.execute(source, timeout=240, kernel_name=kernel_name, mpl_backend="Agg", blas_threads=1)
     except CellExecutionError as e:
         pytest.fail(f"{source.name}: a cell failed\n{e}", pytrace=False)
     errors = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])
