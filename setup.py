@@ -58,7 +58,7 @@ def extensions():
         extra_compile_args=["-O3"] if sys.platform != "win32" else ["/O2"],
     )
     try:
-        return cythonize([ext], compiler_directives={"language_level": 3}, quiet=True)
+        return cythonize([ext], compiler_directives={"language_level": 3}, build_dir="build", quiet=True)
     except Exception as e:  # noqa: BLE001 - a Cython error must not break the pure-Python install
         if REQUIRED:
             raise
