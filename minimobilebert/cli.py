@@ -77,9 +77,14 @@ def summarize(head: str, output, ids: np.ndarray, config: MobileBertConfig, k: i
     if head == "token_classification":
         best = output.logits[0].argmax(-1)
         summary["token_labels"] = [[name(int(t)), config.id2label[int(b)]] for t, b in zip(ids[0], best)]
-    if head == "question_answering":
-        start, end = int(output.start_logits[0].argmax()), int(output.end_logits[0].argmax())
-        summary["span"] = {"start": start, "end": end, "tokens": [name(int(t)) for t in ids[0, start:end + 1]]}
+    if head == "question_answering":  # the best span with start <= end, as the QA pipeline scores spans
+        from .pipelines import best_spans
+
+        allowed = np.ones(ids.shape[1], dtype=np.int64)
+        spans, _ = best_spans(output.start_logits[0], output.end_logits[0], allowed, 1, ids.shape[1])
+        start, end, score = spans[0]
+        summary["span"] = {"start": start, "end": end, "score": round(score, 4),
+                           "tokens": [name(int(t)) for t in ids[0, start:end + 1]]}
     return summary
 
 

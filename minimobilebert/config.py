@@ -204,5 +204,8 @@ class MobileBertConfig:
         self.to_json_file(os.path.join(folder, "config.json"))
 
     def replace(self, **changes: Any) -> MobileBertConfig:
-        """A copy with some fields changed (validated again)."""
+        """A copy with some fields changed (validated again). New labels without a new label2id get
+        label2id derived from them, rather than keeping the old labels' mapping."""
+        if "id2label" in changes and "label2id" not in changes:
+            changes["label2id"] = None
         return dataclasses.replace(self, **changes)

@@ -39,8 +39,10 @@ def test_run_picks_the_head_from_the_checkpoint(tmp_path, capsys, head, key):
     folder = str(tmp_path / head)
     assert main(["init", folder, "--layers", "1", "--head", head]) == 0
     capsys.readouterr()
-    report = run_json(capsys, "run", "--model", folder, "--ids", "101", "7592", "102", "--json")
+    report = run_json(capsys, "run", "--model", folder, "--ids", "101", "7592", "2003", "3899", "102", "--json")
     assert report["class"] == mm.MODEL_CLASSES[head].__name__ and key in report
+    if head == "question_answering":
+        assert report["span"]["start"] <= report["span"]["end"]
 
 
 def test_run_without_a_model_offline_names_the_fix(tmp_path, capsys, monkeypatch):

@@ -112,3 +112,10 @@ def test_broken_config_files(tmp_path):
 def test_num_labels_in_a_config_file_makes_labels():
     config = MobileBertConfig.from_dict({"num_labels": 5})
     assert config.num_labels == 5 and config.id2label[4] == "LABEL_4" and config.label2id["LABEL_0"] == 0
+
+
+def test_replacing_labels_derives_their_mapping():
+    config = MobileBertConfig().replace(id2label={0: "others", 1: "happy", 2: "sad"})
+    assert config.label2id == {"others": 0, "happy": 1, "sad": 2} and config.num_labels == 3
+    explicit = MobileBertConfig().replace(id2label={0: "a", 1: "b"}, label2id={"a": 0, "b": 1})
+    assert explicit.label2id == {"a": 0, "b": 1}
