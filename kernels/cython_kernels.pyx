@@ -18,7 +18,7 @@ the dependencies. The C loops run without the GIL.
 import numpy as np
 cimport numpy as cnp
 cimport cython
-from libc.math cimport INFINITY, erf, exp, sqrt, tanh
+from libc.math cimport erf, exp, sqrt, tanh
 
 cnp.import_array()
 
@@ -40,12 +40,17 @@ cdef inline float _act(float v, int code) noexcept nogil:
     return <float>(v / (1.0 + exp(-<double>v)))  # silu, in double so exp(-x) cannot overflow
 
 
+# The loops below walk raw row pointers (rows are C-contiguous) so gcc sees plain 1-D loops it can vectorize.
+
 @cython.wraparound(False)
 cdef void _bias_act(float[:, ::1] y, const float[::1] bias, int code) noexcept nogil:
-    cdef Py_ssize_t i, j
+    cdef Py_ssize_t i, j, n = y.shape[1]
+    cdef float* row
+    cdef const float* b = &bias[0]
     for i in range(y.shape[0]):
-        for j in range(y.shape[1]):
-            y[i, j] = _act(y[i, j] + bias[j], code)
+        row = &y[i, 0]
+        for j in range(n):
+            row[j] = _act(row[j] + b[j], code)
 
 
 @cython.wraparound(False)
@@ -55,29 +60,36 @@ cdef void _bias_residual_norm(float[:, ::1] y, const float[::1] bias, const floa
     """y[i] = norm(y[i] + bias + residual[i]), in place; NoNorm or LayerNorm (biased variance)."""
     cdef Py_ssize_t i, j, n = y.shape[1]
     cdef float mean, var, c, inv
+    cdef float* row
+    cdef const float* res
+    cdef const float* b = &bias[0]
+    cdef const float* w = &weight[0]
+    cdef const float* nb = &nbias[0]
     for i in range(y.shape[0]):
+        row = &y[i, 0]
         if has_residual:
+            res = &residual[i, 0]
             for j in range(n):
-                y[i, j] = (y[i, j] + bias[j]) + residual[i, j]
+                row[j] = (row[j] + b[j]) + res[j]
         else:
             for j in range(n):
-                y[i, j] = y[i, j] + bias[j]
+                row[j] = row[j] + b[j]
         if not layer_norm:
             for j in range(n):
-                y[i, j] = y[i, j] * weight[j] + nbias[j]
+                row[j] = row[j] * w[j] + nb[j]
         else:
             mean = 0.0
             for j in range(n):
-                mean += y[i, j]
+                mean += row[j]
             mean = mean / n
             var = 0.0
             for j in range(n):
-                c = y[i, j] - mean
+                c = row[j] - mean
                 var += c * c
             var = var / n
             inv = <float>(1.0 / sqrt(var + eps))
             for j in range(n):
-                y[i, j] = (y[i, j] - mean) * inv * weight[j] + nbias[j]
+                row[j] = (row[j] - mean) * inv * w[j] + nb[j]
 
 
 @cython.wraparound(False)
@@ -85,36 +97,46 @@ cdef void _scale_mask_shift(float[:, :, ::1] scores, const float[:, ::1] mask_bi
                             float scale) noexcept nogil:
     """Each row of scores [B*h, T, S] becomes scale*s + mask - max(row). A fully masked row stays finite
     (float32.min is finite), so softmax makes it uniform, never NaN."""
-    cdef Py_ssize_t g, t, j, b, heads
+    cdef Py_ssize_t g, t, j, heads
     cdef Py_ssize_t BH = scores.shape[0], T = scores.shape[1], S = scores.shape[2]
     cdef float v, m
+    cdef float* row
+    cdef const float* mask = NULL
     heads = BH // mask_bias.shape[0] if has_mask else 1
     for g in range(BH):
-        b = g // heads
+        if has_mask:
+            mask = &mask_bias[g // heads, 0]
         for t in range(T):
-            m = -INFINITY
+            row = &scores[g, t, 0]
+            m = -3.4028234663852886e38  # float32 min: a masked score is never below it
+            if has_mask:
+                for j in range(S):
+                    v = row[j] * scale + mask[j]
+                    row[j] = v
+                    m = v if v > m else m
+            else:
+                for j in range(S):
+                    v = row[j] * scale
+                    row[j] = v
+                    m = v if v > m else m
             for j in range(S):
-                v = scores[g, t, j] * scale
-                if has_mask:
-                    v = v + mask_bias[b, j]
-                scores[g, t, j] = v
-                if v > m:
-                    m = v
-            for j in range(S):
-                scores[g, t, j] = scores[g, t, j] - m
+                row[j] = row[j] - m
 
 
 @cython.wraparound(False)
 cdef void _normalize_rows(float[:, :, ::1] e) noexcept nogil:
-    cdef Py_ssize_t g, t, j
+    cdef Py_ssize_t g, t, j, S = e.shape[2]
     cdef float total
+    cdef float* row
     for g in range(e.shape[0]):
         for t in range(e.shape[1]):
+            row = &e[g, t, 0]
             total = 0.0
-            for j in range(e.shape[2]):
-                total += e[g, t, j]
-            for j in range(e.shape[2]):
-                e[g, t, j] = e[g, t, j] / total
+            for j in range(S):
+                total += row[j]
+            total = 1.0 / total
+            for j in range(S):
+                row[j] = row[j] * total
 
 
 # ----------------------------------------------------------------------------------------- Python side
