@@ -143,7 +143,8 @@ def load_torch_state_dict(path: str) -> dict[str, np.ndarray]:
             state = RestrictedUnpickler(io.BytesIO(payload), archive, prefix, byteorder).load()
         except CheckpointError:
             raise
-        except (pickle.UnpicklingError, EOFError, zipfile.BadZipFile, ValueError, TypeError, IndexError) as e:
+        except (pickle.UnpicklingError, EOFError, zipfile.BadZipFile, ValueError, TypeError, IndexError, KeyError,
+                AttributeError, OverflowError, MemoryError, RecursionError) as e:
             raise CheckpointError(f"{path}: cannot unpickle the state dict ({e}); the file is corrupt") from None
     if not isinstance(state, dict) or not all(isinstance(v, np.ndarray) for v in state.values()):
         raise CheckpointError(f"{path} does not hold a state dict of tensors (found {type(state).__name__})")

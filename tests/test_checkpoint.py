@@ -9,7 +9,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import minimobilebert as mm
@@ -126,6 +126,7 @@ def test_random_bytes_never_crash_the_loader(tmp_path, data):
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.binary(min_size=1, max_size=200))
+@example(data=b"\x95\x00\x00\x00\x00\x00\x00\x00\x80")  # a FRAME opcode claiming 2**63 bytes
 def test_random_pickles_in_a_zip_never_crash_the_loader(tmp_path, data):
     path = tmp_path / "fuzz.bin"
     write_zip_checkpoint(path, b"\x80\x02" + data)
