@@ -89,7 +89,9 @@ def no_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
     The paper replaces LayerNorm with it because computing statistics is slow on phones. The price: nothing
     keeps the activations in range, and they grow to 1e7-1e8.
     """
-    return x * weight + bias
+    y = x * weight
+    y += bias  # in place: one temporary array instead of two (the same arithmetic)
+    return y
 
 
 def layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
@@ -111,7 +113,8 @@ def normalize(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, normalization
 
 def linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
     """A dense layer: x @ weight.T + bias.   [..., in] -> [..., out]"""
-    y = x @ weight.T
+    # As one [rows, in] @ [in, out] product: NumPy runs a [B, T, in] operand as B separate BLAS calls.
+    y = (x.reshape(-1, x.shape[-1]) @ weight.T).reshape(*x.shape[:-1], weight.shape[0])
     if bias is not None:
         y += bias
     return y
@@ -119,9 +122,9 @@ def linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) ->
 
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """Numerically safe softmax: shift by the row maximum first, so exp never overflows."""
-    shifted = x - x.max(axis=axis, keepdims=True)
-    e = np.exp(shifted)
-    return e / e.sum(axis=axis, keepdims=True)
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    e /= e.sum(axis=axis, keepdims=True)  # in place: saves allocating (and page-faulting) a third array
+    return e
 
 
 # ----------------------------------------------------------------------------------------- kernels
@@ -192,7 +195,8 @@ def attention(
     q = query.reshape(B, T, num_heads, d).transpose(0, 2, 1, 3)  # [B, T, A] -> [B, h, T, d]
     k = key.reshape(B, T, num_heads, d).transpose(0, 2, 1, 3)  # [B, T, A] -> [B, h, T, d]
     v = value.reshape(B, T, num_heads, d).transpose(0, 2, 1, 3)  # [B, T, A] -> [B, h, T, d]
-    scores = (q @ k.transpose(0, 1, 3, 2)) * np.float32(d**-0.5)  # [B, h, T, d] @ [B, h, d, T] -> [B, h, T, T]
+    scores = q @ k.transpose(0, 1, 3, 2)  # [B, h, T, d] @ [B, h, d, T] -> [B, h, T, T]
+    scores *= np.float32(d**-0.5)
     if mask_bias is not None:
         scores += mask_bias[:, None, None, :]  # [B, T] -> [B, 1, 1, T]: same bias for every head and query
     probs = softmax(scores, axis=-1)  # [B, h, T, T]
