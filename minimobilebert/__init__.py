@@ -3,6 +3,10 @@
     from minimobilebert import MobileBertForMaskedLM
     model = MobileBertForMaskedLM.from_pretrained("path/to/google-mobilebert-uncased")
     logits = model(input_ids).logits          # input_ids: int array [batch, seq]
+
+    from minimobilebert import MobileBertTokenizer, pipeline
+    MobileBertTokenizer()("Hello, my dog is cute")["input_ids"]      # the BERT uncased vocab ships with us
+    pipeline("fill-mask", "path/to/checkpoint")("The capital of France is [MASK].")
 """
 
 from .backend import available_backends, current_backend, use_backend
@@ -20,6 +24,8 @@ from .modeling import (
     MobileBertModel,
     MobileBertPreTrainedModel,
 )
+from .pipelines import pipeline
+from .tokenizer import MobileBertTokenizer
 from .torch_pickle import CheckpointError
 
 __version__ = "0.1.0"
@@ -28,6 +34,6 @@ __all__ = [
     "MODEL_CLASSES", "CheckpointError", "ConfigError", "MobileBertConfig", "MobileBertForMaskedLM",
     "MobileBertForMultipleChoice", "MobileBertForNextSentencePrediction", "MobileBertForPreTraining",
     "MobileBertForQuestionAnswering", "MobileBertForSequenceClassification", "MobileBertForTokenClassification",
-    "MobileBertModel", "MobileBertPreTrainedModel", "available_backends", "capture", "current_backend",
-    "use_backend",
+    "MobileBertModel", "MobileBertPreTrainedModel", "MobileBertTokenizer", "available_backends", "capture", "current_backend",
+    "pipeline", "use_backend",
 ]
