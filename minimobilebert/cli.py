@@ -92,8 +92,12 @@ def cmd_init(args: argparse.Namespace) -> int:
     config = MobileBertConfig.published(num_hidden_layers=args.layers)
     model = MODEL_CLASSES[args.head](config, seed=args.seed)
     model.save_pretrained(args.folder)
+    from .tokenizer import MobileBertTokenizer
+
+    MobileBertTokenizer().save_pretrained(args.folder)  # vocab.txt + tokenizer_config.json, as on the hub
     print(f"wrote a random-weight {HEADS[args.head][1]} ({config.num_hidden_layers} layers, "
-          f"{model.num_parameters() / 1e6:.1f}M parameters, seed {args.seed}) to {args.folder}")
+          f"{model.num_parameters() / 1e6:.1f}M parameters, seed {args.seed}) and the BERT uncased "
+          f"tokenizer to {args.folder}")
     return 0
 
 
@@ -175,8 +179,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
     else:
-        print(tokenizer.explain(args.text) if hasattr(tokenizer, "explain") else report["tokens"])
-        print(f"ids: {report['input_ids']}")
+        print(tokenizer.explain(args.text))  # text, normalized text, words, pieces, tokens, ids
         print(f"last_hidden_state {tuple(report['last_hidden_state_shape'])}; [CLS][:8] = "
               f"{report['cls_vector_first_values']}")
     return 0

@@ -11,38 +11,104 @@
 # ---
 
 # %% [markdown]
-# # 1. Tokenization: text -> basic tokens -> WordPiece pieces -> ids
+# # 1. Tokenization: text -> normalized text -> words -> WordPiece pieces -> ids
 #
-# MobileBERT reads the same input as BERT: the uncased BERT vocabulary of 30522 WordPiece tokens
-# (shipped with the package as `minimobilebert/data/vocab.txt`). Text becomes ids in three steps:
+# MobileBERT changes BERT's body, not its input: it is pre-trained on BERT's data, and the released
+# checkpoint reads BERT's uncased WordPiece vocabulary of 30522 entries (`vocab_size` in its config;
+# shipped with this package as `minimobilebert/data/vocab.txt`). So the tokenizer is BERT's:
 #
-# 1. **basic tokenisation**: clean the text, lower-case it, strip accents, split on whitespace and
-#    punctuation (and around CJK characters);
-# 2. **WordPiece**: split each word greedily into the longest pieces found in the vocabulary, later
-#    pieces marked `##`; a word with no split (or longer than the per-word character limit) becomes
-#    `[UNK]`;
-# 3. **ids**: look the pieces up, add `[CLS]` at the start and `[SEP]` after each segment; a second
-#    segment gets token type 1.
+# 1. **normalize**: drop control characters, make every whitespace character a space, put spaces around
+#    CJK ideographs, strip accents, lower-case;
+# 2. **split into words**: on whitespace, and every punctuation character is a word of its own;
+# 3. **WordPiece**: *"a greedy longest-match-first algorithm"* (BERT's `tokenization.py`): each word is split into the longest
+#    pieces found in the vocabulary, continuation pieces marked `##`; a word with no split becomes `[UNK]`;
+# 4. **ids**: `[CLS]` first, `[SEP]` after each segment, token types 0 / 1 for the two segments.
 #
-# `minimobilebert.tokenizer.MobileBertTokenizer` implements this, and its `explain(text)` shows the
-# intermediate results. The tokenizer is being written in parallel with these notebooks: when it is not
-# installed, this notebook shows the vocabulary side and the published ids only, and says so.
+# Each step is a plain function in `minimobilebert.tokenizer`; this notebook calls them one by one and then
+# checks that the tokenizer, which chains them, gives the published ids.
 
 # %%
-import importlib.util
-
 import numpy as np
 
-from minimobilebert.cli import token_name
+from minimobilebert.tokenizer import MobileBertTokenizer, normalize, split_words, wordpiece, wordpiece_steps
 
-HAVE_TOKENIZER = importlib.util.find_spec("minimobilebert.tokenizer") is not None
-print("minimobilebert.tokenizer available:", HAVE_TOKENIZER)
+tokenizer = MobileBertTokenizer()  # the shipped BERT uncased vocabulary
+print(tokenizer)
+print("first entries:", tokenizer.ids_to_tokens[:5], "...", "special ids:",
+      {t: tokenizer.vocab[t] for t in tokenizer.all_special_tokens})
 
 # %% [markdown]
-# ## Published ids to check against
+# ## Step 1: normalize
 #
-# From Hugging Face's tests and model cards (`shared/reference/published-values.md`), with the
-# `bert-base-uncased` vocabulary:
+# `normalize` returns the normalized text and, for every character of it, the index of the input character
+# it came from. That second list is what lets the tokenizer report *character offsets in the original
+# text* later (the question-answering pipeline maps answers back to the context with it).
+
+# %%
+text = "Ünïcödé  naïve café\t東京, don't!"
+normalized, origin = normalize(text)
+print(repr(text))
+print(repr(normalized))
+for i in range(len(normalized)):
+    if normalized[i] != text[origin[i]]:
+        print(f"  normalized[{i}] = {normalized[i]!r} came from text[{origin[i]}] = {text[origin[i]]!r}")
+
+# %% [markdown]
+# The accents went (NFD decomposition, then the combining marks dropped), the tab became a space, and each
+# ideograph got spaces around it: Chinese and Japanese are written without spaces, so BERT makes every
+# ideograph a word.
+#
+# ## Step 2: words
+
+# %%
+spans = split_words(normalized)
+words = [normalized[a:b] for a, b in spans]
+print(words)
+
+# %% [markdown]
+# `don't` became three words, `don`, `'` and `t`: punctuation is always split off, apostrophes included.
+#
+# ## Step 3: WordPiece, showing its work
+#
+# Greedy longest-match-first: from the start of what is left of the word, try the longest candidate, then
+# one character shorter, until the vocabulary has it. `wordpiece_steps` lists every lookup.
+
+# %%
+for word in ("unaffable", "tokenization"):
+    steps = wordpiece_steps(word, tokenizer.vocab)
+    found = [piece for piece, ok in steps if ok]
+    print(f"{word}: {len(steps)} lookups -> {found}")
+    print("   tried:", ", ".join(piece + ("" if ok else "✗") for piece, ok in steps[:12]), "...")
+
+# %%
+pieces = [wordpiece(w, tokenizer.vocab) or ["[UNK]"] for w in words]
+for w, p in zip(words, pieces):
+    print(f"{w!r:>8} -> {p}")
+
+# %% [markdown]
+# A word that cannot be split (no first piece is in the vocabulary), or is longer than 100 characters,
+# becomes `[UNK]` as a whole:
+
+# %%
+print(wordpiece("x" * 101, tokenizer.vocab), tokenizer.tokenize("x" * 101), tokenizer.tokenize("👍🏽 ok"))
+
+# %% [markdown]
+# ## All steps at once: `explain`
+#
+# The tokenizer chains the steps; `explain` shows each intermediate result for one text.
+
+# %%
+for sample in ("Hello, my dog is cute", "The capital of France is [MASK].", "Tokenization of unaffable words"):
+    print(tokenizer.explain(sample), end="\n\n")
+
+# %% [markdown]
+# `[MASK]` written in the text stays one token: special tokens are found *before* normalization (else
+# lower-casing would turn it into `[`, `mask`, `]`).
+#
+# ## Checking against the published ids
+#
+# From the model cards (`shared/reference/published-values.md`), with the `bert-base-uncased`
+# vocabulary. A second segment gets token type 1.
 
 # %%
 PUBLISHED = {
@@ -51,52 +117,58 @@ PUBLISHED = {
     ("Who was Jim Henson?", "Jim Henson was a nice puppet"):
         [101, 2040, 2001, 3958, 27227, 1029, 102, 3958, 27227, 2001, 1037, 3835, 13997, 102],
 }
-for text, ids in PUBLISHED.items():
-    print(f"{text!r}\n   ids    {ids}\n   pieces {[token_name(i, 30522) for i in ids]}")
+for text_or_pair, expected in PUBLISHED.items():
+    first, second = (text_or_pair, None) if isinstance(text_or_pair, str) else text_or_pair
+    encoded = tokenizer(first, second)
+    print(f"{'OK ' if encoded['input_ids'] == expected else 'DIFF'} {text_or_pair!r}")
+    print("     tokens:", tokenizer.convert_ids_to_tokens(encoded["input_ids"]))
+    if second is not None:
+        print("     token types:", encoded["token_type_ids"])
+    assert encoded["input_ids"] == expected, (text_or_pair, encoded["input_ids"], expected)
 
 # %% [markdown]
-# Reading the pieces back already shows the three steps: `Hello,` became `hello` and `,` (lower-case,
-# punctuation split); `The` became `the`; `[MASK]` stayed one special token; `henson` is a single piece
-# of this vocabulary. The special tokens have fixed ids:
+# ## Offsets: from tokens back to characters
 
 # %%
-for i in (0, 100, 101, 102, 103):
-    print(i, token_name(i, 30522))
+text = "Jim Henson was a nice puppeteer"
+encoded = tokenizer(text, return_offsets_mapping=True)
+for token, (start, end) in zip(tokenizer.convert_ids_to_tokens(encoded["input_ids"]), encoded["offset_mapping"]):
+    print(f"{token:>10}  {start:>2}..{end:<2} {text[start:end]!r}")
 
 # %% [markdown]
-# ## The tokenizer, showing its work
-
-# %%
-if HAVE_TOKENIZER:
-    from minimobilebert.tokenizer import MobileBertTokenizer
-
-    tokenizer = MobileBertTokenizer()  # the shipped BERT uncased vocabulary
-    for text in ("Hello, my dog is cute", "The capital of France is [MASK].", "Tokenization of unaffable words"):
-        print(f"--- {text!r}")
-        print(tokenizer.explain(text))
-else:
-    print("minimobilebert.tokenizer has not landed yet; rerun this notebook once it has.")
-
-# %% [markdown]
-# ## Checking against the published ids, single texts and a pair
+# ## Batches for the model: padding, masks, NumPy arrays
 #
-# The tokenizer has Hugging Face's calling convention (the pipelines rely on it): call it with a text,
-# or a text and a second segment, and get `input_ids`, `token_type_ids` and `attention_mask`.
+# `padding=True` pads every row to the longest with `[PAD]` (id 0) and marks real tokens in
+# `attention_mask`; `return_tensors="np"` gives the int64 arrays the model takes.
 
 # %%
-if HAVE_TOKENIZER:
-    for text, expected in PUBLISHED.items():
-        first, second = (text, None) if isinstance(text, str) else text
-        encoded = tokenizer([first], None if second is None else [second])
-        ids = [int(i) for i in np.asarray(encoded["input_ids"])[0]]
-        print(f"{'OK ' if ids == expected else 'DIFF'} {text!r}: {ids}")
-        if second is not None:
-            print("     token types:", [int(t) for t in np.asarray(encoded["token_type_ids"])[0]])
-        assert ids == expected, (text, ids, expected)
-    print(tokenizer.convert_ids_to_tokens(PUBLISHED["Hello, my dog is cute"]))
-    print(repr(tokenizer.decode(PUBLISHED["Hello, my dog is cute"], skip_special_tokens=True)))
-else:
-    print("skipped: no tokenizer yet")
+batch = tokenizer(["a short text", "and a somewhat longer one, with punctuation"], padding=True, return_tensors="np")
+for key, value in batch.items():
+    print(f"{key:>15} {value.shape}\n{value}")
+
+# %% [markdown]
+# ## Long contexts: overflowing windows
+#
+# A question-answering context longer than `max_length` is cut into windows that overlap by `stride`
+# tokens; every window repeats the question. `overflow_to_sample_mapping` says which input each row is from.
+
+# %%
+context = "Jim Henson was a nice puppeteer from Mississippi. He created the Muppets in 1955. " * 3
+windows = tokenizer("Who was Jim Henson?", context, truncation="only_second", max_length=32, stride=8,
+                    return_overflowing_tokens=True)
+for row, ids in enumerate(windows["input_ids"]):
+    print(row, windows["overflow_to_sample_mapping"][row], tokenizer.decode(ids))
+
+# %% [markdown]
+# ## And back: decode
+#
+# Decoding joins `##` pieces to the piece before and puts spaces elsewhere. What normalization removed
+# (case, accents) does not come back.
+
+# %%
+ids = tokenizer("Ünïcödé naïve café, [MASK]!")["input_ids"]
+print(tokenizer.decode(ids))
+print(tokenizer.decode(ids, skip_special_tokens=True))
 
 # %% [markdown]
 # ## From ids to the model

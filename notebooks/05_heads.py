@@ -23,7 +23,6 @@
 # same calls.
 
 # %%
-import importlib.util
 import os
 
 os.environ.setdefault("MINIMOBILEBERT_BACKEND", "numpy")
@@ -60,8 +59,7 @@ def words(ids):
     return [token_name(int(i), config.vocab_size) for i in ids]
 
 
-HAVE_TOKENIZER = importlib.util.find_spec("minimobilebert.tokenizer") is not None
-print("weights:", CHECKPOINT or "random (seed 0)", "| tokenizer available:", HAVE_TOKENIZER)
+print("weights:", CHECKPOINT or "random (seed 0)")
 
 # %% [markdown]
 # The inputs are token ids from the BERT uncased vocabulary (notebook 01 turns text into them):
@@ -117,11 +115,11 @@ print("pre-training:", out.prediction_logits.shape, out.seq_relationship_logits.
 #
 # A dense layer on the pooled vector to `num_labels` logits. The loss follows HF's rule: integer labels
 # -> cross-entropy, one label -> regression (MSE), float multi-hot labels -> binary cross-entropy.
-# When you change `id2label`, pass `label2id` too (see the note at the end).
+# `replace(id2label=...)` derives the matching `label2id` (see the note at the end).
 
 # %%
 emotions = {0: "others", 1: "happy", 2: "sad", 3: "angry"}
-cls_config = config.replace(id2label=emotions, label2id={v: k for k, v in emotions.items()})
+cls_config = config.replace(id2label=emotions)
 clf = load(MobileBertForSequenceClassification, cls_config)
 out = clf(pair_ids, token_type_ids=pair_types, labels=np.array([2]))
 p = softmax(out.logits[0])
@@ -150,7 +148,7 @@ print("input", choices.shape, "-> logits", out.logits.shape, "| loss", float(out
 
 # %%
 ner_labels = {0: "O", 1: "B-MISC", 2: "I-MISC", 3: "B-PER", 4: "I-PER", 5: "B-ORG", 6: "I-ORG", 7: "B-LOC", 8: "I-LOC"}
-ner_config = config.replace(id2label=ner_labels, label2id={v: k for k, v in ner_labels.items()})
+ner_config = config.replace(id2label=ner_labels)
 ner = load(MobileBertForTokenClassification, ner_config)
 gold = np.full_like(pair_ids, -100)
 gold[0, [3, 4, 7, 8]] = 4  # "jim henson" twice: I-PER
@@ -182,27 +180,26 @@ print("naive argmax (may end before it starts or fall in the question):",
       int(out.start_logits[0].argmax()), int(out.end_logits[0].argmax()))
 
 # %% [markdown]
-# With the tokenizer installed, the question-answering pipeline does all of the above from text:
+# The question-answering pipeline does all of the above from text:
 # tokenising the pair, windows over long contexts, span selection, and mapping tokens back to
 # characters of the context.
 
 # %%
-if HAVE_TOKENIZER:
-    from minimobilebert.pipelines import pipeline
+from minimobilebert import pipeline
 
-    answer = pipeline("question-answering", qa)(question="Who was Jim Henson?", context="Jim Henson was a nice puppet")
-    print(answer)
-    fill = pipeline("fill-mask", mlm)
-    print(fill("The capital of France is [MASK].", top_k=3))
-else:
-    print("minimobilebert.tokenizer has not landed yet: the text pipelines are skipped.")
+answer = pipeline("question-answering", qa)(question="Who was Jim Henson?", context="Jim Henson was a nice puppet")
+print(answer)
+fill = pipeline("fill-mask", mlm)
+print(fill("The capital of France is [MASK].", top_k=3))
 
 # %% [markdown]
 # ### A note on `config.replace(id2label=...)`
 #
-# `MobileBertConfig.replace` is `dataclasses.replace`: a new `id2label` alone keeps the *old*
-# `label2id`, so the two disagree. That is why the cells above pass both.
+# `MobileBertConfig.replace` builds a new, validated config. New labels without a new `label2id` get
+# `label2id` derived from them (a plain `dataclasses.replace` would have kept the *old* labels' mapping,
+# and the two would disagree):
 
 # %%
-stale = config.replace(id2label=emotions)
-print("id2label:", stale.id2label, "\nlabel2id:", stale.label2id)
+relabelled = config.replace(id2label=emotions)
+print("id2label:", relabelled.id2label, "\nlabel2id:", relabelled.label2id)
+assert all(relabelled.label2id[label] == i for i, label in relabelled.id2label.items())
