@@ -32,20 +32,21 @@ def resolve_model_folder(name_or_path: str | os.PathLike, *, cache_dir: str | No
     from huggingface_hub.utils import HfHubHTTPError
 
     offline = local_files_only or os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on")
+    # Read the cache location now: huggingface_hub reads HF_HUB_CACHE / HF_HOME once, when it is imported.
+    cache = cache_dir or os.environ.get("HF_HUB_CACHE") or os.path.join(
+        os.environ.get("HF_HOME", os.path.expanduser("~/.cache/huggingface")), "hub")
     errors = []
     # Prefer safetensors; fall back to pytorch_model.bin for repositories that only have that.
     for weights in (["model.safetensors", "model.safetensors.index.json", "model-*.safetensors"],
                     ["pytorch_model.bin", "pytorch_model.bin.index.json", "pytorch_model-*.bin"]):
         try:
-            folder = snapshot_download(path, allow_patterns=CONFIG_AND_TOKENIZER + weights, cache_dir=cache_dir,
+            folder = snapshot_download(path, allow_patterns=CONFIG_AND_TOKENIZER + weights, cache_dir=cache,
                                        revision=revision, local_files_only=offline)
         except (HfHubHTTPError, OSError, ValueError) as e:  # LocalEntryNotFoundError is an OSError
             errors.append(e)
             continue
         if any(os.path.exists(os.path.join(folder, w)) for w in weights if "*" not in w):
             return folder
-    cache = cache_dir or os.environ.get("HF_HUB_CACHE") or os.path.join(
-        os.environ.get("HF_HOME", os.path.expanduser("~/.cache/huggingface")), "hub")
     reason = f" ({type(errors[-1]).__name__}: {str(errors[-1]).splitlines()[0]})" if errors else ""
     raise OSError(
         f"cannot load {path!r}: it is not a local folder, not in the hub cache at {cache}, and it could not "

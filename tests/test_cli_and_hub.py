@@ -93,3 +93,28 @@ def test_a_path_that_does_not_exist_is_not_sent_to_the_hub(tmp_path):
         resolve_model_folder(str(tmp_path / "missing"))
     with pytest.raises(FileNotFoundError, match="not a checkpoint folder"):
         resolve_model_folder("./relative/missing")
+
+
+def test_fill_mask_default_model_offline_names_the_fix(tmp_path, capsys, monkeypatch):
+    """The README's main job on a machine that has neither the network nor the cache: one clear message."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    assert main(["fill-mask", "The capital of France is [MASK]."]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "google/mobilebert-uncased" in err and "--model PATH" in err and "empty-cache" in err
+
+
+def test_fill_mask_on_a_hub_id_from_the_cache_offline(tmp_path, capsys, monkeypatch):
+    """A hub id whose files are in the cache (as a download leaves them) works offline, tokenizer included."""
+    pytest.importorskip("huggingface_hub")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    model = mm.MobileBertForMaskedLM(mm.MobileBertConfig.published(num_hidden_layers=1), seed=5)
+    snapshot = make_hub_cache(tmp_path / "hub", "google/mobilebert-uncased", model)
+    mm.MobileBertTokenizer(model_max_length=64).save_pretrained(snapshot)
+    assert mm.MobileBertTokenizer.from_pretrained("google/mobilebert-uncased").model_max_length == 64
+    assert main(["fill-mask", "The capital of France is [MASK].", "--json", "--top-k", "2"]) == 0
+    predictions = json.loads(capsys.readouterr().out)
+    logits = model(np.array([PARIS_IDS])).logits[0, PARIS_IDS.index(103)]
+    assert [p["token"] for p in predictions] == [int(i) for i in np.argsort(-logits)[:2]]
