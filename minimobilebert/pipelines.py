@@ -284,8 +284,8 @@ class TextClassificationPipeline(Pipeline):
         if function not in ("softmax", "sigmoid", "none"):
             raise ValueError(f"function_to_apply must be 'softmax', 'sigmoid' or 'none', got {function!r}")
         results = []
-        for start in range(0, len(texts), self.batch_size):
-            chunk_texts, chunk_pairs = texts[start : start + self.batch_size], pairs[start : start + self.batch_size]
+        for chunk in batches(list(zip(texts, pairs)), self.batch_size, self.task):
+            chunk_texts, chunk_pairs = [t for t, _ in chunk], [p for _, p in chunk]
             enc = self.encode(chunk_texts, None if all(p is None for p in chunk_pairs) else chunk_pairs)
             logits = self.model(enc["input_ids"], attention_mask=enc["attention_mask"],
                                 token_type_ids=enc.get("token_type_ids")).logits
@@ -417,9 +417,11 @@ class NextSentencePipeline(Pipeline):
     def __call__(self, first: str | list[str], second: str | list[str]):
         single = isinstance(first, str)
         firsts, seconds = ([first], [second]) if single else (list(first), list(second))
+        if len(firsts) != len(seconds):
+            raise ValueError(f"{len(firsts)} first sentences but {len(seconds)} second sentences")
         results = []
-        for start in range(0, len(firsts), self.batch_size):
-            enc = self.encode(firsts[start : start + self.batch_size], seconds[start : start + self.batch_size])
+        for chunk in batches(list(zip(firsts, seconds)), self.batch_size, self.task):
+            enc = self.encode([a for a, _ in chunk], [b for _, b in chunk])
             logits = self.model(enc["input_ids"], attention_mask=enc["attention_mask"],
                                 token_type_ids=enc["token_type_ids"]).logits
             for p in softmax(logits)[:, 0]:  # index 0 = "B continues A"
