@@ -625,8 +625,8 @@ class MobileBertTokenizer:
             data["length"] = [len(r["input_ids"]) for r in rows]
         if return_overflowing_tokens:
             data["overflow_to_sample_mapping"] = [r["sample"] for r in rows]
-        # A single input gives flat lists, unless overflowing rows were asked for (then a batch of rows).
-        flat = not batched and not return_overflowing_tokens
+        # A single input gives flat lists, unless overflowing rows or arrays were asked for (then a batch axis).
+        flat = not batched and not return_overflowing_tokens and return_tensors is None
         if flat:
             data = {k: v[0] for k, v in data.items()}
         if return_tensors == "np":

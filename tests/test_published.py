@@ -6,6 +6,11 @@ copy of the checkpoint folder (config.json + weights), and never download anythi
     MINIMOBILEBERT_CHECKPOINT=/path/to/google-mobilebert-uncased   pytest tests/test_published.py
     MINIMOBILEBERT_SQUAD_CHECKPOINT=/path/to/csarron-mobilebert-uncased-squad-v2
     MINIMOBILEBERT_EMO_CHECKPOINT=/path/to/lordtt13-emo-mobilebert
+    MINIMOBILEBERT_NER_CHECKPOINT=/path/to/mrm8488-mobilebert-finetuned-ner
+
+Text goes through our tokenizer and pipelines (the folder's vocab.txt, else the shipped BERT uncased one).
+tests/test_published_paths.py runs this file against random checkpoints of the same shapes, so that every
+test here is known to reach its assertion on the published value.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import numpy as np
 import pytest
 
 import minimobilebert as mm
+from minimobilebert.pipelines import load_tokenizer
 
 VOCAB_PATH = os.path.join(os.path.dirname(mm.__file__), "data", "vocab.txt")
 
@@ -58,14 +64,30 @@ def test_pretraining_logits_slice():
 
 
 def test_fill_mask_top5_padded_to_512():
-    model = mm.MobileBertForMaskedLM.from_pretrained(checkpoint("MINIMOBILEBERT_CHECKPOINT"))
-    tokens = ids_of("[CLS] the man worked as a [MASK] . [SEP]")
-    ids = np.zeros((1, 512), np.int64)
-    ids[0, : len(tokens)] = tokens
-    mask = (ids != 0).astype(np.int64)
-    logits = model(ids, attention_mask=mask).logits[0, tokens.index(103)]
-    top5 = list(np.argsort(-logits)[:5])
-    assert top5 == ids_of("carpenter waiter mechanic teacher clerk")
+    folder = checkpoint("MINIMOBILEBERT_CHECKPOINT")
+    model, tokenizer = mm.MobileBertForMaskedLM.from_pretrained(folder), load_tokenizer(folder)
+    batch = tokenizer("the man worked as a [MASK].", padding="max_length", max_length=512, return_tensors="np")
+    assert batch["input_ids"].shape == (1, 512) and batch["attention_mask"].sum() == 9
+    position = int(np.flatnonzero(batch["input_ids"][0] == tokenizer.mask_token_id)[0])
+    logits = model(**batch).logits[0, position]
+    top5 = tokenizer.convert_ids_to_tokens(np.argsort(-logits)[:5])
+    assert top5 == ["carpenter", "waiter", "mechanic", "teacher", "clerk"]
+
+
+def test_fill_mask_pipeline_says_paris():
+    fill = mm.pipeline("fill-mask", checkpoint("MINIMOBILEBERT_CHECKPOINT"))
+    assert fill("The capital of France is [MASK].", top_k=1)[0]["token_str"] == "paris"
+
+
+def test_mobile_port_example_at_sequence_length_384():
+    """"Paris is the [MASK] of France." padded to 384 tokens -> "paris is the capital of france."."""
+    folder = checkpoint("MINIMOBILEBERT_CHECKPOINT")
+    model, tokenizer = mm.MobileBertForMaskedLM.from_pretrained(folder), load_tokenizer(folder)
+    batch = tokenizer("Paris is the [MASK] of France.", padding="max_length", max_length=384, return_tensors="np")
+    ids = batch["input_ids"][0].copy()
+    masked = ids == tokenizer.mask_token_id
+    ids[masked] = model(**batch).logits[0].argmax(-1)[masked]
+    assert tokenizer.decode(ids, skip_special_tokens=True) == "paris is the capital of france."
 
 
 def test_fill_mask_paris_and_its_loss():
@@ -86,6 +108,34 @@ def test_question_answering_doc_example():
     start, end = int(out.start_logits[0].argmax()), int(out.end_logits[0].argmax())
     assert ids[0, start : end + 1].tolist() == ids_of("a nice puppet")
     assert abs(float(out.loss) - 3.98) <= 0.005
+
+
+def test_question_answering_pipeline():
+    qa = mm.pipeline("question-answering", checkpoint("MINIMOBILEBERT_SQUAD_CHECKPOINT"))
+    assert qa("Who was Jim Henson?", "Jim Henson was a nice puppet")["answer"] == "a nice puppet"
+    # The model card's example (question and context as the card gives them; answer and score published).
+    answer = qa(question="What day was the game played on?",
+                context="The game was played on February 7, 2016 at Levi's Stadium in the San Francisco Bay Area at "
+                        "Santa Clara, California.")
+    assert answer["answer"] == "February 7, 2016" and abs(answer["score"] - 0.7143) <= 1e-4, answer
+
+
+def test_token_classification_doc_example():
+    folder = checkpoint("MINIMOBILEBERT_NER_CHECKPOINT")
+    model, tokenizer = mm.MobileBertForTokenClassification.from_pretrained(folder), load_tokenizer(folder)
+    batch = tokenizer("HuggingFace is a company based in Paris and New York", add_special_tokens=False,
+                      return_tensors="np")
+    predicted = model(**batch).logits[0].argmax(-1)
+    labels = [model.config.id2label[int(i)] for i in predicted]
+    assert labels == "I-ORG I-ORG O O O O O I-LOC O I-LOC I-LOC".split()
+    loss = model(**batch, labels=predicted[None]).loss
+    assert abs(float(loss) - 0.03) <= 0.005
+
+
+def test_emotion_pipeline_doc_example():
+    classify = mm.pipeline("text-classification", checkpoint("MINIMOBILEBERT_EMO_CHECKPOINT"))
+    best = classify("I've never had such a bad day in my life")[0]
+    assert best["label"] == "sad" and abs(best["score"] - 0.9315) <= 1e-4, best
 
 
 @pytest.mark.parametrize("ids, label, loss", [

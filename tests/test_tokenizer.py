@@ -253,6 +253,8 @@ def test_numpy_tensors_and_batch(ours):
     assert out.last_hidden_state.shape == (*enc["input_ids"].shape, 32)
     with pytest.raises(ValueError, match="padding=True"):
         ours(["a", "b c d"], return_tensors="np")
+    single = ours("one text", return_tensors="np")  # arrays always have the batch axis, as HF's
+    assert single["input_ids"].shape == (1, 4) and single.sequence_ids(0) == [None, 0, 0, None]
 
 
 def test_bad_input_names_the_problem(ours):
