@@ -162,13 +162,14 @@ is_punctuation_cached = functools.lru_cache(maxsize=1 << 16)(is_punctuation)
 # ------------------------------------------------------------------------------------ 3. WordPiece
 
 
-def wordpiece(word: str, vocab: dict[str, int], max_chars: int = 100, longest: int | None = None) -> list[str] | None:
+def wordpiece(word: str, vocab: dict[str, int], max_chars: int = 100, longest: int | None = None,
+              lookups: list[tuple[str, bool]] | None = None) -> list[str] | None:
     """Step 3. Greedy longest-match-first split of one word into vocabulary pieces; None if impossible
     (the word then becomes [UNK], as a whole).
 
     From the start of what is left, take the longest prefix that is in the vocabulary (with "##" in front
     for every piece but the first), and repeat. `longest` bounds the candidate length (the longest vocabulary
-    entry); it only saves lookups.
+    entry); it only saves lookups. `lookups`, a list, receives every (candidate, found) tried.
 
     >>> wordpiece("unaffable", {"un": 0, "##aff": 1, "##able": 2})
     ['un', '##aff', '##able']
@@ -180,7 +181,10 @@ def wordpiece(word: str, vocab: dict[str, int], max_chars: int = 100, longest: i
         end = len(word) if longest is None else min(len(word), start + longest)
         while end > start:
             piece = word[start:end] if start == 0 else PREFIX + word[start:end]
-            if piece in vocab:
+            found = piece in vocab
+            if lookups is not None:
+                lookups.append((piece, found))
+            if found:
                 break
             end -= 1
         else:
@@ -192,17 +196,9 @@ def wordpiece(word: str, vocab: dict[str, int], max_chars: int = 100, longest: i
 
 def wordpiece_steps(word: str, vocab: dict[str, int]) -> list[tuple[str, bool]]:
     """Every lookup `wordpiece` makes for `word`, in order: (candidate piece, found). For teaching."""
-    steps, start = [], 0
-    while start < len(word):
-        for end in range(len(word), start, -1):
-            piece = word[start:end] if start == 0 else PREFIX + word[start:end]
-            steps.append((piece, piece in vocab))
-            if steps[-1][1]:
-                start = end
-                break
-        else:
-            break
-    return steps
+    lookups: list[tuple[str, bool]] = []
+    wordpiece(word, vocab, max_chars=len(word), lookups=lookups)
+    return lookups
 
 
 def load_vocab(path: str) -> list[str]:
@@ -241,8 +237,8 @@ def windows(length: int, budget: int, stride: int) -> list[tuple[int, int]]:
     reaches the end. The first window is the truncated sequence; the others are the overflow."""
     if length <= budget:
         return [(0, length)]
-    if budget == 0:
-        return [(0, 0)]
+    if budget == 0:  # nothing fits: the fast tokenizer keeps an empty window and overflows the whole sequence
+        return [(0, 0), (0, length)]
     if stride >= budget:
         raise ValueError(f"stride ({stride}) must be smaller than the tokens left for the text ({budget}); "
                          "lower stride or raise max_length")

@@ -4,6 +4,7 @@ truncation and overflow windows, padding, decoding. Plus properties that hold wi
 
 from __future__ import annotations
 
+import doctest
 import hashlib
 import json
 import os
@@ -114,6 +115,7 @@ def test_corpus_matches_hf(ours, hf, text):
     {"truncation": "only_first", "max_length": 18, "stride": 2, "return_overflowing_tokens": True},
     {"truncation": "longest_first", "max_length": 14, "stride": 3, "return_overflowing_tokens": True},
     {"truncation": "longest_first", "max_length": 9, "return_overflowing_tokens": True},
+    {"truncation": "longest_first", "max_length": 4, "return_overflowing_tokens": True},  # one text gets 0 tokens
     {"max_length": 10},  # a max_length alone turns truncation on
     {"add_special_tokens": False, "padding": True, "return_length": True},
 ])
@@ -316,3 +318,10 @@ def test_normalization_rules_on_single_characters():
     assert normalize("Ǆ")[0] == "ǆ" and unicodedata.category("ǆ") == "Ll"
     assert normalize("ΟΣ")[0] == "οσ"  # per-character lower-casing: no final-sigma rule (as the fast tokenizer)
     assert normalize("Café", lowercase=False, strip_accents=False)[0] == "Café"
+
+
+def test_docstring_examples_hold():
+    import minimobilebert.tokenizer as module
+
+    result = doctest.testmod(module)
+    assert result.attempted >= 4 and result.failed == 0
