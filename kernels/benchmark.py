@@ -8,8 +8,14 @@ weights (the published MobileBERT configuration, minimobilebert's random init, s
 that every engine loads):
 
 * latency: median over repeated forwards after warm-up (the lower median of 2 sweeps over all engines), at (batch, seq) = (1, 128), (8, 128), (1, 384),
-  with 1 and 2 threads (threadpoolctl for NumPy's BLAS, torch.set_num_threads, ORT intra_op_num_threads,
-  numba.set_num_threads), for every backend that loads, torch eager and ONNX Runtime;
+  with 1 and 2 threads (threadpoolctl for NumPy's BLAS, torch.set_num_threads, ORT intra_op_num_threads;
+  our Numba kernels have no parallel regions, so Numba's own thread count does not apply), for every backend
+  that loads, torch eager and ONNX Runtime;
+* for every timed cell, the CPU time that OTHER processes used meanwhile (from /proc/stat, minus this
+  child's own), as a share of the machine: a cell above 5% is marked "busy" in the table. 2-thread cells are
+  the fragile ones: OpenBLAS's two threads meet at a barrier after every small GEMM, so a competing process
+  on either core stalls every matrix product (seen here: a 1x128 forward at 2 threads took 507 ms instead of
+  ~52 ms while a test suite ran on the other core);
 * each engine runs in its own child process, once with the machine's OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE
   and once with both removed from that child's environment only (they pick OpenBLAS's kernel);
 * ratios to ONNX Runtime and to torch eager, achieved GFLOP/s, and which BLAS kernel ran (threadpoolctl);
@@ -92,6 +98,20 @@ def _rss_status():
     return out.get("VmRSS", 0), out.get("VmHWM", 0)
 
 
+def _cpu_ticks() -> tuple[int, int, int]:
+    """(busy ticks of the whole machine, ticks of this process, number of CPUs) from /proc (Linux), or zeros."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+        busy = sum(fields) - fields[3] - (fields[4] if len(fields) > 4 else 0)  # minus idle and iowait
+        with open("/proc/self/stat") as f:
+            stat = f.read()
+        own = stat[stat.rindex(")") + 2:].split()
+        return busy, int(own[11]) + int(own[12]), os.cpu_count() or 1  # utime + stime, all threads
+    except (OSError, ValueError, IndexError):
+        return 0, 0, 1
+
+
 def _reset_peak_rss() -> bool:
     try:
         with open("/proc/self/clear_refs", "w") as f:
@@ -123,11 +143,9 @@ def _make_runner(engine: str, folder: str, onnx_path: str):
                 return model(ids, attention_mask=mask).last_hidden_state
 
         def set_threads(n):
+            # BLAS only. Not numba.set_num_threads: no kernel of ours is parallel=True, and that call would
+            # start Numba's threading layer (loading an OpenMP runtime) for nothing.
             set_blas_threads(n)
-            if engine == "numba":
-                import numba
-
-                numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
 
         weight_bytes = sum(v.nbytes for v in model.params.values())
         return run, set_threads, threadpool_info, weight_bytes
@@ -217,13 +235,18 @@ def child_engine(args) -> dict:
             for _ in range(2):  # warm-up (the first call may JIT or allocate)
                 run(ids, mask)
             times, start = [], time.perf_counter()
+            busy0, own0, cpus = _cpu_ticks()
             while len(times) < args.min_runs or (time.perf_counter() - start < budget and len(times) < 200):
                 t = time.perf_counter()
                 run(ids, mask)
                 times.append(time.perf_counter() - t)
+            busy1, own1, _ = _cpu_ticks()
+            wall_ticks = (time.perf_counter() - start) * os.sysconf("SC_CLK_TCK") * cpus
             times.sort()
-            result["latency_ms"][f"{B}x{T}x{n}"] = {"median": 1000 * times[len(times) // 2],
-                                                   "min": 1000 * times[0], "runs": len(times)}
+            result["latency_ms"][f"{B}x{T}x{n}"] = {
+                "median": 1000 * times[len(times) // 2], "min": 1000 * times[0], "runs": len(times),
+                # share of all CPUs that other processes used while this cell ran (clock ticks of 10 ms: coarse)
+                "other_cpu": max(0.0, ((busy1 - busy0) - (own1 - own0)) / wall_ticks) if wall_ticks else None}
     return result
 
 
@@ -315,7 +338,7 @@ def merge_round(store: dict, engine: str, r: dict) -> None:
         return
     for key, cell in r["latency_ms"].items():
         if cell["median"] < store[engine]["latency_ms"][key]["median"]:
-            store[engine]["latency_ms"][key] = cell
+            store[engine]["latency_ms"][key] = cell  # keeps that round's other_cpu with it
 
 
 def export_onnx(folder: str, path: str) -> str:
@@ -369,8 +392,9 @@ def tokenizer_benchmark() -> dict | None:
 
 def table(results: dict, env_name: str, flops: dict) -> list[str]:
     engines = results["engines"][env_name]
-    lines = [f"\n== latency, OpenBLAS env {env_name} (median ms; x ORT = ours/ORT, lower is better) =="]
-    head = f"{'engine':<12}{'B x T':>8}{'thr':>4}{'ms':>9}{'x ORT':>8}{'x torch':>9}{'GFLOP/s':>9}"
+    lines = [f"\n== latency, OpenBLAS env {env_name} (median ms; x ORT = ours/ORT, lower is better; other CPU = "
+             "share of the machine other processes used during the cell, 'busy' above 5%: distrust that row) =="]
+    head = f"{'engine':<12}{'B x T':>8}{'thr':>4}{'ms':>9}{'x ORT':>8}{'x torch':>9}{'GFLOP/s':>9}{'other CPU':>11}"
     lines.append(head)
     for n in THREADS:
         for B, T in SHAPES:
@@ -384,7 +408,9 @@ def table(results: dict, env_name: str, flops: dict) -> list[str]:
                 gf = B * flops[T] / (ms / 1000) / 1e9
                 xo = f"{ms / ort_ms:.2f}" if ort_ms else "-"
                 xt = f"{ms / torch_ms:.2f}" if torch_ms else "-"
-                lines.append(f"{name:<12}{B:>4} x{T:<4}{n:>3}{ms:>9.1f}{xo:>8}{xt:>9}{gf:>9.0f}")
+                other = r["latency_ms"][key].get("other_cpu")
+                busy = "-" if other is None else f"{100 * other:.0f}%" + (" busy" if other > 0.05 else "")
+                lines.append(f"{name:<12}{B:>4} x{T:<4}{n:>3}{ms:>9.1f}{xo:>8}{xt:>9}{gf:>9.0f}{busy:>11}")
     return lines
 
 
