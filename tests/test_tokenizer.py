@@ -104,6 +104,19 @@ def test_corpus_matches_hf(ours, hf, text):
 
 
 @pytest.mark.oracle
+@pytest.mark.parametrize("options", [dict(do_lower_case=False), dict(do_lower_case=False, strip_accents=True),
+                                     dict(strip_accents=False), dict(tokenize_chinese_chars=False)],
+                         ids=["cased", "cased_strip_accents", "keep_accents", "no_cjk_split"])
+def test_normalization_options_match_hf(oracle, options):
+    _, transformers = oracle
+    ours_tok, hf_tok = MobileBertTokenizer(**options), transformers.BertTokenizer(vocab=VOCAB_FILE, **options)
+    keys = ["input_ids", "offset_mapping"]
+    for text in CORPUS:
+        assert_same_encoding(ours_tok(text, return_offsets_mapping=True), hf_tok(text, return_offsets_mapping=True),
+                             keys, batched=False)
+
+
+@pytest.mark.oracle
 @pytest.mark.parametrize("options", [
     {},
     {"padding": True},
