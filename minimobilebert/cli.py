@@ -168,8 +168,8 @@ def cmd_encode(args: argparse.Namespace) -> int:
     from .pipelines import load_tokenizer
 
     folder = resolve_model_folder(args.model, local_files_only=args.offline)
-    tokenizer = load_tokenizer(folder)
     model = MobileBertModel.from_pretrained(folder)
+    tokenizer = load_tokenizer(folder, model.config.vocab_size)
     enc = tokenizer(args.text)
     ids = np.array([enc["input_ids"]], dtype=np.int64)
     out = model(ids, token_type_ids=np.array([enc["token_type_ids"]]))

@@ -12,7 +12,7 @@ import re
 
 # A hub repository id: "name" or "owner/name", letters, digits, "-", "_", ".". Anything else is a path.
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
-CONFIG_AND_TOKENIZER = ["config.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"]
+CONFIG_AND_TOKENIZER = ["config.json", "vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]
 
 
 def resolve_model_folder(name_or_path: str | os.PathLike, *, cache_dir: str | None = None,

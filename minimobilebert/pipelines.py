@@ -15,6 +15,7 @@ with truncation/stride/overflow/offsets options, `decode`, `convert_ids_to_token
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
@@ -454,13 +455,24 @@ COMPATIBLE = {MobileBertForMaskedLM: (MobileBertForPreTraining,),
               MobileBertForNextSentencePrediction: (MobileBertForPreTraining,)}
 
 
-def load_tokenizer(folder: str | None):
-    """The checkpoint's own vocab.txt when it has one, else the BERT uncased vocab shipped with us."""
+def load_tokenizer(folder: str | None, vocab_size: int | None = None):
+    """The checkpoint's own tokenizer (vocab.txt or tokenizer.json); without one, the BERT uncased vocabulary
+    shipped with us (with a warning when a folder was given, since a fine-tuned model may use another).
+    vocab_size: the model's; a larger tokenizer vocabulary is refused (its ids would not fit the model)."""
     from .tokenizer import MobileBertTokenizer
 
-    if folder is not None and os.path.isfile(os.path.join(folder, "vocab.txt")):
-        return MobileBertTokenizer.from_pretrained(folder)
-    return MobileBertTokenizer()
+    if folder is not None and any(os.path.isfile(os.path.join(folder, f)) for f in ("vocab.txt", "tokenizer.json")):
+        tokenizer = MobileBertTokenizer.from_pretrained(folder)
+    else:
+        if folder is not None:
+            warnings.warn(f"{folder} has no vocab.txt or tokenizer.json: using the BERT uncased vocabulary shipped "
+                          "with minimobilebert (right for google/mobilebert-uncased and models fine-tuned from it)",
+                          stacklevel=2)
+        tokenizer = MobileBertTokenizer()
+    if vocab_size is not None and len(tokenizer) > vocab_size:
+        raise ValueError(f"the tokenizer has {len(tokenizer)} tokens but the model only {vocab_size} embeddings; "
+                         "the model and the tokenizer files do not belong together")
+    return tokenizer
 
 
 def pipeline(task: str, model: str | MobileBertPreTrainedModel = "google/mobilebert-uncased", tokenizer: Any = None,
@@ -479,4 +491,6 @@ def pipeline(task: str, model: str | MobileBertPreTrainedModel = "google/mobileb
         raise TypeError(f"the {task} pipeline needs a {cls.model_class.__name__}, got {type(model).__name__}")
     if isinstance(model, MobileBertForPreTraining):  # give the pipeline the head it reads
         model = cls.model_class(model.config, model.params)
-    return cls(model, tokenizer if tokenizer is not None else load_tokenizer(folder), batch_size)
+    if tokenizer is None:
+        tokenizer = load_tokenizer(folder, model.config.vocab_size)
+    return cls(model, tokenizer, batch_size)

@@ -215,6 +215,46 @@ def load_vocab(path: str) -> list[str]:
     return tokens
 
 
+def read_json(path: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path} is not valid JSON ({e}); fix or delete it") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} should hold a JSON object, not {type(data).__name__}")
+    return data
+
+
+def read_tokenizer_json(path: str) -> dict[str, Any]:
+    """The settings of a `tokenizers` tokenizer.json, as MobileBertTokenizer arguments; only BERT's kind
+    (BertNormalizer + WordPiece with "##") is accepted."""
+    data = read_json(path)
+    model, normalizer = data.get("model") or {}, data.get("normalizer") or {}
+    if model.get("type") != "WordPiece" or model.get("continuing_subword_prefix", PREFIX) != PREFIX:
+        raise ValueError(f"{path} describes a {model.get('type')!r} tokenizer; MobileBERT's is BERT's WordPiece "
+                         f"with {PREFIX!r} continuations")
+    if normalizer.get("type") != "BertNormalizer" or not normalizer.get("clean_text", True):
+        raise ValueError(f"{path} normalizes text with {normalizer.get('type')!r}; this tokenizer implements BERT's "
+                         "BertNormalizer (with clean_text)")
+    vocab = model.get("vocab") or {}
+    tokens: list[str | None] = [None] * len(vocab)
+    for token, i in vocab.items():
+        if not (isinstance(i, int) and 0 <= i < len(tokens)) or tokens[i] is not None:
+            raise ValueError(f"{path}: the vocabulary ids are not 0..{len(tokens) - 1} once each (see {token!r}: {i})")
+        tokens[i] = token
+    special = [t["content"] for t in data.get("added_tokens") or [] if t.get("special")]
+    missing = [t for t in special if t not in vocab]
+    if missing:
+        raise ValueError(f"{path} adds tokens outside its WordPiece vocabulary ({missing}); not supported")
+    lowercase = normalizer.get("lowercase", True)
+    return {"vocab": tokens, "vocab_file": path, "do_lower_case": lowercase, "strip_accents": normalizer.get("strip_accents"),
+            "tokenize_chinese_chars": normalizer.get("handle_chinese_chars", True),
+            "max_input_chars_per_word": model.get("max_input_chars_per_word", 100),
+            "unk_token": model.get("unk_token", "[UNK]"),
+            "additional_special_tokens": [t for t in special if t not in SPECIAL_TOKENS.values()]}
+
+
 # ------------------------------------------------------------------------------------ encoded sequences
 
 
@@ -362,9 +402,10 @@ class MobileBertTokenizer:
                  tokenize_chinese_chars: bool = True, max_input_chars_per_word: int = 100,
                  model_max_length: int = 512, unk_token: str = "[UNK]", sep_token: str = "[SEP]",
                  pad_token: str = "[PAD]", cls_token: str = "[CLS]", mask_token: str = "[MASK]",
-                 additional_special_tokens: Sequence[str] = ()):
+                 additional_special_tokens: Sequence[str] = (), vocab: Sequence[str] | None = None):
+        """vocab_file: a vocab.txt (default: the shipped BERT uncased one); or `vocab`, the tokens in id order."""
         self.vocab_file = vocab_file or VOCAB_FILE
-        self.ids_to_tokens = load_vocab(self.vocab_file)
+        self.ids_to_tokens = list(vocab) if vocab is not None else load_vocab(self.vocab_file)
         self.vocab = {token: i for i, token in enumerate(self.ids_to_tokens)}  # a repeated token: the last id wins
         self.do_lower_case = do_lower_case
         self.strip_accents = do_lower_case if strip_accents is None else strip_accents  # HF: follows lower-casing
@@ -389,8 +430,9 @@ class MobileBertTokenizer:
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike, **overrides: Any) -> "MobileBertTokenizer":
-        """From a checkpoint folder (or hub id) with vocab.txt, reading tokenizer_config.json and
-        special_tokens_map.json when present (do_lower_case, strip_accents, model_max_length, token names)."""
+        """From a checkpoint folder (or hub id): its vocab.txt, or else its tokenizer.json (all that
+        transformers 5 writes), with tokenizer_config.json and special_tokens_map.json when present
+        (do_lower_case, strip_accents, model_max_length, token names)."""
         from .hub import resolve_model_folder
 
         folder = resolve_model_folder(name_or_path, **{k: overrides.pop(k) for k in
@@ -399,12 +441,8 @@ class MobileBertTokenizer:
         for name in ("special_tokens_map.json", "tokenizer_config.json"):  # the latter wins
             path = os.path.join(folder, name)
             if os.path.isfile(path):
-                try:
-                    with open(path, encoding="utf-8") as f:
-                        options.update(json.load(f))
-                except (json.JSONDecodeError, UnicodeDecodeError) as e:
-                    raise ValueError(f"{path} is not valid JSON ({e}); fix or delete it") from None
-        kwargs: dict[str, Any] = {"vocab_file": os.path.join(folder, "vocab.txt")}
+                options.update(read_json(path))
+        kwargs: dict[str, Any] = {}
         for key in ("do_lower_case", "strip_accents", "tokenize_chinese_chars", "max_input_chars_per_word"):
             if options.get(key) is not None:
                 kwargs[key] = options[key]
@@ -417,6 +455,15 @@ class MobileBertTokenizer:
                 kwargs[key] = value["content"] if isinstance(value, dict) else value
         extra = options.get("additional_special_tokens") or []
         kwargs["additional_special_tokens"] = [t["content"] if isinstance(t, dict) else t for t in extra]
+        vocab_txt, tokenizer_json = os.path.join(folder, "vocab.txt"), os.path.join(folder, "tokenizer.json")
+        if os.path.isfile(vocab_txt):
+            kwargs["vocab_file"] = vocab_txt
+        elif os.path.isfile(tokenizer_json):
+            kwargs.update(read_tokenizer_json(tokenizer_json))  # what the fast tokenizer would run
+        else:
+            raise FileNotFoundError(f"{folder} has no vocab.txt and no tokenizer.json, so its vocabulary is unknown; "
+                                    "copy the checkpoint's tokenizer files there, or use MobileBertTokenizer() for the "
+                                    "BERT uncased vocabulary")
         kwargs.update(overrides)
         return cls(**kwargs)
 

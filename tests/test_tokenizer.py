@@ -338,3 +338,44 @@ def test_docstring_examples_hold():
 
     result = doctest.testmod(module)
     assert result.attempted >= 4 and result.failed == 0
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("do_lower_case", [True, False], ids=["uncased", "cased"])
+def test_loads_a_folder_transformers_5_wrote(oracle, tmp_path, do_lower_case):
+    """transformers 5 saves tokenizer.json and tokenizer_config.json only, no vocab.txt."""
+    _, transformers = oracle
+    theirs = transformers.BertTokenizer(vocab=VOCAB_FILE, do_lower_case=do_lower_case)
+    theirs.save_pretrained(tmp_path)
+    assert not (tmp_path / "vocab.txt").exists() and (tmp_path / "tokenizer.json").exists()
+    loaded = MobileBertTokenizer.from_pretrained(tmp_path)
+    assert loaded.do_lower_case == do_lower_case and len(loaded) == 30522
+    for text in CORPUS:
+        assert loaded(text)["input_ids"] == theirs(text)["input_ids"], text
+
+
+def test_tokenizer_json_of_another_kind_or_nothing_is_refused(tmp_path):
+    (tmp_path / "tokenizer.json").write_text(json.dumps({"model": {"type": "BPE", "vocab": {"a": 0}},
+                                                         "normalizer": {"type": "NFC"}}))
+    with pytest.raises(ValueError, match="describes a 'BPE' tokenizer; MobileBERT's is BERT's WordPiece"):
+        MobileBertTokenizer.from_pretrained(tmp_path)
+    (tmp_path / "tokenizer.json").write_text(json.dumps({"model": {"type": "WordPiece", "vocab": {"a": 0, "b": 0}},
+                                                         "normalizer": {"type": "BertNormalizer"}}))
+    with pytest.raises(ValueError, match="ids are not 0..1 once each"):
+        MobileBertTokenizer.from_pretrained(tmp_path)
+    os.remove(tmp_path / "tokenizer.json")
+    with pytest.raises(FileNotFoundError, match="no vocab.txt and no tokenizer.json"):
+        MobileBertTokenizer.from_pretrained(tmp_path)
+
+
+def test_pipeline_tokenizer_comes_from_the_folder_or_warns(tmp_path):
+    from minimobilebert.pipelines import load_tokenizer
+
+    small = mm.MobileBertConfig(vocab_size=99, hidden_size=32, intra_bottleneck_size=16, embedding_size=8,
+                                intermediate_size=24, num_attention_heads=2, num_hidden_layers=1)
+    mm.MobileBertForMaskedLM(small).save_pretrained(tmp_path)
+    with pytest.warns(UserWarning, match="no vocab.txt or tokenizer.json: using the BERT uncased vocabulary"):
+        with pytest.raises(ValueError, match="30522 tokens but the model only 99 embeddings"):
+            mm.pipeline("fill-mask", str(tmp_path))
+    (tmp_path / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "b"]) + "\n")
+    assert len(load_tokenizer(str(tmp_path), vocab_size=99)) == 7
