@@ -19,6 +19,7 @@ import numpy as np
 cimport numpy as cnp
 cimport cython
 from libc.math cimport erf, exp, sqrt, tanh
+from libc.stdint cimport int32_t
 
 cnp.import_array()
 
@@ -67,6 +68,15 @@ cdef void _bias_residual_norm(float[:, ::1] y, const float[::1] bias, const floa
     cdef const float* nb = &nbias[0]
     for i in range(y.shape[0]):
         row = &y[i, 0]
+        if not layer_norm:  # NoNorm: everything in one pass, in the reference's order of operations
+            if has_residual:
+                res = &residual[i, 0]
+                for j in range(n):
+                    row[j] = ((row[j] + b[j]) + res[j]) * w[j] + nb[j]
+            else:
+                for j in range(n):
+                    row[j] = (row[j] + b[j]) * w[j] + nb[j]
+            continue
         if has_residual:
             res = &residual[i, 0]
             for j in range(n):
@@ -74,32 +84,46 @@ cdef void _bias_residual_norm(float[:, ::1] y, const float[::1] bias, const floa
         else:
             for j in range(n):
                 row[j] = row[j] + b[j]
-        if not layer_norm:
-            for j in range(n):
-                row[j] = row[j] * w[j] + nb[j]
-        else:
-            mean = 0.0
-            for j in range(n):
-                mean += row[j]
-            mean = mean / n
-            var = 0.0
-            for j in range(n):
-                c = row[j] - mean
-                var += c * c
-            var = var / n
-            inv = <float>(1.0 / sqrt(var + eps))
-            for j in range(n):
-                row[j] = (row[j] - mean) * inv * w[j] + nb[j]
+        mean = 0.0
+        for j in range(n):
+            mean += row[j]
+        mean = mean / n
+        var = 0.0
+        for j in range(n):
+            c = row[j] - mean
+            var += c * c
+        var = var / n
+        inv = <float>(1.0 / sqrt(var + eps))
+        for j in range(n):
+            row[j] = (row[j] - mean) * inv * w[j] + nb[j]
+
+
+cdef union FloatBits:
+    float f
+    int32_t i
+
+
+cdef inline int32_t _order_key(float v) noexcept nogil:
+    """float32 -> int32 with the same order (for non-NaN values; -0.0 < +0.0): non-negative floats keep their
+    bits, negative ones get their magnitude bits flipped. Its own inverse. An integer max vectorizes where a
+    float max does not (gcc needs -ffinite-math-only to reorder a float max, and NaN must keep its meaning)."""
+    cdef FloatBits u
+    u.f = v
+    return u.i ^ ((u.i >> 31) & 0x7FFFFFFF)
 
 
 @cython.wraparound(False)
 cdef void _scale_mask_shift(float[:, :, ::1] scores, const float[:, ::1] mask_bias, bint has_mask,
                             float scale) noexcept nogil:
-    """Each row of scores [B*h, T, S] becomes scale*s + mask - max(row). A fully masked row stays finite
-    (float32.min is finite), so softmax makes it uniform, never NaN."""
+    """Each row of scores [B*h, T, S] becomes scale*s + mask - max(row). The max is taken on order-preserving
+    integer keys so that it vectorizes; a (positive) NaN wins as in NumPy, and a row holding any NaN ends up
+    all NaN either way, as in the reference. A fully masked row stays finite (float32.min is finite), so
+    softmax makes it uniform, never NaN."""
     cdef Py_ssize_t g, t, j, heads
     cdef Py_ssize_t BH = scores.shape[0], T = scores.shape[1], S = scores.shape[2]
-    cdef float v, m
+    cdef float v
+    cdef int32_t k, km
+    cdef FloatBits u
     cdef float* row
     cdef const float* mask = NULL
     heads = BH // mask_bias.shape[0] if has_mask else 1
@@ -108,19 +132,22 @@ cdef void _scale_mask_shift(float[:, :, ::1] scores, const float[:, ::1] mask_bi
             mask = &mask_bias[g // heads, 0]
         for t in range(T):
             row = &scores[g, t, 0]
-            m = -3.4028234663852886e38  # float32 min: a masked score is never below it
+            km = -2147483648
             if has_mask:
                 for j in range(S):
                     v = row[j] * scale + mask[j]
                     row[j] = v
-                    m = v if v > m else m
+                    k = _order_key(v)
+                    km = k if k > km else km
             else:
                 for j in range(S):
                     v = row[j] * scale
                     row[j] = v
-                    m = v if v > m else m
+                    k = _order_key(v)
+                    km = k if k > km else km
+            u.i = km ^ ((km >> 31) & 0x7FFFFFFF)  # back to the float's bits
             for j in range(S):
-                row[j] = row[j] - m
+                row[j] = row[j] - u.f
 
 
 @cython.wraparound(False)

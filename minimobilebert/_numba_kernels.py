@@ -76,31 +76,35 @@ def _bias_act(y, bias, code):
 @njit(cache=True)
 def _bias_residual_norm_rows(y, bias, residual, has_residual, weight, nbias, layer_norm, eps, lo, hi):
     """y[i] = norm(y[i] + bias + residual[i]) for rows lo..hi, in place.
-    NoNorm: (.) * weight + nbias. LayerNorm: biased variance, two passes over the (cached) row."""
+    NoNorm: (.) * weight + nbias, one pass. LayerNorm: biased variance, three passes over the (cached) row."""
     n = y.shape[1]
     for i in range(lo, hi):
+        if not layer_norm:  # NoNorm: everything in one pass, in the reference's order of operations
+            if has_residual:
+                for j in range(n):
+                    y[i, j] = ((y[i, j] + bias[j]) + residual[i, j]) * weight[j] + nbias[j]
+            else:
+                for j in range(n):
+                    y[i, j] = (y[i, j] + bias[j]) * weight[j] + nbias[j]
+            continue
         if has_residual:
             for j in range(n):
                 y[i, j] = (y[i, j] + bias[j]) + residual[i, j]
         else:
             for j in range(n):
                 y[i, j] = y[i, j] + bias[j]
-        if not layer_norm:
-            for j in range(n):
-                y[i, j] = y[i, j] * weight[j] + nbias[j]
-        else:
-            mean = np.float32(0.0)
-            for j in range(n):
-                mean += y[i, j]
-            mean = np.float32(mean / n)
-            var = np.float32(0.0)
-            for j in range(n):
-                c = y[i, j] - mean
-                var += c * c
-            var = np.float32(var / n)
-            inv = np.float32(1.0 / math.sqrt(var + eps))
-            for j in range(n):
-                y[i, j] = (y[i, j] - mean) * inv * weight[j] + nbias[j]
+        mean = np.float32(0.0)
+        for j in range(n):
+            mean += y[i, j]
+        mean = np.float32(mean / n)
+        var = np.float32(0.0)
+        for j in range(n):
+            c = y[i, j] - mean
+            var += c * c
+        var = np.float32(var / n)
+        inv = np.float32(1.0 / math.sqrt(var + eps))
+        for j in range(n):
+            y[i, j] = (y[i, j] - mean) * inv * weight[j] + nbias[j]
 
 
 @njit(cache=True)
@@ -108,40 +112,56 @@ def _bias_residual_norm(y, bias, residual, has_residual, weight, nbias, layer_no
     _bias_residual_norm_rows(y, bias, residual, has_residual, weight, nbias, layer_norm, eps, 0, y.shape[0])
 
 
-@njit(cache=True, fastmath=_REDUCTIONS)
+@njit(cache=True, inline="always")
+def _order_key(v):
+    """float32 -> int32 with the same order (for non-NaN values; -0.0 < +0.0): non-negative floats keep their
+    bits, negative ones get their magnitude bits flipped. Its own inverse. An integer max vectorizes where a
+    float max cannot (LLVM needs no-NaNs to reorder a float max, and the reference's NaN meaning must stay)."""
+    k = np.float32(v).view(np.int32)
+    return k ^ ((k >> 31) & np.int32(0x7FFFFFFF))
+
+
+@njit(cache=True, fastmath=_REDUCTIONS, error_model="numpy")
 def _scale_mask_shift(scores, mask_bias, has_mask, scale):
     """scores: [B*h, T, S]. Each row becomes scale*s + mask - max(row), in place (the row stays in L1 between
-    its two loops). A fully masked row holds scale*s + float32.min everywhere: finite, so the max-shift keeps
-    it finite and softmax makes it uniform, as the reference does (never NaN)."""
+    its two loops). The row max is taken on order-preserving integer keys, so it vectorizes: the same max
+    for finite and infinite values, and a (positive) NaN wins as in NumPy; a row holding any NaN ends up all
+    NaN either way, as in the reference. A fully masked row holds scale*s + float32.min everywhere: finite,
+    so the max-shift keeps it finite and softmax makes it uniform, as the reference does (never NaN)."""
     BH, T, S = scores.shape
     heads = BH // mask_bias.shape[0] if has_mask else 1
     for g in range(BH):
         b = g // heads
         for t in range(T):
-            row = scores[g, t]
-            m = np.float32(-3.4028235e38)  # float32 min; the masked scores are >= it, never -inf
+            km = np.int32(-2147483648)
+            if has_mask:
+                for j in range(S):
+                    v = scores[g, t, j] * scale + mask_bias[b, j]
+                    scores[g, t, j] = v
+                    km = max(km, _order_key(v))
+            else:
+                for j in range(S):
+                    v = scores[g, t, j] * scale
+                    scores[g, t, j] = v
+                    km = max(km, _order_key(v))
+            km = km ^ ((km >> 31) & np.int32(0x7FFFFFFF))  # back to the float's bits
+            m = np.int32(km).view(np.float32)
             for j in range(S):
-                v = row[j] * scale
-                if has_mask:
-                    v = v + mask_bias[b, j]
-                row[j] = v
-                m = max(m, v)
-            for j in range(S):
-                row[j] = row[j] - m
+                scores[g, t, j] = scores[g, t, j] - m
 
 
-@njit(cache=True, fastmath=_REDUCTIONS)
+@njit(cache=True, fastmath=_REDUCTIONS, error_model="numpy")
 def _normalize_rows(e):
-    """e: [B*h, T, S] of exp(shifted scores); divide each row by its sum, in place."""
+    """e: [B*h, T, S] of exp(shifted scores); divide each row by its sum, in place. error_model="numpy":
+    IEEE division (no ZeroDivisionError when a row of -inf scores sums to 0: NaN, as the reference)."""
     BH, T, S = e.shape
     for g in range(BH):
         for t in range(T):
-            row = e[g, t]
             total = np.float32(0.0)
             for j in range(S):
-                total += row[j]
+                total += e[g, t, j]
             for j in range(S):
-                row[j] = row[j] / total
+                e[g, t, j] = e[g, t, j] / total
 
 
 # ----------------------------------------------------------------------------------------- helpers

@@ -136,6 +136,29 @@ def test_fully_masked_rows_are_uniform():
         np.testing.assert_allclose(probs, 1.0 / T, rtol=1e-6)
 
 
+@pytest.mark.parametrize("name", FAST)
+def test_attention_keeps_nan_and_inf_meaning(name):
+    """Non-finite scores (overflowed activations) give what the reference gives: NaN where it has NaN, the
+    same numbers elsewhere, and no exception (a row summing to 0 is NaN, not a ZeroDivisionError)."""
+    rng = np.random.default_rng(0)
+    B, T, heads, d = 2, 8, 2, 4
+    q = rng.standard_normal((B, T, heads * d)).astype(np.float32)
+    k = rng.standard_normal((B, T, heads * d)).astype(np.float32)
+    v = rng.standard_normal((B, T, heads * d)).astype(np.float32)
+    q[0, 1, 0] = np.nan  # one query row of head 0 sees NaN scores
+    k[0, 3, 5] = np.inf  # one key gets +-inf scores in head 1
+    k[1] = np.abs(k[1]) + 0.1
+    q[1, 2, :] = -np.inf  # with positive keys: a query whose every score is -inf
+    mask = functional.mask_bias_from_attention_mask(np.ones((B, T), np.int64))
+    with np.errstate(all="ignore"):
+        ref_context, ref_probs = functional.attention(q, k, v, mask, heads)
+        context, probs = kernels(name).attention(q, k, v, mask, heads)
+    np.testing.assert_array_equal(np.isnan(probs), np.isnan(ref_probs))
+    finite = np.isfinite(ref_probs)
+    np.testing.assert_allclose(probs[finite], ref_probs[finite], rtol=1e-5, atol=1e-7)
+    np.testing.assert_array_equal(np.isnan(context), np.isnan(ref_context))
+
+
 # ----------------------------------------------------------------------------------------- whole model
 
 
