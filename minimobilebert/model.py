@@ -156,15 +156,20 @@ def layer(hidden_states: np.ndarray, mask_bias: np.ndarray | None, p: Params, co
     return tap("output", out), probs
 
 
-def encoder(hidden_states, mask_bias, p: Params, config: MobileBertConfig):
-    """All blocks in turn. Returns the last hidden states and, per layer, its input states and its
-    attention probabilities (HF's hidden_states are the embeddings followed by every layer's output)."""
-    all_hidden, all_probs = [hidden_states], []
+def encoder(hidden_states, mask_bias, p: Params, config: MobileBertConfig, keep_hidden_states: bool = False,
+            keep_attentions: bool = False):
+    """All blocks in turn. Returns the last hidden states and, when asked to keep them, every layer's
+    hidden states (HF's: the embeddings followed by each layer's output) and attention probabilities;
+    otherwise each layer's are freed as soon as the next layer has run."""
+    all_hidden = [hidden_states] if keep_hidden_states else None
+    all_probs = [] if keep_attentions else None
     for i, layer_p in enumerate(p["layer"]):
         with scope(f"layer.{i}"):
             hidden_states, probs = layer(hidden_states, mask_bias, layer_p, config)
-        all_hidden.append(hidden_states)
-        all_probs.append(probs)
+        if keep_hidden_states:
+            all_hidden.append(hidden_states)
+        if keep_attentions:
+            all_probs.append(probs)
     return hidden_states, all_hidden, all_probs
 
 
@@ -177,13 +182,14 @@ def pooler(sequence_output: np.ndarray, p: Params | None, config: MobileBertConf
 
 
 def mobilebert(input_ids, attention_mask, token_type_ids, position_ids, p: Params, config: MobileBertConfig,
-               add_pooling_layer: bool = True):
+               add_pooling_layer: bool = True, keep_hidden_states: bool = False, keep_attentions: bool = False):
     """The whole base model on already-validated arrays. Returns (sequence_output, pooled_output or None,
-    hidden_states list, attention probabilities list)."""
+    hidden_states list or None, attention probabilities list or None)."""
     with scope("embeddings"):
         x = embeddings(input_ids, token_type_ids, position_ids, p["embeddings"], config)  # [B, T] -> [B, T, 512]
     mask_bias = None if attention_mask is None else mask_bias_from_attention_mask(attention_mask)  # [B, T]
     with scope("encoder"):
-        sequence_output, hidden, probs = encoder(x, mask_bias, p["encoder"], config)  # -> [B, T, 512]
+        sequence_output, hidden, probs = encoder(x, mask_bias, p["encoder"], config, keep_hidden_states,
+                                                 keep_attentions)  # -> [B, T, 512]
     pooled = pooler(sequence_output, p.get("pooler"), config) if add_pooling_layer else None  # -> [B, 512]
     return sequence_output, pooled, hidden, probs

@@ -145,9 +145,9 @@ class MobileBertPreTrainedModel:
             flat = lambda a: None if a is None else a.reshape(-1, a.shape[-1])  # noqa: E731
             ids, mask, types, positions = flat(ids), flat(mask), flat(types), flat(positions)
         sequence, pooled, hidden, probs = model.mobilebert(ids, mask, types, positions, self._base_params,
-                                                           self.config, self.add_pooling_layer)
-        return (sequence, pooled, tuple(hidden) if output_hidden_states else None,
-                tuple(probs) if output_attentions else None)
+                                                           self.config, self.add_pooling_layer,
+                                                           output_hidden_states, output_attentions)
+        return sequence, pooled, None if hidden is None else tuple(hidden), None if probs is None else tuple(probs)
 
 
 def _labels(name: str, value, shape: tuple[int, ...] | None = None) -> np.ndarray:
