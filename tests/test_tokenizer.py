@@ -379,3 +379,21 @@ def test_pipeline_tokenizer_comes_from_the_folder_or_warns(tmp_path):
             mm.pipeline("fill-mask", str(tmp_path))
     (tmp_path / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "b"]) + "\n")
     assert len(load_tokenizer(str(tmp_path), vocab_size=99)) == 7
+
+
+def test_garbage_collector_state_is_restored(ours):
+    """Encoding pauses the cyclic GC (see tokenizer.gc_paused); it must come back as it was, errors included."""
+    import gc
+
+    assert gc.isenabled()
+    ours(["a", "b"])
+    assert gc.isenabled()
+    with pytest.raises(TypeError):
+        ours([1])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        ours("a")
+        assert not gc.isenabled(), "a caller's disabled GC must stay disabled"
+    finally:
+        gc.enable()
