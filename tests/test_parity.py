@@ -98,7 +98,10 @@ def test_every_class_matches_hf(oracle, tmp_path, head_class, fmt):
         assert "loss" in compared, "the labelled call must produce a loss"
 
 
+# With embedding_size == hidden_size, HF's masked-LM head builds a zero-width extra dense layer, and torch
+# says initialising it is a no-op: expected for that configuration, not a problem of ours.
 @pytest.mark.parametrize("name", sorted(CONFIG_GRID))
+@pytest.mark.filterwarnings("ignore:Initializing zero-element tensors is a no-op")
 def test_config_grid_matches_hf(oracle, tmp_path, name):
     """Every switch of MobileBertConfig, through the pre-training heads (MLM + NSP + pooler)."""
     torch, _ = oracle
