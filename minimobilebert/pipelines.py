@@ -109,6 +109,10 @@ class FillMaskPipeline(Pipeline):
         results = []
         for chunk in batches(texts, self.batch_size, self.task):
             enc = self.encode(chunk)
+            for text, ids in zip(chunk, enc["input_ids"]):
+                if self.tokenizer.mask_token in text and self.tokenizer.mask_token_id not in ids:
+                    raise ValueError(f"the {self.tokenizer.mask_token} token comes after the first {self.max_length} "
+                                     "tokens, which is all the model reads; shorten the text before it")
             logits = self.model(enc["input_ids"], attention_mask=enc["attention_mask"],
                                 token_type_ids=enc.get("token_type_ids")).logits
             for row, ids in enumerate(enc["input_ids"]):
@@ -213,6 +217,14 @@ class QuestionAnsweringPipeline(Pipeline):
         return results[0] if single else results
 
     def _windows(self, questions, contexts, max_seq_len, doc_stride) -> list[_Window]:
+        for question, context in zip(questions, contexts):
+            if not question.strip() or not context.strip():
+                raise ValueError(f"the question and the context must both have text, got question {question!r:.60} "
+                                 f"and context {context!r:.60}")
+            n_question = len(self.tokenizer.tokenize(question))
+            if n_question + 4 > max_seq_len:  # [CLS] question [SEP] at least one context token [SEP]
+                raise ValueError(f"the question has {n_question} tokens, which leaves no room for the context in "
+                                 f"max_seq_len={max_seq_len}; shorten the question or raise max_seq_len")
         enc = self.tokenizer(questions, contexts, truncation="only_second", max_length=max_seq_len,
                              stride=doc_stride, return_overflowing_tokens=True, return_offsets_mapping=True,
                              return_token_type_ids=True, padding=False)

@@ -190,6 +190,20 @@ def test_pipeline_errors_name_the_problem(tmp_path):
         P.pipeline("ner", mm.MobileBertForTokenClassification(mm.MobileBertConfig(**WIDE)))("x", aggregation_strategy="mean")
 
 
+def test_pipeline_inputs_that_cannot_work_name_the_problem():
+    config = mm.MobileBertConfig(**WIDE)
+    fill = P.pipeline("fill-mask", mm.MobileBertForMaskedLM(config))
+    with pytest.raises(ValueError, match=r"\[MASK\] token comes after the first 512 tokens"):
+        fill("word " * 600 + "[MASK]")
+    qa = P.pipeline("question-answering", mm.MobileBertForQuestionAnswering(config))
+    for question, context in [("Who?", ""), ("  ", "Jim Henson was a nice puppet")]:
+        with pytest.raises(ValueError, match="must both have text"):
+            qa(question, context)
+    with pytest.raises(ValueError, match="the question has 500 tokens, which leaves no room for the context"):
+        qa("why " * 500, "Jim Henson was a nice puppet")
+    assert qa("why " * 300, "Jim Henson was a nice puppet", max_seq_len=512)["answer"]  # fits with room to spare
+
+
 def test_pretraining_checkpoint_serves_fill_mask_and_nsp(tmp_path):
     pretraining = mm.MobileBertForPreTraining(mm.MobileBertConfig(**WIDE), seed=2)
     fill = P.pipeline("fill-mask", pretraining)
