@@ -14,7 +14,6 @@ with truncation/stride/overflow/offsets options, `decode`, `convert_ids_to_token
 
 from __future__ import annotations
 
-import os
 import warnings
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
@@ -473,13 +472,15 @@ def load_tokenizer(folder: str | None, vocab_size: int | None = None):
     vocab_size: the model's; a larger tokenizer vocabulary is refused (its ids would not fit the model)."""
     from .tokenizer import MobileBertTokenizer
 
-    if folder is not None and any(os.path.isfile(os.path.join(folder, f)) for f in ("vocab.txt", "tokenizer.json")):
-        tokenizer = MobileBertTokenizer.from_pretrained(folder)
-    else:
-        if folder is not None:
+    tokenizer = None
+    if folder is not None:
+        try:
+            tokenizer = MobileBertTokenizer.from_pretrained(folder)
+        except FileNotFoundError:  # the folder has neither vocab.txt nor tokenizer.json
             warnings.warn(f"{folder} has no vocab.txt or tokenizer.json: using the BERT uncased vocabulary shipped "
                           "with minimobilebert (right for google/mobilebert-uncased and models fine-tuned from it)",
                           stacklevel=2)
+    if tokenizer is None:
         tokenizer = MobileBertTokenizer()
     if vocab_size is not None and len(tokenizer) > vocab_size:
         raise ValueError(f"the tokenizer has {len(tokenizer)} tokens but the model only {vocab_size} embeddings; "
