@@ -360,9 +360,9 @@ class BatchEncoding(dict):
     `offset_mapping`, `special_tokens_mask`, `overflow_to_sample_mapping`, `length`), lists or NumPy arrays;
     plus, per row, which text each token came from (`sequence_ids`) and which word (`word_ids`)."""
 
-    def __init__(self, data: dict, sequence_ids: list[list], word_ids: list[list], batched: bool):
+    def __init__(self, data: dict, sequence_ids: list[list], word_ids: list[list]):
         super().__init__(data)
-        self._sequence_ids, self._word_ids, self._batched = sequence_ids, word_ids, batched
+        self._sequence_ids, self._word_ids = sequence_ids, word_ids
 
     def sequence_ids(self, batch_index: int = 0) -> list[int | None]:
         """Per token: 0 for the first text, 1 for the second, None for special tokens and padding."""
@@ -682,7 +682,7 @@ class MobileBertTokenizer:
             data = {k: v[0] for k, v in data.items()}
         if return_tensors == "np":
             data = {k: self._array(k, v) for k, v in data.items()}
-        return BatchEncoding(data, [r["sequence_ids"] for r in rows], [r["word_ids"] for r in rows], not flat)
+        return BatchEncoding(data, [r["sequence_ids"] for r in rows], [r["word_ids"] for r in rows])
 
     def _rows(self, texts, pairs, strategy: str, limit: int, stride: int, add_special_tokens: bool,
               return_overflowing_tokens: bool) -> list[dict]:
@@ -724,13 +724,10 @@ class MobileBertTokenizer:
         n = width - len(row["input_ids"])
         if n <= 0:
             return
-        row["input_ids"] = row["input_ids"] + [self.pad_token_id] * n
-        row["token_type_ids"] = row["token_type_ids"] + [0] * n
-        row["attention_mask"] = row["attention_mask"] + [0] * n
-        row["special_tokens_mask"] = row["special_tokens_mask"] + [1] * n
-        row["offset_mapping"] = row["offset_mapping"] + [(0, 0)] * n
-        row["sequence_ids"] = row["sequence_ids"] + [None] * n
-        row["word_ids"] = row["word_ids"] + [None] * n
+        fill = {"input_ids": self.pad_token_id, "token_type_ids": 0, "attention_mask": 0, "special_tokens_mask": 1,
+                "offset_mapping": (0, 0), "sequence_ids": None, "word_ids": None}
+        for key, value in fill.items():
+            row[key] = row[key] + [value] * n
 
     @staticmethod
     def _array(key: str, value: list) -> np.ndarray:
