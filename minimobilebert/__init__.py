@@ -11,7 +11,8 @@
 
 from .backend import available_backends, current_backend, use_backend
 from .capture import capture
-from .config import ConfigError, MobileBertConfig
+from .config import MobileBertConfig
+from .errors import CheckpointError, ConfigError, InputError, MiniMobileBertError, TokenizerError
 from .modeling import (
     MODEL_CLASSES,
     MobileBertForMaskedLM,
@@ -26,12 +27,11 @@ from .modeling import (
 )
 from .pipelines import pipeline
 from .tokenizer import MobileBertTokenizer
-from .torch_pickle import CheckpointError
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "MODEL_CLASSES", "CheckpointError", "ConfigError", "MobileBertConfig", "MobileBertForMaskedLM",
+    "MODEL_CLASSES", "CheckpointError", "ConfigError", "InputError", "MiniMobileBertError", "TokenizerError", "MobileBertConfig", "MobileBertForMaskedLM",
     "MobileBertForMultipleChoice", "MobileBertForNextSentencePrediction", "MobileBertForPreTraining",
     "MobileBertForQuestionAnswering", "MobileBertForSequenceClassification", "MobileBertForTokenClassification",
     "MobileBertModel", "MobileBertPreTrainedModel", "MobileBertTokenizer", "available_backends", "capture", "current_backend",

@@ -19,14 +19,11 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import ConfigError  # noqa: F401 - re-exported: minimobilebert.config.ConfigError
 from .functional import ACTIVATIONS
 
 NORMALIZATION_TYPES = ("no_norm", "layer_norm")
 PROBLEM_TYPES = (None, "regression", "single_label_classification", "multi_label_classification")
-
-
-class ConfigError(ValueError):
-    """A MobileBertConfig whose fields cannot describe a working model."""
 
 
 @dataclass

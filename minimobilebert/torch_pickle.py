@@ -24,9 +24,7 @@ from typing import Any
 
 import numpy as np
 
-
-class CheckpointError(ValueError):
-    """A checkpoint file that cannot be read: corrupt, truncated, unsafe, or not a MobileBERT state dict."""
+from .errors import CheckpointError  # noqa: F401 - re-exported: minimobilebert.torch_pickle.CheckpointError
 
 
 # torch storage class name -> NumPy dtype of its bytes. bfloat16 is read as raw uint16 and widened below.

@@ -1,0 +1,31 @@
+"""The one family of errors minimobilebert raises for a user's files and inputs.
+
+Every problem with something a user handed us (a checkpoint, a config, a tokenizer file, a text, a
+command-line argument) is one of these. Each message names the file, field or argument, and the fix. They
+subclass ValueError, so code that caught ValueError before keeps working; the CLI turns any of them into
+one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+
+class MiniMobileBertError(ValueError):
+    """Base class: a file or input that minimobilebert cannot use, with the reason and the fix."""
+
+
+class ConfigError(MiniMobileBertError):
+    """A MobileBertConfig (or config.json) whose fields cannot describe a working model."""
+
+
+class CheckpointError(MiniMobileBertError):
+    """A checkpoint file that cannot be read: corrupt, truncated, unsafe, too large, or not a MobileBERT
+    state dict."""
+
+
+class TokenizerError(MiniMobileBertError):
+    """Tokenizer files (vocab.txt, tokenizer.json, tokenizer_config.json, ...) that cannot be used, or text
+    input of a type the tokenizer does not take."""
+
+
+class InputError(MiniMobileBertError):
+    """Arguments to a model, pipeline or command that cannot work (ids out of range, bad labels, ...)."""
