@@ -1,0 +1,114 @@
+"""Reading a user's files as if they were hostile: regular files only, bounded sizes, paths kept inside the
+folder they came from.
+
+Every reader of a file a user hands us (config.json, tokenizer files, checkpoint indexes and shards) goes
+through these functions, so the rules live in one place:
+
+    regular_file(path, what, error)          the path is a regular file (after following symlinks): not a
+                                             FIFO that blocks forever, not /dev/zero that never ends
+    read_bytes(path, what, limit, error)     at most `limit` bytes, or an error naming the file and the limit
+    read_text / read_json                    the same, decoded as UTF-8 / parsed as JSON, errors name the file
+    inside(folder, name, what, error)        `name` (from an index file) as a path inside `folder`
+
+`what` is how the error message names the file for the user ("config.json", "the checkpoint index");
+`error` is the class from errors.py to raise (ConfigError, CheckpointError, TokenizerError).
+
+Containment is lexical, as the user named the folder: `../x`, absolute paths and drive letters are refused,
+but a symlink inside the folder is followed, because huggingface_hub's cache lays every snapshot out as
+symlinks into `../../blobs`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from typing import Any
+
+from .errors import MiniMobileBertError
+
+MiB = 1024 * 1024
+JSON_LIMIT = 16 * MiB  # config.json is ~1 KB, a BERT tokenizer.json ~0.7 MB; 16 MiB admits 250k-token vocabularies
+TEXT_LIMIT = 64 * MiB  # vocab.txt and other plain-text files
+
+
+def regular_file(path: str | os.PathLike, what: str, error: type[MiniMobileBertError]) -> os.stat_result:
+    """stat() of `path` if it is a regular file (symlinks followed); else `error` naming it."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise error(f"{what}: {os.fspath(path)!r} does not exist") from None
+    except OSError as e:
+        raise error(f"{what}: cannot read {os.fspath(path)!r} ({e.strerror or e})") from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = ("a folder" if stat.S_ISDIR(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode)
+                else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
+                else "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
+        raise error(f"{what}: {os.fspath(path)!r} is {kind}; point at a regular file")
+    return st
+
+
+def read_bytes(path: str | os.PathLike, what: str, limit: int, error: type[MiniMobileBertError]) -> bytes:
+    """The whole content of a regular file of at most `limit` bytes.
+
+    Opened with O_NONBLOCK and checked with fstat on the opened descriptor, so a file swapped for a FIFO
+    between the check and the open cannot block us, and reading stops at `limit` + 1 bytes whatever the file
+    claims to be."""
+    regular_file(path, what, error)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as e:
+        raise error(f"{what}: cannot open {os.fspath(path)!r} ({e.strerror or e})") from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise error(f"{what}: {os.fspath(path)!r} is not a regular file; point at a regular file")
+        if st.st_size > limit:
+            raise error(f"{what}: {os.fspath(path)!r} is {st.st_size:,} bytes, over the limit of {limit:,} for "
+                        "this kind of file; is it the right file?")
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise error(f"{what}: {os.fspath(path)!r} is over the limit of {limit:,} bytes for this kind of file")
+    return data
+
+
+def read_text(path: str | os.PathLike, what: str, limit: int, error: type[MiniMobileBertError]) -> str:
+    """A regular UTF-8 text file of at most `limit` bytes (a leading BOM is dropped)."""
+    data = read_bytes(path, what, limit, error)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise error(f"{what}: {os.fspath(path)!r} is not UTF-8 text (byte 0x{data[e.start]:02x} at offset "
+                    f"{e.start}); save it as UTF-8") from None
+
+
+def read_json(path: str | os.PathLike, what: str, error: type[MiniMobileBertError], limit: int = JSON_LIMIT,
+              expect: type = dict) -> Any:
+    """A JSON file whose top level is of type `expect` (a dict unless told otherwise)."""
+    text = read_text(path, what, limit, error)
+    if not text.strip():
+        raise error(f"{what}: {os.fspath(path)!r} is empty; it should hold a JSON "
+                    f"{'object' if expect is dict else expect.__name__}")
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise error(f"{what}: {os.fspath(path)!r} is not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})") \
+            from None
+    except RecursionError:
+        raise error(f"{what}: {os.fspath(path)!r} nests too deeply to be a real {what}") from None
+    if expect is not None and not isinstance(value, expect):
+        want = "a JSON object" if expect is dict else f"a JSON {expect.__name__}"
+        raise error(f"{what}: {os.fspath(path)!r} should hold {want}, not {type(value).__name__}")
+    return value
+
+
+def inside(folder: str | os.PathLike, name: Any, what: str, error: type[MiniMobileBertError]) -> str:
+    """`folder/name` for a file name read from inside `folder` (e.g. a shard in an index's weight_map),
+    refusing anything that would leave the folder: absolute paths, drive letters, `..` components, NUL."""
+    if not isinstance(name, str) or not name or "\0" in name:
+        raise error(f"{what}: {name!r} is not a file name")
+    parts = name.replace("\\", "/").split("/")
+    if os.path.isabs(name) or name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in parts:
+        raise error(f"{what}: {name!r} points outside the folder {os.fspath(folder)!r}; every file it names must "
+                    "be inside that folder")
+    return os.path.join(folder, *[p for p in parts if p not in ("", ".")])
