@@ -29,3 +29,14 @@ class TokenizerError(MiniMobileBertError):
 
 class InputError(MiniMobileBertError):
     """Arguments to a model, pipeline or command that cannot work (ids out of range, bad labels, ...)."""
+
+
+class BackendError(ConfigError):
+    """A kernel backend setting that cannot work: an unknown name in MINIMOBILEBERT_BACKEND or use_backend(),
+    a backend asked for explicitly under CI that cannot load, or a MINIMOBILEBERT_NUM_THREADS that is not a
+    positive whole number. Raised when the backend is first used, not at import."""
+
+
+class TokenizerFileNotFoundError(TokenizerError, FileNotFoundError):
+    """A vocabulary file that is not there (a vocab.txt path, or a folder with neither vocab.txt nor
+    tokenizer.json). Also a FileNotFoundError, so callers that fall back when a file is missing keep working."""
