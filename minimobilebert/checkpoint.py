@@ -1,21 +1,31 @@
 """Checkpoint files: find them in a folder, read them into {hf_name: float32 array}, check them, write them.
 
-Formats, by preference: `model.safetensors` (read with the safetensors package's NumPy API),
+Formats, by preference: `model.safetensors` (its header parsed here, its tensors memory-mapped),
 sharded `model.safetensors.index.json`, `pytorch_model.bin` (read without torch, see torch_pickle.py) and
 its sharded index. The format is recognised from the file's bytes, not its name.
+
+Every file is hostile until checked (docs/checkpoints.md lists the limits). Reading is in two steps, so that
+no declared size costs memory before it is checked: `load_state_dict` returns read-only views of the mapped
+file (declared shapes, offsets and strides checked against the file's real size), then `reconcile` checks
+names and shapes against what the config expects and copies only those tensors, refusing NaN/Inf. Peak
+memory is the weights the model keeps, plus one chunk.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import warnings
+from typing import Any
 
 import numpy as np
 
 from .config import MobileBertConfig
+from .errors import CheckpointError
+from .files import MappedFile, inside, mapped, read_json, regular_file, release_pages
 from .params import BASE_MODEL_PREFIX, Shapes, init_params, is_initialisable
-from .torch_pickle import CheckpointError, load_torch_state_dict
+from .torch_pickle import bfloat16_to_float32, load_torch_state_dict
 
 WEIGHT_FILES = (
     "model.safetensors",
@@ -32,7 +42,8 @@ def find_weights_file(folder: str) -> str:
         raise FileNotFoundError(f"{folder!r} is not a folder; point at a checkpoint folder with config.json")
     for name in WEIGHT_FILES:
         path = os.path.join(folder, name)
-        if os.path.isfile(path):
+        if os.path.lexists(path):
+            regular_file(path, "checkpoint weights", CheckpointError)  # a FIFO, a folder, a dangling link: say so
             return path
     raise FileNotFoundError(
         f"no weights in {folder!r}: expected one of {', '.join(WEIGHT_FILES)}. TensorFlow checkpoints "
@@ -40,48 +51,158 @@ def find_weights_file(folder: str) -> str:
     )
 
 
-def _load_safetensors(path: str) -> dict[str, np.ndarray]:
-    from safetensors import SafetensorError
-    from safetensors.numpy import load_file
+# safetensors dtype -> NumPy dtype (little-endian, as the format is). BF16 is read as uint16 and widened.
+SAFETENSORS_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "BF16": "<u2", "I64": "<i8", "I32": "<i4",
+                      "I16": "<i2", "I8": "i1", "U64": "<u8", "U32": "<u4", "U16": "<u2", "U8": "u1", "BOOL": "?"}
+SAFETENSORS_HEADER_LIMIT = 100 * 1024 * 1024  # the safetensors library's own limit
 
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise CheckpointError(f"the header names {next(k for k in keys if keys.count(k) > 1)!r:.80} twice")
+    return dict(pairs)
+
+
+def load_safetensors(path: str) -> dict[str, np.ndarray]:
+    """{name: read-only array} from a safetensors file, as views of the memory-mapped file (no data read).
+
+    The format: 8 bytes (little-endian u64) N, N bytes of JSON header {name: {"dtype", "shape",
+    "data_offsets": [begin, end]}, "__metadata__": {...}}, then the tensors' bytes. Every offset is checked
+    against the file's real size and every size against its shape before any tensor byte is touched, and
+    the tensors must tile the data region exactly (as the safetensors library requires)."""
+    mapped = MappedFile(path, "safetensors checkpoint", CheckpointError)
+    if mapped.size < 8:
+        raise CheckpointError(f"{path} is {mapped.size} bytes, too short for a safetensors file; it is truncated")
+    length = int.from_bytes(mapped.read(0, 8, "the header length"), "little")
+    if length > SAFETENSORS_HEADER_LIMIT or 8 + length > mapped.size:
+        raise CheckpointError(f"{path}: the safetensors header claims {length:,} bytes in a file of "
+                              f"{mapped.size:,}; the file is corrupt or truncated")
     try:
-        return load_file(path)
-    except SafetensorError as e:
-        raise CheckpointError(f"{path} is not a readable safetensors file ({e}); it is corrupt or truncated") from None
-    except TypeError as e:  # a dtype NumPy lacks, e.g. bfloat16
-        raise CheckpointError(f"{path}: {e}. Save the checkpoint in float32 (model.float()) and retry.") from None
+        header = json.loads(mapped.read(8, length, "the header").decode("utf-8"), object_pairs_hook=_no_duplicates)
+    except CheckpointError as e:
+        raise CheckpointError(f"{path}: {e}; the file is corrupt") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise CheckpointError(f"{path}: the safetensors header is not valid JSON ({str(e)[:120]}); the file is "
+                              "corrupt or truncated") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{path}: the safetensors header is a {type(header).__name__}, not a JSON object")
+    metadata = header.pop("__metadata__", {})
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise CheckpointError(f"{path}: the safetensors __metadata__ must map strings to strings")
+    start, data_size = 8 + length, mapped.size - 8 - length
+    spans, out = [], {}
+    for name, entry in header.items():
+        where = f"{path}: tensor {name!r:.100}"
+        if not (isinstance(entry, dict) and isinstance(entry.get("dtype"), str)
+                and isinstance(entry.get("shape"), list) and isinstance(entry.get("data_offsets"), list)):
+            raise CheckpointError(f"{where}: its header entry must be an object with dtype, shape and data_offsets")
+        dtype_name, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
+        if dtype_name not in SAFETENSORS_DTYPES:
+            raise CheckpointError(f"{where} has dtype {dtype_name!r:.20}, which minimobilebert does not read (it "
+                                  f"reads {', '.join(SAFETENSORS_DTYPES)}); save the checkpoint in float32 "
+                                  "(model.float()) and retry")
+        if len(shape) > 32 or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
+            raise CheckpointError(f"{where} has shape {shape!r:.80}: it must be a list of non-negative integers")
+        if not (len(offsets) == 2 and all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
+                and 0 <= offsets[0] <= offsets[1]):
+            raise CheckpointError(f"{where} has data_offsets {offsets!r:.80}: they must be [begin, end], "
+                                  "0 <= begin <= end")
+        dtype = np.dtype(SAFETENSORS_DTYPES[dtype_name])
+        nbytes = math.prod(shape) * dtype.itemsize
+        if offsets[1] - offsets[0] != nbytes:
+            raise CheckpointError(f"{where}: shape {tuple(shape)} of {dtype_name} is {nbytes:,} bytes, but its "
+                                  f"data_offsets span {offsets[1] - offsets[0]:,}; the file is corrupt")
+        if offsets[1] > data_size:
+            raise CheckpointError(f"{where} ends at byte {offsets[1]:,} of a data region of {data_size:,} bytes "
+                                  f"(the file is {mapped.size:,} bytes); the file is truncated or corrupt")
+        spans.append((offsets[0], offsets[1], name))
+        array = mapped.view(start + offsets[0], nbytes, f"tensor {name!r}").view(dtype).reshape(shape)
+        if dtype_name == "BF16":
+            array = bfloat16_to_float32(array)
+            array.flags.writeable = False
+        out[name] = array
+    end = 0
+    for begin, stop, name in sorted(spans):
+        if begin != end:
+            raise CheckpointError(f"{path}: tensor {name!r:.100} starts at byte {begin:,} of the data, not at "
+                                  f"{end:,} where the previous one ends: the tensors overlap or leave a gap; the "
+                                  "file is corrupt")
+        end = stop
+    if end != data_size:
+        raise CheckpointError(f"{path}: the tensors cover {end:,} bytes of a data region of {data_size:,}; "
+                              "the file is corrupt or has trailing bytes")
+    return out
 
 
-def load_state_dict(path: str) -> dict[str, np.ndarray]:
-    """Read one weights file (or a sharded index) into {name: array}, as stored."""
-    if path.endswith(".index.json"):
-        with open(path, encoding="utf-8") as f:
-            index = json.load(f)
-        folder = os.path.dirname(path)
-        state: dict[str, np.ndarray] = {}
-        for shard in sorted(set(index["weight_map"].values())):
-            state.update(load_state_dict(os.path.join(folder, shard)))
-        return state
-    with open(path, "rb") as f:
-        head = f.read(9)
+def _load_index(path: str) -> dict[str, np.ndarray]:
+    """A sharded checkpoint: {"weight_map": {tensor name: shard file}}; every shard inside the index's folder."""
+    what = f"checkpoint index {path}"
+    index = read_json(path, "checkpoint index", CheckpointError)
+    weight_map = index.get("weight_map")
+    if not isinstance(weight_map, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                   for k, v in weight_map.items()):
+        raise CheckpointError(f"{what}: \"weight_map\" must be an object mapping each weight name to its shard "
+                              f"file, found {type(weight_map).__name__}; the index is corrupt")
+    if not weight_map:
+        raise CheckpointError(f"{what}: the weight_map is empty; the index names no weights. Delete the index "
+                              "if the folder holds an unsharded weights file, or re-save the checkpoint")
+    folder = os.path.dirname(path)
+    state: dict[str, np.ndarray] = {}
+    for shard in sorted(set(weight_map.values())):
+        shard_path = inside(folder, shard, what, CheckpointError)
+        if shard_path.endswith(".json") or os.path.basename(shard_path) in WEIGHT_FILES[1::2]:
+            raise CheckpointError(f"{what}: shard {shard!r:.100} is an index file; an index names weight "
+                                  "files (.safetensors / .bin), not other indexes")
+        part = _load_weights_file(shard_path)
+        listed = [k for k, v in weight_map.items() if v == shard and k not in part]
+        if listed:
+            raise CheckpointError(f"{what} says {shard} holds {listed[0]!r:.100}, but it does not "
+                                  f"({len(listed)} listed weights missing); the shard is incomplete")
+        state.update(part)
+    return state
+
+
+def _load_weights_file(path: str) -> dict[str, np.ndarray]:
+    """One weights file, recognised by its first bytes (never an index: indexes do not nest)."""
+    mapped = MappedFile(path, "checkpoint weights", CheckpointError)
+    head = mapped.read(0, min(9, mapped.size), "the first bytes")
+    del mapped
     if head[:4] == b"PK\x03\x04":  # a zip archive: torch.save's format since PyTorch 1.6
         return load_torch_state_dict(path)
     if len(head) == 9 and head[8:9] == b"{":  # safetensors: u64 header length, then a JSON header
-        return _load_safetensors(path)
+        return load_safetensors(path)
     if head[:1] == b"\x80":
         raise CheckpointError(f"{path} is a legacy (pre-1.6) torch.save pickle; re-save it with a current PyTorch")
     raise CheckpointError(
-        f"{path} is neither safetensors nor a PyTorch zip checkpoint ({len(head)} bytes read: {head!r}); "
+        f"{path} is neither safetensors nor a PyTorch zip checkpoint ({'empty' if not head else 'unknown format'}); "
         "the file is empty, truncated or of another format"
     )
 
 
+def load_state_dict(path: str) -> dict[str, np.ndarray]:
+    """Read one weights file (or a sharded index) into {name: array}, as stored.
+
+    The arrays are read-only views of the memory-mapped file(s): nothing is read until used, so declared
+    sizes cost nothing until `reconcile` has checked them against the shapes the config expects. Copy what
+    you keep (reconcile does), and do not keep views across a change to the file."""
+    if os.fspath(path).endswith(".index.json"):
+        return _load_index(os.fspath(path))
+    return _load_weights_file(os.fspath(path))
+
+
+def _broadcast(value: np.ndarray) -> bool:
+    """A stride-0 view (an expanded tensor): its element count says nothing of its memory until copied."""
+    return any(st == 0 and n > 1 for n, st in zip(value.shape, value.strides))
+
+
 def to_float32(state: dict[str, np.ndarray], source: str) -> dict[str, np.ndarray]:
     """Weights in float32. float16/bfloat16/float64 are converted, with a warning for float16: MobileBERT's
-    activations overflow float16, so such a checkpoint only loses precision here, never computes in it."""
+    activations overflow float16, so such a checkpoint only loses precision here, never computes in it.
+    Stride-0 (expanded) views are left as they are: `reconcile` converts them once their shape is checked."""
     out, narrowed = {}, []
     for name, value in state.items():
-        if value.dtype == np.float32 or not np.issubdtype(value.dtype, np.floating):
+        if value.dtype == np.float32 or not np.issubdtype(value.dtype, np.floating) or _broadcast(value):
             out[name] = value
         else:
             if value.dtype == np.float16:
@@ -94,6 +215,33 @@ def to_float32(state: dict[str, np.ndarray], source: str) -> dict[str, np.ndarra
             stacklevel=3,
         )
     return out
+
+
+COPY_CHUNK = 16 * 1024 * 1024  # bytes copied at a time from a mapped file before its pages are handed back
+
+
+def _kept(name: str, value: np.ndarray, source: str) -> np.ndarray:
+    """The array a model keeps for one weight: float32, C-contiguous, owned (copied out of a mapped file chunk
+    by chunk, handing each chunk's pages back), and finite."""
+    if not np.issubdtype(value.dtype, np.floating):
+        raise CheckpointError(f"{source}: weight {name} has dtype {value.dtype}, expected a float type; the "
+                              "checkpoint is not a MobileBERT state dict")
+    if value.dtype == np.float32 and value.flags.c_contiguous and not mapped(value):
+        kept = value
+    else:
+        kept = np.empty(value.shape, np.float32)
+        rows = max(1, COPY_CHUNK // max(1, value[0].size * value.itemsize)) if value.ndim else 1
+        if value.ndim == 0 or value.size == 0:
+            kept[...] = value
+        else:
+            for i in range(0, value.shape[0], rows):
+                kept[i:i + rows] = value[i:i + rows]
+                release_pages(value[i:i + rows])
+    if not np.isfinite(np.sum(kept, dtype=np.float64)):  # NaN and Inf survive a float64 sum; no temporary
+        bad = int(kept.size - np.count_nonzero(np.isfinite(kept)))
+        raise CheckpointError(f"{source}: weight {name} holds {bad} NaN/Inf value(s); the checkpoint is corrupt "
+                              "or was saved after training diverged. Use another checkpoint")
+    return kept
 
 
 def align_prefix(state: dict[str, np.ndarray], expected: Shapes) -> dict[str, np.ndarray]:
@@ -154,10 +302,7 @@ def reconcile(state: dict[str, np.ndarray], expected: Shapes, config: MobileBert
             stacklevel=3,
         )
         state.update(init_params(config, {k: expected[k] for k in missing}, seed))
-    for k in expected:
-        if state[k].dtype != np.float32:
-            raise CheckpointError(f"{source}: weight {k} has dtype {state[k].dtype}, expected a float type")
-    return {k: np.ascontiguousarray(state[k]) for k in expected}
+    return {k: _kept(k, state[k], source) for k in expected}
 
 
 def save_state_dict(state: dict[str, np.ndarray], path: str) -> None:

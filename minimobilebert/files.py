@@ -9,6 +9,9 @@ through these functions, so the rules live in one place:
     read_bytes(path, what, limit, error)     at most `limit` bytes, or an error naming the file and the limit
     read_text / read_json                    the same, decoded as UTF-8 / parsed as JSON, errors name the file
     inside(folder, name, what, error)        `name` (from an index file) as a path inside `folder`
+    MappedFile(path, what, error)            a regular file memory-mapped read-only: its parts as NumPy views
+                                             that cost no memory until read (checkpoint weights)
+    mapped(array) / release_pages(array)     whether an array is such a view / hand its pages back to the OS
 
 `what` is how the error message names the file for the user ("config.json", "the checkpoint index");
 `error` is the class from errors.py to raise (ConfigError, CheckpointError, TokenizerError).
@@ -21,9 +24,13 @@ symlinks into `../../blobs`.
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import stat
+import zlib
 from typing import Any
+
+import numpy as np
 
 from .errors import MiniMobileBertError
 
@@ -48,21 +55,30 @@ def regular_file(path: str | os.PathLike, what: str, error: type[MiniMobileBertE
     return st
 
 
+def open_regular(path: str | os.PathLike, what: str, error: type[MiniMobileBertError]):
+    """`path` opened for binary reading, if it is a regular file, with its stat() (checked on the opened
+    descriptor: a file swapped for a FIFO between the check and the open cannot block us)."""
+    regular_file(path, what, error)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as e:
+        raise error(f"{what}: cannot open {os.fspath(path)!r} ({e.strerror or e})") from None
+    f = os.fdopen(fd, "rb")
+    st = os.fstat(f.fileno())
+    if not stat.S_ISREG(st.st_mode):
+        f.close()
+        raise error(f"{what}: {os.fspath(path)!r} is not a regular file; point at a regular file")
+    return f, st
+
+
 def read_bytes(path: str | os.PathLike, what: str, limit: int, error: type[MiniMobileBertError]) -> bytes:
     """The whole content of a regular file of at most `limit` bytes.
 
     Opened with O_NONBLOCK and checked with fstat on the opened descriptor, so a file swapped for a FIFO
     between the check and the open cannot block us, and reading stops at `limit` + 1 bytes whatever the file
     claims to be."""
-    regular_file(path, what, error)
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    except OSError as e:
-        raise error(f"{what}: cannot open {os.fspath(path)!r} ({e.strerror or e})") from None
-    with os.fdopen(fd, "rb") as f:
-        st = os.fstat(f.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            raise error(f"{what}: {os.fspath(path)!r} is not a regular file; point at a regular file")
+    f, st = open_regular(path, what, error)
+    with f:
         if st.st_size > limit:
             raise error(f"{what}: {os.fspath(path)!r} is {st.st_size:,} bytes, over the limit of {limit:,} for "
                         "this kind of file; is it the right file?")
@@ -112,3 +128,96 @@ def inside(folder: str | os.PathLike, name: Any, what: str, error: type[MiniMobi
         raise error(f"{what}: {name!r} points outside the folder {os.fspath(folder)!r}; every file it names must "
                     "be inside that folder")
     return os.path.join(folder, *[p for p in parts if p not in ("", ".")])
+
+
+class MappedFile:
+    """A regular file mapped read-only into memory (mmap), read as NumPy views of its bytes.
+
+    A view costs no memory until its bytes are read, and then only the pages read: a file's declared sizes
+    can be checked against what the caller expects before anything is read, and a sparse file (4 KB on disk,
+    2 GiB long) costs nothing. Views are read-only. The mapping lives as long as any view of it; a view must
+    not outlive a change to the file (a truncated file raises SIGBUS when its missing pages are read), so
+    loaders copy what they keep (see checkpoint.reconcile)."""
+
+    def __init__(self, path: str | os.PathLike, what: str, error: type[MiniMobileBertError]):
+        self.path, self.what, self.error = os.fspath(path), what, error
+        f, st = open_regular(path, what, error)
+        with f:
+            self.size = st.st_size
+            try:
+                self.map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if self.size else None
+            except (OSError, ValueError) as e:
+                raise error(f"{what}: cannot map {self.path!r} into memory ({e})") from None
+
+    def check_range(self, offset: int, length: int, part: str) -> None:
+        if offset < 0 or length < 0 or offset + length > self.size:
+            raise self.error(f"{self.what}: {self.path!r} is {self.size:,} bytes, but {part} is said to span bytes "
+                             f"{offset:,}..{offset + length:,}; the file is truncated or corrupt")
+
+    def view(self, offset: int, length: int, part: str) -> np.ndarray:
+        """Bytes [offset, offset + length) as a read-only uint8 array backed by the file (no copy)."""
+        self.check_range(offset, length, part)
+        if length == 0:
+            return np.empty(0, np.uint8)
+        return np.frombuffer(self.map, np.uint8, length, offset)
+
+    def read(self, offset: int, length: int, part: str) -> bytes:
+        """A small part of the file, copied."""
+        self.check_range(offset, length, part)
+        return self.map[offset:offset + length] if length else b""
+
+    def crc32(self, offset: int, length: int, part: str, chunk: int = 1 << 20) -> int:
+        """CRC-32 of a part, read in chunks through the file descriptor: bounded memory, no mapped pages kept."""
+        self.check_range(offset, length, part)
+        crc = 0
+        with open(self.path, "rb", buffering=0) as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise self.error(f"{self.what}: {self.path!r} is no longer a regular file")
+            f.seek(offset)
+            while length:
+                data = f.read(min(chunk, length))
+                if not data:
+                    raise self.error(f"{self.what}: {self.path!r} became shorter while it was read")
+                crc = zlib.crc32(data, crc)
+                length -= len(data)
+        return crc
+
+
+def _mapping_of(array: np.ndarray) -> mmap.mmap | None:
+    """The mmap an array's memory belongs to, found through its chain of bases, or None."""
+    base: Any = array
+    for _ in range(64):
+        if isinstance(base, mmap.mmap):
+            return base
+        if isinstance(base, memoryview):
+            base = base.obj
+        else:
+            base = getattr(base, "base", None)
+        if base is None:
+            return None
+    return None
+
+
+def mapped(array: np.ndarray) -> bool:
+    """Whether `array` is a view of a MappedFile (so it must be copied before it is kept)."""
+    return _mapping_of(array) is not None
+
+
+def release_pages(array: np.ndarray) -> None:
+    """Tell the OS that the mapped pages under `array` are not needed now (they stay in the page cache and are
+    read again if touched): copying a mapped checkpoint then costs its size once, not twice."""
+    mm = _mapping_of(array)
+    if mm is None or not array.size or not hasattr(mm, "madvise") or not hasattr(mmap, "MADV_DONTNEED"):
+        return
+    start = np.frombuffer(mm, np.uint8, 1).ctypes.data
+    low = high = array.__array_interface__["data"][0] - start
+    for n, s in zip(array.shape, array.strides):
+        (low, high) = (low + (n - 1) * s, high) if s < 0 else (low, high + (n - 1) * s)
+    high += array.itemsize
+    low = max(0, low // mmap.PAGESIZE * mmap.PAGESIZE)
+    high = min(len(mm), high)
+    if high > low:
+        try:
+            mm.madvise(mmap.MADV_DONTNEED, low, high - low)
+        except (OSError, ValueError):
+            pass
