@@ -23,6 +23,7 @@ import numpy as np
 
 from . import backend
 from .config import MobileBertConfig
+from .errors import InputError, MiniMobileBertError
 from .hub import resolve_model_folder
 from .modeling import MODEL_CLASSES
 from .params import HEADS
@@ -89,6 +90,13 @@ def summarize(head: str, output, ids: np.ndarray, config: MobileBertConfig, k: i
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    import os
+
+    if os.path.exists(args.folder) and not os.path.isdir(args.folder):
+        raise InputError(f"{args.folder!r} exists and is not a folder; choose another path")
+    if os.path.isdir(args.folder) and os.listdir(args.folder) and not args.force:
+        raise InputError(f"{args.folder!r} is not empty; choose an empty or new folder, or pass --force to "
+                         "overwrite the checkpoint files in it")
     config = MobileBertConfig.published(num_hidden_layers=args.layers)
     model = MODEL_CLASSES[args.head](config, seed=args.seed)
     model.save_pretrained(args.folder)
@@ -205,6 +213,29 @@ def print_report(report: dict) -> None:
     print(f"load {report['timing']['load_s']:.2f} s, forward {report['timing']['forward_ms']:.1f} ms")
 
 
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1 (for --top-k, --layers ...)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r:.40} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def token_id(text: str) -> int:
+    """argparse type: a token id, a whole number in [0, 2**63) (the vocabulary bound is checked by the model)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r:.40} is not a token id (a whole number)") from None
+    if not 0 <= value < 2 ** 63:
+        raise argparse.ArgumentTypeError(f"{text:.40} is not a token id: ids are whole numbers from 0 to the "
+                                         "vocabulary size - 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="minimobilebert", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -213,8 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
     init = commands.add_parser("init", help="write a random-weight checkpoint of the published configuration")
     init.add_argument("folder")
     init.add_argument("--head", choices=list(HEADS), default="pretraining")
-    init.add_argument("--layers", type=int, default=24, help="num_hidden_layers (default: 24, as published)")
+    init.add_argument("--layers", type=positive_int, default=24, help="num_hidden_layers (default: 24, as published)")
     init.add_argument("--seed", type=int, default=0)
+    init.add_argument("--force", action="store_true", help="write into a folder that is not empty")
     init.set_defaults(func=cmd_init)
 
     def model_options(command: argparse.ArgumentParser) -> None:
@@ -225,15 +257,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     fill = commands.add_parser("fill-mask", help="predict the [MASK] tokens of a text")
     fill.add_argument("text")
-    fill.add_argument("--top-k", type=int, default=5)
+    fill.add_argument("--top-k", type=positive_int, default=5)
     qa = commands.add_parser("qa", help="extract the answer to a question from a context")
     qa.add_argument("--question", required=True)
     qa.add_argument("--context", required=True)
-    qa.add_argument("--top-k", type=int, default=1)
+    qa.add_argument("--top-k", type=positive_int, default=1)
     qa.add_argument("--handle-impossible-answer", action="store_true")
     classify = commands.add_parser("classify", help="label a text with a sequence-classification checkpoint")
     classify.add_argument("text")
-    classify.add_argument("--top-k", type=int, default=1)
+    classify.add_argument("--top-k", type=positive_int, default=1)
     ner = commands.add_parser("ner", help="label the tokens / entities of a text")
     ner.add_argument("text")
     ner.add_argument("--aggregation", choices=["none", "simple", "first", "average", "max"], default="simple")
@@ -247,21 +279,77 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run a checkpoint on token ids and print what it computed")
     model_options(run)
-    run.add_argument("--ids", type=int, nargs="+", required=True, help="token ids, e.g. 101 ... 102")
+    run.add_argument("--ids", type=token_id, nargs="+", required=True, help="token ids, e.g. 101 ... 102")
     run.add_argument("--head", choices=["auto", *HEADS], default="auto",
                      help="model class (default: from config.json's architectures)")
-    run.add_argument("--top-k", type=int, default=5)
+    run.add_argument("--top-k", type=positive_int, default=5)
     run.set_defaults(func=cmd_run)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+DEBUG_ENV = "MINIMOBILEBERT_DEBUG"  # set to 1 to see the traceback of an error instead of the one-line message
+EXIT_USER_ERROR, EXIT_BUG, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 2, 1, 130, 141  # 130/141: 128 + SIGINT/SIGPIPE
+
+
+def one_line(error: BaseException) -> str:
+    """An error's message on one line (checkpoint mismatch reports list one problem per line)."""
+    return "; ".join(line.strip() for line in str(error).splitlines() if line.strip()) or type(error).__name__
+
+
+def _quiet_stdout() -> None:
+    """After a closed pipe (`minimobilebert ... | head -1`): point stdout at /dev/null, so the interpreter's
+    final flush has nowhere to fail and prints no 'Exception ignored' traceback."""
+    import os
+
     try:
-        return args.func(args)
-    except (OSError, ValueError, ImportError) as e:  # our errors already name the problem and the fix
-        print(f"minimobilebert: error: {e}", file=sys.stderr)
-        return 2
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout without a descriptor (captured in tests)
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command. A problem with the user's files or arguments is one line on stderr and exit code 2;
+    Ctrl-C is one line and 130; a closed stdout pipe is a quiet 141; anything else is a bug, reported as
+    one line (MINIMOBILEBERT_DEBUG=1 shows its traceback) and exit code 1. Never a traceback by default."""
+    import os
+
+    debug = os.environ.get(DEBUG_ENV, "").strip() not in ("", "0")
+    try:
+        args = build_parser().parse_args(argv)  # argparse reports bad arguments itself (usage, exit code 2)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows up here, inside the handler, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("minimobilebert: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (MiniMobileBertError, ValueError, OSError, ImportError, MemoryError) as e:
+        # Ours name the problem and the fix; OSError / ImportError / ValueError from a user's path, a missing
+        # extra or a pipeline argument do too. MemoryError: the input is too large for this machine.
+        if isinstance(e, ImportError) and (e.name or "").startswith("minimobilebert"):
+            return main_bug(e, debug)  # our own module failed to import: a bug, not the user's setup
+        if debug:
+            raise
+        prefix = "out of memory: " if isinstance(e, MemoryError) else ""
+        print(f"minimobilebert: error: {prefix}{one_line(e)}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except Exception as e:  # noqa: BLE001 - the last line of defence: one line, never a traceback
+        return main_bug(e, debug)
+
+
+def main_bug(error: Exception, debug: bool) -> int:
+    """An exception no check foresaw: one line saying so (the traceback with MINIMOBILEBERT_DEBUG=1)."""
+    if debug:
+        raise error
+    print(f"minimobilebert: internal error (a bug, please report it): {type(error).__name__}: {one_line(error)}. "
+          f"Rerun with {DEBUG_ENV}=1 to see the traceback", file=sys.stderr)
+    return EXIT_BUG
 
 
 if __name__ == "__main__":
