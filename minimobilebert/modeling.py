@@ -151,9 +151,10 @@ class MobileBertPreTrainedModel:
 
 
 def _labels(name: str, value, shape: tuple[int, ...] | None = None) -> np.ndarray:
-    labels = np.asarray(value)
+    labels = losses.class_ids(name, value)  # integer class ids, or InputError naming `name`
     if shape is not None and labels.size != int(np.prod(shape)):
-        raise ValueError(f"{name} has shape {labels.shape}; expected {shape}")
+        raise losses.InputError(f"{name} has shape {labels.shape}; expected {shape} (one class id per position, "
+                                f"{losses.IGNORE_INDEX} where there is no label)")
     return labels
 
 
