@@ -6,24 +6,26 @@ backend (minimobilebert/_numba_kernels.py), so the two can be compared one to on
 
     linear_act    BLAS GEMM (NumPy's matmul), then ONE C pass: act(y + bias), in place
     linear_norm   BLAS GEMM, then ONE C pass: norm(y + bias + residual), in place
-    ffn           GEMM -> C pass act(h + b_in) -> GEMM -> C pass norm(y + b_out + x)
-    attention     batched GEMM q @ k^T -> C pass: scale, mask, minus row max -> NumPy's SIMD exp
-                  -> C pass: divide by the row sum -> batched GEMM probs @ v into [B, T, A]
+    attention     batched GEMM q @ k^T -> ONE C softmax per row, the row staying in L1: scale, mask and
+                  row max; exp (a polynomial, vectorized) and row sum; divide
+                  -> batched GEMM probs @ v into [B, T, A]
 
 Why call back into NumPy for the GEMM instead of scipy.linalg.cython_blas: it is the same OpenBLAS, the
 call overhead (a few microseconds) is small against a 128x512x128 GEMM (~100 us), and it keeps SciPy out of
-the dependencies. The C loops run without the GIL.
+the dependencies. A weight may be any strided [out, in] view (e.g. the transpose of a slice of a packed
+[in, N] buffer): BLAS reads it in place. The C loops run without the GIL. (The whole-encoder engine that
+replaces this per-op path when it covers the config lives in kernels/engine and minimobilebert/engine.py.)
 """
 
 import numpy as np
 cimport numpy as cnp
 cimport cython
-from libc.math cimport erf, exp, sqrt, tanh
+from libc.math cimport erf, exp, floorf, sqrt, tanh
 from libc.stdint cimport int32_t
 
-cnp.import_array()
+from minimobilebert.functional import ACTIVATION_CODES
 
-ACT_CODES = {"relu": 0, "gelu": 1, "gelu_new": 2, "gelu_pytorch_tanh": 2, "tanh": 3, "silu": 4, "swish": 4}
+cnp.import_array()
 
 cdef float[:, ::1] _EMPTY2 = np.zeros((1, 1), dtype=np.float32)
 
@@ -112,16 +114,37 @@ cdef inline int32_t _order_key(float v) noexcept nogil:
     return u.i ^ ((u.i >> 31) & 0x7FFFFFFF)
 
 
+cdef inline float _exp_shifted(float x) noexcept nogil:
+    """exp(x) for a softmax's shifted scores (x <= 0): NaN for NaN, exactly 0 below -87 (where float32's exp
+    leaves the normal range). x = n ln2 + r, |r| <= ln2/2; exp(r) by Cephes expf's polynomial (about 1 ulp);
+    2^n built in the exponent bits. Branch-free, so gcc vectorizes a loop of it (floorf needs
+    -fno-trapping-math for that, set in setup.py), unlike a libm call per element."""
+    cdef float xc = <float>-87.0 if x < <float>-87.0 else x  # a NaN fails the test and stays NaN
+    cdef float n = floorf(xc * <float>1.4426950408889634 + <float>0.5)  # round(x / ln2)
+    cdef float r = xc - n * <float>0.693359375 + n * <float>2.12194440e-4  # x - n ln2, ln2 split in two
+    cdef float p = <float>1.9875691500e-4
+    p = p * r + <float>1.3981999507e-3
+    p = p * r + <float>8.3334519073e-3
+    p = p * r + <float>4.1665795894e-2
+    p = p * r + <float>1.6666665459e-1
+    p = p * r + <float>5.0000001201e-1
+    p = p * (r * r) + r + <float>1.0  # exp(r)
+    cdef FloatBits two_n
+    two_n.i = ((<int32_t>(n if n == n else <float>0.0)) + 127) << 23  # 2^n, n in [-126, 128)
+    return <float>0.0 if x < <float>-87.0 else p * two_n.f
+
+
 @cython.wraparound(False)
-cdef void _scale_mask_shift(float[:, :, ::1] scores, const float[:, ::1] mask_bias, bint has_mask,
-                            float scale) noexcept nogil:
-    """Each row of scores [B*h, T, S] becomes scale*s + mask - max(row). The max is taken on order-preserving
-    integer keys so that it vectorizes; a (positive) NaN wins as in NumPy, and a row holding any NaN ends up
-    all NaN either way, as in the reference. A fully masked row stays finite (float32.min is finite), so
-    softmax makes it uniform, never NaN."""
+cdef void _softmax_rows(float[:, :, ::1] scores, const float[:, ::1] mask_bias, bint has_mask,
+                        float scale) noexcept nogil:
+    """Each row of scores [B*h, T, S] becomes softmax(scale * s + mask), in place, one row at a time (the
+    row stays in L1 across its three loops). The max is taken on order-preserving integer keys so that it
+    vectorizes; a (positive) NaN wins as in NumPy, so a row holding a NaN becomes all NaN, as in the
+    reference; so does a row whose max is +inf or whose every score is -inf. A fully masked row stays finite
+    (float32.min is finite), so softmax makes it uniform, never NaN."""
     cdef Py_ssize_t g, t, j, heads
     cdef Py_ssize_t BH = scores.shape[0], T = scores.shape[1], S = scores.shape[2]
-    cdef float v
+    cdef float v, m, e, total
     cdef int32_t k, km
     cdef FloatBits u
     cdef float* row
@@ -146,22 +169,13 @@ cdef void _scale_mask_shift(float[:, :, ::1] scores, const float[:, ::1] mask_bi
                     k = _order_key(v)
                     km = k if k > km else km
             u.i = km ^ ((km >> 31) & 0x7FFFFFFF)  # back to the float's bits
-            for j in range(S):
-                row[j] = row[j] - u.f
-
-
-@cython.wraparound(False)
-cdef void _normalize_rows(float[:, :, ::1] e) noexcept nogil:
-    cdef Py_ssize_t g, t, j, S = e.shape[2]
-    cdef float total
-    cdef float* row
-    for g in range(e.shape[0]):
-        for t in range(e.shape[1]):
-            row = &e[g, t, 0]
+            m = u.f
             total = 0.0
             for j in range(S):
-                total += row[j]
-            total = 1.0 / total
+                e = _exp_shifted(row[j] - m)
+                row[j] = e
+                total += e
+            total = 1.0 / total  # IEEE: a row summing to 0 gives NaN (cdivision), as the reference
             for j in range(S):
                 row[j] = row[j] * total
 
@@ -182,78 +196,54 @@ def _rows(a):
 
 
 def _gemm(x, weight):
-    """[..., in] @ weight.T -> C-contiguous float32 [rows, out], by BLAS."""
+    """[..., in] @ weight.T -> C-contiguous float32 [rows, out], by BLAS. `weight` may be any strided view."""
     return np.matmul(_f32(x).reshape(-1, x.shape[-1]), _f32(weight).T)
 
 
-def _epilogue_act(y, bias, activation):
+def linear_act(x, dense, activation):
+    """KERNEL (see functional.linear_act). act(x @ weight.T + bias).   [..., in] -> [..., out]"""
+    weight = dense["weight"]
+    y = _gemm(x, weight)
     cdef float[:, ::1] yv = y
-    cdef const float[::1] bv = _vec(bias)
-    cdef int code = ACT_CODES[activation]
+    cdef const float[::1] bv = _vec(dense["bias"])
+    cdef int code = ACTIVATION_CODES[activation]
     with nogil:
         _bias_act(yv, bv, code)
+    return y.reshape(*x.shape[:-1], weight.shape[0])
 
 
-def _epilogue_norm(y, bias, residual, norm_weight, norm_bias, normalization_type, eps):
+def linear_norm(x, dense, norm, residual, normalization_type, eps):
+    """KERNEL (see functional.linear_norm). norm(x @ weight.T + bias + residual).   [..., in] -> [..., out]"""
+    weight = dense["weight"]
+    y = _gemm(x, weight)
     cdef float[:, ::1] yv = y
-    cdef const float[::1] bv = _vec(bias)
+    cdef const float[::1] bv = _vec(dense["bias"])
     cdef const float[:, ::1] rv = _EMPTY2 if residual is None else _rows(residual)
-    cdef const float[::1] wv = _vec(norm_weight)
-    cdef const float[::1] nbv = _vec(norm_bias)
+    cdef const float[::1] wv = _vec(norm["weight"])
+    cdef const float[::1] nbv = _vec(norm["bias"])
     cdef bint has_residual = residual is not None
     cdef bint layer_norm = normalization_type != "no_norm"
     cdef float e = eps
     with nogil:
         _bias_residual_norm(yv, bv, rv, has_residual, wv, nbv, layer_norm, e)
-
-
-def linear_act(x, weight, bias, activation):
-    """KERNEL (see functional.linear_act). act(x @ weight.T + bias).   [..., in] -> [..., out]"""
-    y = _gemm(x, weight)
-    _epilogue_act(y, bias, activation)
     return y.reshape(*x.shape[:-1], weight.shape[0])
 
 
-def linear_norm(x, weight, bias, norm_weight, norm_bias, residual, normalization_type, eps):
-    """KERNEL (see functional.linear_norm). norm(x @ weight.T + bias + residual).   [..., in] -> [..., out]"""
-    y = _gemm(x, weight)
-    _epilogue_norm(y, bias, residual, norm_weight, norm_bias, normalization_type, eps)
-    return y.reshape(*x.shape[:-1], weight.shape[0])
-
-
-def ffn(x, w_in, b_in, w_out, b_out, norm_weight, norm_bias, activation, normalization_type, eps):
-    """KERNEL (see functional.ffn). norm(W_out act(W_in x + b_in) + b_out + x).   [..., D] -> [..., D]"""
-    h = _gemm(x, w_in)
-    _epilogue_act(h, b_in, activation)
-    y = np.matmul(h, _f32(w_out).T)
-    _epilogue_norm(y, b_out, x, norm_weight, norm_bias, normalization_type, eps)
-    return y.reshape(x.shape)
-
-
-def attention(query, key, value, mask_bias, int num_heads):
+def attention(query, key, value, mask_bias, num_heads):
     """KERNEL (see functional.attention). -> context [B, T, A], probs [B, heads, T, T]"""
     B, T, A = query.shape
     d = A // num_heads
     q = _f32(query).reshape(B, T, num_heads, d).transpose(0, 2, 1, 3)  # [B, h, T, d] (a view)
     k = _f32(key).reshape(B, T, num_heads, d).transpose(0, 2, 3, 1)  # [B, h, d, T] (a view)
     v = _f32(value).reshape(B, T, num_heads, d).transpose(0, 2, 1, 3)  # [B, h, T, d] (a view)
-    scores = np.empty((B, num_heads, T, T), dtype=np.float32)  # C-contiguous, so the reshapes below are views
+    scores = np.empty((B, num_heads, T, T), dtype=np.float32)  # C-contiguous, so the reshape below is a view
     np.matmul(q, k, out=scores)  # [B, h, T, d] @ [B, h, d, T] -> [B, h, T, T]
     cdef float[:, :, ::1] sv = scores.reshape(B * num_heads, T, T)
     cdef bint has_mask = mask_bias is not None
     cdef const float[:, ::1] mv = _rows(mask_bias) if has_mask else _EMPTY2
     cdef float scale = d ** -0.5
     with nogil:
-        _scale_mask_shift(sv, mv, has_mask, scale)
-    np.exp(scores, out=scores)  # NumPy's SIMD exp beats a scalar libm call per element
-    with nogil:
-        _normalize_rows(sv)
+        _softmax_rows(sv, mv, has_mask, scale)  # -> probs
     context = np.empty((B, T, num_heads, d), dtype=np.float32)
     np.matmul(scores, v, out=context.transpose(0, 2, 1, 3))  # [B, h, T, d] into [B, T, h, d]
     return context.reshape(B, T, A), scores
-
-
-def __getattr__(name):
-    """Kernels this backend does not implement come from the reference."""
-    from minimobilebert import functional
-    return getattr(functional, name)

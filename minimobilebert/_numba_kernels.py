@@ -4,21 +4,22 @@ Design, per kernel (the reference does one pass over memory per NumPy operation;
 
     linear_act    BLAS GEMM, then ONE compiled pass: act(y + bias), in place
     linear_norm   BLAS GEMM, then ONE compiled pass: norm(y + bias + residual), in place
-    ffn           GEMM -> pass act(h + b_in) -> GEMM -> pass norm(y + b_out + x)
-    attention     batched GEMM q @ k^T -> one pass: scale, mask, minus row max -> NumPy's SIMD exp
-                  -> one pass: divide by the row sum
+    attention     batched GEMM q @ k^T -> ONE compiled softmax per row, the row staying in L1: scale, mask
+                  and row max; exp (a polynomial, vectorized) and row sum; divide
                   -> batched GEMM probs @ v written straight into the [B, T, A] output layout
 
 The GEMMs stay in BLAS (NumPy's `matmul`, the same OpenBLAS for every backend): a hand-written GEMM in
 Numba does not beat it, and calling NumPy instead of `np.dot` inside `@njit` keeps SciPy (which Numba's
-`np.dot` needs) out of the dependencies. Everything elementwise that the reference does as separate NumPy
-passes (bias add, residual add, NoNorm, activation, the five passes of softmax) is one compiled loop here.
+`np.dot` needs) out of the dependencies. A weight may be any strided [out, in] view, e.g. the transpose of
+a slice of a packed [in, N] buffer: `x @ weight.T` then reads that buffer in place, as one contiguous-row
+GEMM (no copy per call). Everything elementwise that the reference does as separate NumPy passes (bias
+add, residual add, NoNorm, activation, the five passes of softmax) is one compiled loop here.
 
 Importing this module raises if Numba is missing or cannot load (e.g. built for an older NumPy);
 `backend.py` catches that and falls back to NumPy with one warning. Compiled code is cached on disk
 (cache=True), so only the first run in a fresh environment pays the JIT compile time.
 
-No `parallel=True`: the 2 cores are already used by the BLAS threads, and Numba's OpenMP workers
+No `parallel=True`: the cores are already used by the BLAS threads, and Numba's OpenMP workers
 spin-waiting after a parallel region starve OpenBLAS's threads (measured: attention 20x slower).
 """
 
@@ -29,13 +30,10 @@ import math
 import numpy as np
 from numba import njit
 
-from . import functional as ref
+from .functional import ACTIVATION_CODES
 
 # Let LLVM reorder the row max and row sum so they vectorize; NaN/inf semantics stay strict (no nnan/ninf).
 _REDUCTIONS = {"reassoc", "nsz", "contract"}
-
-# Activation codes for the compiled loops.
-ACT_CODES = {"relu": 0, "gelu": 1, "gelu_new": 2, "gelu_pytorch_tanh": 2, "tanh": 3, "silu": 4, "swish": 4}
 
 
 # ----------------------------------------------------------------------------------------- scalar helpers
@@ -57,28 +55,54 @@ def _act(v, code):
     return np.float32(v / (1.0 + math.exp(-np.float64(v))))
 
 
+@njit(cache=True, inline="always")
+def _exp_shifted(x):
+    """exp(x) in float32 for a softmax's shifted scores (x <= 0): NaN for NaN, exactly 0 below -87 (where
+    float32's exp leaves the normal range; np.exp gives at most 1.6e-38 there). x = n ln2 + r with
+    |r| <= ln2/2; exp(r) by Cephes expf's polynomial (about 1 ulp); 2^n built in the exponent bits.
+    Branch-free, so a loop of it vectorizes, unlike a libm call per element."""
+    xc = np.float32(-87.0) if x < np.float32(-87.0) else x  # a NaN fails the test and stays NaN
+    n = math.floor(xc * np.float32(1.4426950408889634) + np.float32(0.5))  # round(x / ln2)
+    r = xc - n * np.float32(0.693359375) + n * np.float32(2.12194440e-4)  # x - n ln2, ln2 split in two
+    p = np.float32(1.9875691500e-4)
+    p = p * r + np.float32(1.3981999507e-3)
+    p = p * r + np.float32(8.3334519073e-3)
+    p = p * r + np.float32(4.1665795894e-2)
+    p = p * r + np.float32(1.6666665459e-1)
+    p = p * r + np.float32(5.0000001201e-1)
+    p = p * (r * r) + r + np.float32(1.0)  # exp(r)
+    ni = np.int32(n) if n == n else np.int32(0)  # n is NaN only for x NaN, where p is NaN already
+    two_n = np.int32((ni + np.int32(127)) << np.int32(23)).view(np.float32)  # 2^n, n in [-126, 128)
+    return np.float32(0.0) if x < np.float32(-87.0) else p * two_n
+
+
+@njit(cache=True, inline="always")
+def _order_key(v):
+    """float32 -> int32 with the same order (for non-NaN values; -0.0 < +0.0): non-negative floats keep their
+    bits, negative ones get their magnitude bits flipped. Its own inverse. An integer max vectorizes where a
+    float max cannot (LLVM needs no-NaNs to reorder a float max, and the reference's NaN meaning must stay)."""
+    k = np.float32(v).view(np.int32)
+    return k ^ ((k >> 31) & np.int32(0x7FFFFFFF))
+
+
 # ----------------------------------------------------------------------------------------- epilogues
 
 
 @njit(cache=True)
-def _bias_act_rows(y, bias, code, lo, hi):
+def _bias_act(y, bias, code):
+    """y[i] = act(y[i] + bias), in place."""
     n = y.shape[1]
-    for i in range(lo, hi):
+    for i in range(y.shape[0]):
         for j in range(n):
             y[i, j] = _act(y[i, j] + bias[j], code)
 
 
 @njit(cache=True)
-def _bias_act(y, bias, code):
-    _bias_act_rows(y, bias, code, 0, y.shape[0])
-
-
-@njit(cache=True)
-def _bias_residual_norm_rows(y, bias, residual, has_residual, weight, nbias, layer_norm, eps, lo, hi):
-    """y[i] = norm(y[i] + bias + residual[i]) for rows lo..hi, in place.
+def _bias_residual_norm(y, bias, residual, has_residual, weight, nbias, layer_norm, eps):
+    """y[i] = norm(y[i] + bias + residual[i]), in place.
     NoNorm: (.) * weight + nbias, one pass. LayerNorm: biased variance, three passes over the (cached) row."""
     n = y.shape[1]
-    for i in range(lo, hi):
+    for i in range(y.shape[0]):
         if not layer_norm:  # NoNorm: everything in one pass, in the reference's order of operations
             if has_residual:
                 for j in range(n):
@@ -107,27 +131,17 @@ def _bias_residual_norm_rows(y, bias, residual, has_residual, weight, nbias, lay
             y[i, j] = (y[i, j] - mean) * inv * weight[j] + nbias[j]
 
 
-@njit(cache=True)
-def _bias_residual_norm(y, bias, residual, has_residual, weight, nbias, layer_norm, eps):
-    _bias_residual_norm_rows(y, bias, residual, has_residual, weight, nbias, layer_norm, eps, 0, y.shape[0])
-
-
-@njit(cache=True, inline="always")
-def _order_key(v):
-    """float32 -> int32 with the same order (for non-NaN values; -0.0 < +0.0): non-negative floats keep their
-    bits, negative ones get their magnitude bits flipped. Its own inverse. An integer max vectorizes where a
-    float max cannot (LLVM needs no-NaNs to reorder a float max, and the reference's NaN meaning must stay)."""
-    k = np.float32(v).view(np.int32)
-    return k ^ ((k >> 31) & np.int32(0x7FFFFFFF))
-
-
 @njit(cache=True, fastmath=_REDUCTIONS, error_model="numpy")
-def _scale_mask_shift(scores, mask_bias, has_mask, scale):
-    """scores: [B*h, T, S]. Each row becomes scale*s + mask - max(row), in place (the row stays in L1 between
-    its two loops). The row max is taken on order-preserving integer keys, so it vectorizes: the same max
-    for finite and infinite values, and a (positive) NaN wins as in NumPy; a row holding any NaN ends up all
-    NaN either way, as in the reference. A fully masked row holds scale*s + float32.min everywhere: finite,
-    so the max-shift keeps it finite and softmax makes it uniform, as the reference does (never NaN)."""
+def _softmax_rows(scores, mask_bias, has_mask, scale):
+    """scores: [B*h, T, S] -> softmax(scale * scores + mask) over the last axis, in place, one row at a time
+    (the row stays in L1 across its three loops).
+
+    The row max is taken on order-preserving integer keys, so it vectorizes: the same max for finite and
+    infinite values, and a (positive) NaN wins as in NumPy, so a row holding a NaN becomes all NaN, as in
+    the reference; so does a row whose max is +inf (inf - inf) or whose every score is -inf (-inf + inf).
+    A fully masked row holds scale*s + float32.min everywhere: finite, so the max-shift keeps it finite and
+    the softmax makes it uniform, as the reference does (never NaN). error_model="numpy": IEEE division
+    (a row summing to 0 is NaN, not a ZeroDivisionError)."""
     BH, T, S = scores.shape
     heads = BH // mask_bias.shape[0] if has_mask else 1
     for g in range(BH):
@@ -146,22 +160,14 @@ def _scale_mask_shift(scores, mask_bias, has_mask, scale):
                     km = max(km, _order_key(v))
             km = km ^ ((km >> 31) & np.int32(0x7FFFFFFF))  # back to the float's bits
             m = np.int32(km).view(np.float32)
-            for j in range(S):
-                scores[g, t, j] = scores[g, t, j] - m
-
-
-@njit(cache=True, fastmath=_REDUCTIONS, error_model="numpy")
-def _normalize_rows(e):
-    """e: [B*h, T, S] of exp(shifted scores); divide each row by its sum, in place. error_model="numpy":
-    IEEE division (no ZeroDivisionError when a row of -inf scores sums to 0: NaN, as the reference)."""
-    BH, T, S = e.shape
-    for g in range(BH):
-        for t in range(T):
             total = np.float32(0.0)
             for j in range(S):
-                total += e[g, t, j]
+                e = _exp_shifted(scores[g, t, j] - m)
+                scores[g, t, j] = e
+                total += e
+            inv = np.float32(1.0) / total
             for j in range(S):
-                e[g, t, j] = e[g, t, j] / total
+                scores[g, t, j] = scores[g, t, j] * inv
 
 
 # ----------------------------------------------------------------------------------------- helpers
@@ -180,63 +186,43 @@ def _rows(a: np.ndarray) -> np.ndarray:
 
 
 def _gemm(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """[..., in] @ weight.T -> C-contiguous float32 [rows, out], by BLAS."""
-    x2 = _f32(x).reshape(-1, x.shape[-1])
-    return np.matmul(x2, _f32(weight).T)
-
-
-def _epilogue_act(y, bias, activation):
-    _bias_act(y, _f32(bias), ACT_CODES[activation])
-
-
-def _epilogue_norm(y, bias, residual, norm_weight, norm_bias, normalization_type, eps):
-    res = _EMPTY2 if residual is None else _rows(residual)
-    _bias_residual_norm(y, _f32(bias), res, residual is not None, _f32(norm_weight), _f32(norm_bias),
-                        normalization_type != "no_norm", np.float32(eps))
+    """[..., in] @ weight.T -> C-contiguous float32 [rows, out], by BLAS. `weight` may be any strided view."""
+    return np.matmul(_f32(x).reshape(-1, x.shape[-1]), _f32(weight).T)
 
 
 # ----------------------------------------------------------------------------------------- kernels
 
 
-def linear_act(x, weight, bias, activation):
+def linear_act(x, dense, activation):
+    """KERNEL (see functional.linear_act). act(x @ weight.T + bias).   [..., in] -> [..., out]"""
+    weight = dense["weight"]
     y = _gemm(x, weight)  # [rows, in] -> [rows, out]
-    _epilogue_act(y, bias, activation)
+    _bias_act(y, _f32(dense["bias"]), ACTIVATION_CODES[activation])
     return y.reshape(*x.shape[:-1], weight.shape[0])
 
 
-def linear_norm(x, weight, bias, norm_weight, norm_bias, residual, normalization_type, eps):
-    y = _gemm(x, weight)
-    _epilogue_norm(y, bias, residual, norm_weight, norm_bias, normalization_type, eps)
+def linear_norm(x, dense, norm, residual, normalization_type, eps):
+    """KERNEL (see functional.linear_norm). norm(x @ weight.T + bias + residual).   [..., in] -> [..., out]"""
+    weight = dense["weight"]
+    y = _gemm(x, weight)  # [rows, in] -> [rows, out]
+    res = _EMPTY2 if residual is None else _rows(residual)
+    _bias_residual_norm(y, _f32(dense["bias"]), res, residual is not None, _f32(norm["weight"]),
+                        _f32(norm["bias"]), normalization_type != "no_norm", np.float32(eps))
     return y.reshape(*x.shape[:-1], weight.shape[0])
-
-
-def ffn(x, w_in, b_in, w_out, b_out, norm_weight, norm_bias, activation, normalization_type, eps):
-    h = _gemm(x, w_in)  # [rows, 128] -> [rows, 512]
-    _epilogue_act(h, b_in, activation)
-    y = np.matmul(h, _f32(w_out).T)  # [rows, 512] -> [rows, 128]
-    _epilogue_norm(y, b_out, x, norm_weight, norm_bias, normalization_type, eps)
-    return y.reshape(x.shape)
 
 
 def attention(query, key, value, mask_bias, num_heads):
+    """KERNEL (see functional.attention). -> context [B, T, A], probs [B, heads, T, T]"""
     B, T, A = query.shape
     d = A // num_heads
     q = _f32(query).reshape(B, T, num_heads, d).transpose(0, 2, 1, 3)  # [B, h, T, d] (a view)
     k = _f32(key).reshape(B, T, num_heads, d).transpose(0, 2, 3, 1)  # [B, h, d, T] (a view)
     v = _f32(value).reshape(B, T, num_heads, d).transpose(0, 2, 1, 3)  # [B, h, T, d] (a view)
-    scores = np.empty((B, num_heads, T, T), dtype=np.float32)  # C-contiguous, so the reshapes below are views
+    scores = np.empty((B, num_heads, T, T), dtype=np.float32)  # C-contiguous, so the reshape below is a view
     np.matmul(q, k, out=scores)  # [B, h, T, d] @ [B, h, d, T] -> [B, h, T, T]
     has_mask = mask_bias is not None
     mask = np.ascontiguousarray(_f32(mask_bias)) if has_mask else _EMPTY2
-    flat = scores.reshape(B * num_heads, T, T)
-    _scale_mask_shift(flat, mask, has_mask, np.float32(d**-0.5))  # one pass: scale, mask, minus row max
-    np.exp(scores, out=scores)  # NumPy's SIMD exp beats a scalar libm call per element
-    _normalize_rows(flat)  # one pass: divide by the row sum
+    _softmax_rows(scores.reshape(B * num_heads, T, T), mask, has_mask, np.float32(d**-0.5))  # -> probs
     context = np.empty((B, T, num_heads, d), dtype=np.float32)
     np.matmul(scores, v, out=context.transpose(0, 2, 1, 3))  # [B, h, T, d] into [B, T, h, d]
     return context.reshape(B, T, A), scores
-
-
-# Kernels this backend does not implement come from the reference.
-def __getattr__(name: str):
-    return getattr(ref, name)

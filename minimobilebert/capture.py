@@ -23,6 +23,12 @@ _recording: ContextVar[dict[str, np.ndarray] | None] = ContextVar("minimobileber
 _prefix: ContextVar[str] = ContextVar("minimobilebert_prefix", default="")
 
 
+def active() -> bool:
+    """Is a capture() recording in this context? (The compiled engine keeps no intermediates, so the model
+    runs kernel by kernel while one is.)"""
+    return _recording.get() is not None
+
+
 def tap(name: str, value: np.ndarray) -> np.ndarray:
     """Record `value` under `name` when a capture is active; always return `value` unchanged."""
     recording = _recording.get()
@@ -33,8 +39,8 @@ def tap(name: str, value: np.ndarray) -> np.ndarray:
 
 @contextmanager
 def scope(name: str) -> Iterator[None]:
-    """Prefix the names tapped inside this block with `name.`."""
-    token = _prefix.set(_prefix.get() + name + ".")
+    """Prefix the names tapped inside this block with `name.` (nothing for an empty name)."""
+    token = _prefix.set(_prefix.get() + name + "." if name else _prefix.get())
     try:
         yield
     finally:

@@ -2,18 +2,17 @@
 
 These functions are the readable definition of the math, and the "numpy" backend. The fast backends
 (Numba, Cython; see `backend.py`) implement the *kernel* functions below with exactly the same signatures
-and are tested against them:
+and are tested against them. A dense layer's weights come as a sub-dict `dense = {"weight", "bias"}` and a
+normalization's as `norm = {"weight", "bias"}`, exactly as they sit in the model's nested weights
+(`p["query"]`, `p["output"]["LayerNorm"]`, ...):
 
-    linear_act(x, weight, bias, activation)                                    dense + activation
-    linear_norm(x, weight, bias, norm_weight, norm_bias, residual, normalization_type, eps)
-                                                                               dense + residual + norm
-    ffn(x, w_in, b_in, w_out, b_out, norm_weight, norm_bias, activation, normalization_type, eps)
-                                                                               one stacked FFN
-    attention(query, key, value, mask_bias, num_heads)                         multi-head attention core
+    linear_act(x, dense, activation)                                      dense + activation
+    linear_norm(x, dense, norm, residual, normalization_type, eps)        dense + residual + norm
+    attention(query, key, value, mask_bias, num_heads)                    multi-head attention core
 
 Conventions, as in HF/PyTorch checkpoints: a dense layer's `weight` is [out_features, in_features] and
-is used as `x @ weight.T` (a view, never a transposed copy). Everything is float32: MobileBERT's
-activations reach 1e7-1e8, far beyond float16's 65504.
+is used as `x @ weight.T` (a view, never a transposed copy; the weight itself may be a strided view too).
+Everything is float32: MobileBERT's activations reach 1e7-1e8, far beyond float16's 65504.
 """
 
 from __future__ import annotations
@@ -76,6 +75,19 @@ ACTIVATIONS = {
 }
 
 
+# The one numbering of the activations that compiled code uses (the Numba and Cython kernels and the
+# compiled engine all take it from here): a name's code selects the same formula as ACTIVATIONS[name].
+ACTIVATION_CODES = {
+    "relu": 0,
+    "gelu": 1,
+    "gelu_new": 2,
+    "gelu_pytorch_tanh": 2,
+    "tanh": 3,
+    "silu": 4,
+    "swish": 4,
+}
+
+
 def activate(x: np.ndarray, activation: str) -> np.ndarray:
     return ACTIVATIONS[activation](x)
 
@@ -130,17 +142,15 @@ def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
 # ----------------------------------------------------------------------------------------- kernels
 
 
-def linear_act(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, activation: str) -> np.ndarray:
+def linear_act(x: np.ndarray, dense: dict[str, np.ndarray], activation: str) -> np.ndarray:
     """KERNEL. Dense layer then activation: act(x @ weight.T + bias).   [..., in] -> [..., out]"""
-    return activate(linear(x, weight, bias), activation)
+    return activate(linear(x, **dense), activation)
 
 
 def linear_norm(
     x: np.ndarray,
-    weight: np.ndarray,
-    bias: np.ndarray,
-    norm_weight: np.ndarray,
-    norm_bias: np.ndarray,
+    dense: dict[str, np.ndarray],
+    norm: dict[str, np.ndarray],
     residual: np.ndarray | None,
     normalization_type: str,
     eps: float,
@@ -150,31 +160,10 @@ def linear_norm(
     Five places in a MobileBERT block have this shape: the input and attention bottlenecks (no residual),
     the attention output, each FFN's output, and the output bottleneck.   [..., in] -> [..., out]
     """
-    y = linear(x, weight, bias)
+    y = linear(x, **dense)  # [..., in] -> [..., out]
     if residual is not None:
-        y += residual
-    return normalize(y, norm_weight, norm_bias, normalization_type, eps)
-
-
-def ffn(
-    x: np.ndarray,
-    w_in: np.ndarray,
-    b_in: np.ndarray,
-    w_out: np.ndarray,
-    b_out: np.ndarray,
-    norm_weight: np.ndarray,
-    norm_bias: np.ndarray,
-    activation: str,
-    normalization_type: str,
-    eps: float,
-) -> np.ndarray:
-    """KERNEL. One feed-forward network with its residual: norm(W_out act(W_in x + b_in) + b_out + x).
-
-    MobileBERT stacks several of these per block (128 -> 512 -> 128 each) to restore the ratio of FFN to
-    attention parameters that the narrow bottleneck would otherwise upset.   [..., D] -> [..., D]
-    """
-    h = linear_act(x, w_in, b_in, activation)  # [..., 128] -> [..., 512]
-    return linear_norm(h, w_out, b_out, norm_weight, norm_bias, x, normalization_type, eps)  # -> [..., 128]
+        y += residual  # [..., out]
+    return normalize(y, norm["weight"], norm["bias"], normalization_type, eps)  # [..., out]
 
 
 def attention(
@@ -213,4 +202,4 @@ def mask_bias_from_attention_mask(attention_mask: np.ndarray) -> np.ndarray:
     return np.where(attention_mask.astype(bool), np.float32(0.0), np.finfo(np.float32).min).astype(np.float32)
 
 
-KERNELS = ("linear_act", "linear_norm", "ffn", "attention")
+KERNELS = ("linear_act", "linear_norm", "attention")

@@ -2,15 +2,31 @@
 
 Shapes are written for the published configuration: B = batch, T = sequence length, vocabulary 30522,
 embedding_size E = 128, hidden_size H = 512 (between blocks), true_hidden_size D = 128 (inside a block),
-4 heads of 32, intermediate_size I = 512.
+4 heads of 32, intermediate_size I = 512, num_feedforward_networks = 4.
 
 Each function takes its input arrays, `p` (the nested dict of this block's weights, with HF's names as
 keys) and the config. The dense/attention steps go through `ops()`, the active kernel backend; with the
-"numpy" backend they are the readable reference in `functional.py`.
+"numpy" backend they are the readable reference in `functional.py`. A dense layer's weights are a sub-dict
+{"weight", "bias"} (`linear(x, **p["query"])`), and so are a norm's (`p["output"]["LayerNorm"]`).
 
-HF divergence worth knowing, kept here for parity: the embedding LayerNorm and the block's output
-LayerNorm are built without `eps=config.layer_norm_eps` in HF, so they use PyTorch's default 1e-5
-(`config.embedding_and_output_norm_eps`). It only matters for normalization_type="layer_norm".
+Under the "cython" backend, when the compiled engine covers the config (`backend.engine_status(config)`),
+`mobilebert()` hands the whole encoder to it in one call; it keeps no intermediates, so while capture()
+records or per-layer hidden states / attentions are asked for, the functions below run instead.
+
+Names recorded by `capture()` (prefix `encoder.layer.i.` for a block):
+
+    embeddings.word, embeddings.trigram, embeddings.embedding_transformation, embeddings.output
+    bottleneck.input, bottleneck.attention             the 128-wide block input; shared query/key input
+    attention.self.query / key / value / context / probs
+    attention.output                                   attention projection + residual + norm
+    ffn.j.intermediate, ffn.j.output                   the first num_feedforward_networks - 1 FFNs
+    intermediate, output.ffn_output                    the last FFN (its weights have HF's names
+                                                       intermediate.dense, output.dense, output.LayerNorm)
+    output                                             the block's output (after the output bottleneck)
+
+HF divergence worth knowing, kept here for parity: the embedding LayerNorm and the last FFN's LayerNorm
+(HF's MobileBertOutput) are built without `eps=config.layer_norm_eps` in HF, so they use PyTorch's default
+1e-5 (`config.embedding_and_output_norm_eps`). It only matters for normalization_type="layer_norm".
 """
 
 from __future__ import annotations
@@ -19,7 +35,9 @@ from typing import Any
 
 import numpy as np
 
+from . import backend
 from .backend import ops
+from .capture import active as capturing
 from .capture import scope, tap
 from .config import MobileBertConfig
 from .functional import linear, mask_bias_from_attention_mask, normalize, tanh
@@ -60,8 +78,7 @@ def embeddings(
     if config.trigram_input:
         x = tap("trigram", trigram(x))  # [B, T, 128] -> [B, T, 384]
     if uses_embedding_transformation(config):
-        t = p["embedding_transformation"]
-        x = tap("embedding_transformation", linear(x, t["weight"], t["bias"]))  # [B, T, 384] -> [B, T, 512]
+        x = tap("embedding_transformation", linear(x, **p["embedding_transformation"]))  # [B, T, 384] -> [B, T, 512]
     x = x + p["position_embeddings"]["weight"][position_ids]  # + [B or 1, T, 512]
     x = x + p["token_type_embeddings"]["weight"][token_type_ids]  # + [B, T, 512]
     n = p["LayerNorm"]
@@ -74,11 +91,9 @@ def embeddings(
 
 def dense_norm(x: np.ndarray, p: Params, config: MobileBertConfig, residual: np.ndarray | None = None,
                eps: float | None = None) -> np.ndarray:
-    """norm(dense(x) + residual) for a module with `dense` and `LayerNorm` weights."""
-    return ops().linear_norm(
-        x, p["dense"]["weight"], p["dense"]["bias"], p["LayerNorm"]["weight"], p["LayerNorm"]["bias"],
-        residual, config.normalization_type, config.layer_norm_eps if eps is None else eps,
-    )
+    """norm(dense(x) + residual) for a module with `dense` and `LayerNorm` weights.   [..., in] -> [..., out]"""
+    eps = config.layer_norm_eps if eps is None else eps
+    return ops().linear_norm(x, p["dense"], p["LayerNorm"], residual, config.normalization_type, eps)
 
 
 def bottleneck(hidden_states: np.ndarray, p: Params, config: MobileBertConfig):
@@ -102,10 +117,10 @@ def bottleneck(hidden_states: np.ndarray, p: Params, config: MobileBertConfig):
 def self_attention(query_in, key_in, value_in, mask_bias, p: Params, config: MobileBertConfig):
     """Project to queries, keys and values, then multi-head scaled dot-product attention.
     [B, T, 128] (x2), [B, T, 512 or 128] -> context [B, T, 128], probs [B, heads, T, T]"""
-    q = tap("query", linear(query_in, p["query"]["weight"], p["query"]["bias"]))  # [B, T, 128] -> [B, T, 128]
-    k = tap("key", linear(key_in, p["key"]["weight"], p["key"]["bias"]))  # [B, T, 128] -> [B, T, 128]
-    v = tap("value", linear(value_in, p["value"]["weight"], p["value"]["bias"]))  # [B, T, 512] -> [B, T, 128]
-    context, probs = ops().attention(q, k, v, mask_bias, config.num_attention_heads)
+    q = tap("query", linear(query_in, **p["query"]))  # [B, T, 128] -> [B, T, 128]
+    k = tap("key", linear(key_in, **p["key"]))  # [B, T, 128] -> [B, T, 128]
+    v = tap("value", linear(value_in, **p["value"]))  # [B, T, 512] -> [B, T, 128]
+    context, probs = ops().attention(q, k, v, mask_bias, config.num_attention_heads)  # -> [B, T, 128], [B, 4, T, T]
     return tap("context", context), tap("probs", probs)
 
 
@@ -118,24 +133,23 @@ def attention(query_in, key_in, value_in, layer_input, mask_bias, p: Params, con
     return tap("output", out), probs
 
 
-def feed_forward(x: np.ndarray, p: Params, config: MobileBertConfig) -> np.ndarray:
-    """One of the stacked FFNs: norm(W2 act(W1 x + b1) + b2 + x).   [B, T, 128] -> [B, T, 128]"""
-    i, o = p["intermediate"]["dense"], p["output"]["dense"]
-    n = p["output"]["LayerNorm"]
-    return ops().ffn(x, i["weight"], i["bias"], o["weight"], o["bias"], n["weight"], n["bias"],
-                     config.hidden_act, config.normalization_type, config.layer_norm_eps)
+def feed_forward(x: np.ndarray, p: Params, config: MobileBertConfig, eps: float | None = None) -> np.ndarray:
+    """One FFN with its residual: norm(W_out act(W_in x + b_in) + b_out + x), its inside tapped as
+    "intermediate". p = {"intermediate": {"dense"}, "output": {"dense", "LayerNorm"}}.   [B, T, 128] -> [B, T, 128]"""
+    h = tap("intermediate", ops().linear_act(x, p["intermediate"]["dense"], config.hidden_act))  # -> [B, T, 512]
+    eps = config.layer_norm_eps if eps is None else eps
+    return ops().linear_norm(h, p["output"]["dense"], p["output"]["LayerNorm"], x, config.normalization_type,
+                             eps)  # [B, T, 512] -> [B, T, 128]
 
 
-def output(intermediate_states, attention_output, hidden_states, p: Params, config: MobileBertConfig):
-    """The last FFN's output projection, then the output bottleneck back to the block width.
-    [B, T, 512] -> [B, T, 128] -> [B, T, 512] (with bottlenecks; [B, T, H] -> [B, T, H] without)"""
-    # HF builds this LayerNorm without eps=layer_norm_eps: PyTorch's default 1e-5 unless configured.
-    out = dense_norm(intermediate_states, p, config, residual=attention_output,
-                     eps=config.embedding_and_output_norm_eps)
-    if not config.use_bottleneck:
-        return out
-    tap("ffn_output", out)  # [B, T, 128]
-    return dense_norm(out, p["bottleneck"], config, residual=hidden_states)  # [B, T, 128] -> [B, T, 512]
+def feed_forward_networks(p: Params, config: MobileBertConfig) -> list[tuple[str, str, Params, float]]:
+    """The block's num_feedforward_networks FFNs in order, as (capture scope, capture name of the output,
+    weights, norm eps). The first ones' weights are under `ffn.j`; the last one's are the block's own
+    `intermediate` and `output` (HF's names: `output` also holds the output bottleneck, unused here), and
+    HF builds that last LayerNorm without layer_norm_eps (see the module docstring)."""
+    stacked = [(f"ffn.{j}", "output", ffn_p, config.layer_norm_eps) for j, ffn_p in enumerate(p.get("ffn", []))]
+    last = {"intermediate": p["intermediate"], "output": p["output"]}
+    return [*stacked, ("", "output.ffn_output", last, config.embedding_and_output_norm_eps)]
 
 
 def layer(hidden_states: np.ndarray, mask_bias: np.ndarray | None, p: Params, config: MobileBertConfig):
@@ -147,13 +161,12 @@ def layer(hidden_states: np.ndarray, mask_bias: np.ndarray | None, p: Params, co
         query_in = key_in = value_in = layer_input = hidden_states
     with scope("attention"):
         x, probs = attention(query_in, key_in, value_in, layer_input, mask_bias, p["attention"], config)
-    for j, ffn_p in enumerate(p.get("ffn", [])):  # num_feedforward_networks - 1 stacked FFNs
-        x = tap(f"ffn.{j}.output", feed_forward(x, ffn_p, config))  # [B, T, 128] -> [B, T, 128]
-    i = p["intermediate"]["dense"]
-    h = tap("intermediate", ops().linear_act(x, i["weight"], i["bias"], config.hidden_act))  # -> [B, T, 512]
-    with scope("output"):
-        out = output(h, x, hidden_states, p["output"], config)  # [B, T, 512] -> [B, T, 512]
-    return tap("output", out), probs
+    for prefix, name, ffn_p, eps in feed_forward_networks(p, config):  # 4 stacked FFNs
+        with scope(prefix):
+            x = tap(name, feed_forward(x, ffn_p, config, eps))  # [B, T, 128] -> [B, T, 512] -> [B, T, 128]
+    if config.use_bottleneck:  # the output bottleneck, with the block's input as residual
+        x = dense_norm(x, p["output"]["bottleneck"], config, residual=hidden_states)  # [B, T, 128] -> [B, T, 512]
+    return tap("output", x), probs
 
 
 def encoder(hidden_states, mask_bias, p: Params, config: MobileBertConfig, keep_hidden_states: bool = False,
@@ -178,18 +191,24 @@ def pooler(sequence_output: np.ndarray, p: Params | None, config: MobileBertConf
     first = sequence_output[:, 0]  # [B, T, 512] -> [B, 512]
     if not config.classifier_activation:
         return first
-    return tanh(linear(first, p["dense"]["weight"], p["dense"]["bias"]))  # [B, 512] -> [B, 512]
+    return tanh(linear(first, **p["dense"]))  # [B, 512] -> [B, 512]
 
 
 def mobilebert(input_ids, attention_mask, token_type_ids, position_ids, p: Params, config: MobileBertConfig,
                add_pooling_layer: bool = True, keep_hidden_states: bool = False, keep_attentions: bool = False):
     """The whole base model on already-validated arrays. Returns (sequence_output, pooled_output or None,
     hidden_states list or None, attention probabilities list or None)."""
-    with scope("embeddings"):
-        x = embeddings(input_ids, token_type_ids, position_ids, p["embeddings"], config)  # [B, T] -> [B, T, 512]
-    mask_bias = None if attention_mask is None else mask_bias_from_attention_mask(attention_mask)  # [B, T]
-    with scope("encoder"):
-        sequence_output, hidden, probs = encoder(x, mask_bias, p["encoder"], config, keep_hidden_states,
-                                                 keep_attentions)  # -> [B, T, 512]
+    hidden = probs = None
+    if not (keep_hidden_states or keep_attentions or capturing()) and backend.engine_status(config) == "engine":
+        # The compiled engine (engine.py, under the cython backend): embeddings to the last block in one call.
+        sequence_output = backend.engine().encode(p, config, input_ids, attention_mask, token_type_ids,
+                                                  position_ids)  # [B, T] -> [B, T, 512]
+    else:  # kernel by kernel
+        with scope("embeddings"):
+            x = embeddings(input_ids, token_type_ids, position_ids, p["embeddings"], config)  # [B, T] -> [B, T, 512]
+        mask_bias = None if attention_mask is None else mask_bias_from_attention_mask(attention_mask)  # [B, T]
+        with scope("encoder"):
+            sequence_output, hidden, probs = encoder(x, mask_bias, p["encoder"], config, keep_hidden_states,
+                                                     keep_attentions)  # -> [B, T, 512]
     pooled = pooler(sequence_output, p.get("pooler"), config) if add_pooling_layer else None  # -> [B, 512]
     return sequence_output, pooled, hidden, probs
