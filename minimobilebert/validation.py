@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .config import MobileBertConfig
+from .errors import InputError
 
 
 def _as_array(name: str, value, rank: int) -> np.ndarray:
@@ -12,19 +13,22 @@ def _as_array(name: str, value, rank: int) -> np.ndarray:
         array = np.asarray(value)
     except ValueError:  # NumPy refuses ragged nested lists
         array = np.empty(0, dtype=object)
+    except OverflowError:  # a Python int beyond int64
+        array = np.empty(0, dtype=object)
     if array.dtype == object:
-        raise ValueError(f"{name} must be a rectangular array of integers; pad the sequences to one length")
+        raise InputError(f"{name} must be a rectangular array of integers that fit in int64 (ids are 0 .. "
+                         "vocab_size - 1); pad the sequences to one length")
     if array.ndim != rank:
         shape = "(batch, seq)" if rank == 2 else "(batch, choices, seq)"
         fix = f"; add a batch axis with {name}[None, :]" if array.ndim == rank - 1 else ""
-        raise ValueError(f"{name} must have shape {shape}, got {array.ndim}-D shape {array.shape}{fix}")
+        raise InputError(f"{name} must have shape {shape}, got {array.ndim}-D shape {array.shape}{fix}")
     return array
 
 
 def _as_ids(name: str, value, rank: int, upper: int, upper_name: str) -> np.ndarray:
     array = _as_array(name, value, rank)
     if array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.integer):
-        raise ValueError(
+        raise InputError(
             f"{name} must hold integer ids, got dtype {array.dtype}; convert with {name}.astype(np.int64)"
         )
     if array.size:
@@ -32,7 +36,7 @@ def _as_ids(name: str, value, rank: int, upper: int, upper_name: str) -> np.ndar
         if low < 0 or high >= upper:
             bad = low if low < 0 else high
             where = tuple(int(i) for i in np.argwhere(array == bad)[0])
-            raise ValueError(
+            raise InputError(
                 f"{name} holds {int(bad)} at position {where}, outside [0, {upper}) ({upper_name}={upper}); "
                 "check that the tokenizer and the checkpoint use the same vocabulary"
             )
@@ -42,14 +46,14 @@ def _as_ids(name: str, value, rank: int, upper: int, upper_name: str) -> np.ndar
 def validate_inputs(config: MobileBertConfig, input_ids, attention_mask=None, token_type_ids=None,
                     position_ids=None, rank: int = 2):
     """Return (input_ids, attention_mask, token_type_ids, position_ids) as checked int64 arrays with the
-    defaults filled in (token types 0, positions 0..T-1, no mask), or raise ValueError."""
+    defaults filled in (token types 0, positions 0..T-1, no mask), or raise InputError (a ValueError)."""
     input_ids = _as_ids("input_ids", input_ids, rank, config.vocab_size, "vocab_size")
     shape = input_ids.shape
     if shape[-1] == 0 or 0 in shape:
-        raise ValueError(f"input_ids has shape {shape}: every axis must be non-empty")
+        raise InputError(f"input_ids has shape {shape}: every axis must be non-empty")
     seq_len = shape[-1]
     if position_ids is None and seq_len > config.max_position_embeddings:
-        raise ValueError(
+        raise InputError(
             f"sequence length {seq_len} is longer than max_position_embeddings={config.max_position_embeddings}; "
             f"truncate the input to {config.max_position_embeddings} tokens (or split it into windows)"
         )
@@ -57,10 +61,10 @@ def validate_inputs(config: MobileBertConfig, input_ids, attention_mask=None, to
     if attention_mask is not None:
         attention_mask = _as_array("attention_mask", attention_mask, rank)
         if attention_mask.shape != shape:
-            raise ValueError(f"attention_mask has shape {attention_mask.shape} but input_ids has {shape}; "
+            raise InputError(f"attention_mask has shape {attention_mask.shape} but input_ids has {shape}; "
                              "they must match (1 = real token, 0 = padding)")
         if not np.isin(attention_mask, (0, 1)).all():
-            raise ValueError("attention_mask must hold only 0 (padding) and 1 (real token)")
+            raise InputError("attention_mask must hold only 0 (padding) and 1 (real token)")
         attention_mask = attention_mask.astype(np.int64)
 
     if token_type_ids is None:
@@ -68,7 +72,7 @@ def validate_inputs(config: MobileBertConfig, input_ids, attention_mask=None, to
     else:
         token_type_ids = _as_ids("token_type_ids", token_type_ids, rank, config.type_vocab_size, "type_vocab_size")
         if token_type_ids.shape != shape:
-            raise ValueError(f"token_type_ids has shape {token_type_ids.shape} but input_ids has {shape}")
+            raise InputError(f"token_type_ids has shape {token_type_ids.shape} but input_ids has {shape}")
 
     if position_ids is None:
         position_ids = np.broadcast_to(np.arange(seq_len, dtype=np.int64), shape)
@@ -76,6 +80,6 @@ def validate_inputs(config: MobileBertConfig, input_ids, attention_mask=None, to
         position_ids = _as_ids("position_ids", position_ids, rank, config.max_position_embeddings,
                                "max_position_embeddings")
         if position_ids.shape[-1] != seq_len or not all(a in (1, b) for a, b in zip(position_ids.shape, shape)):
-            raise ValueError(f"position_ids has shape {position_ids.shape}; it must be {shape} or broadcast to it")
+            raise InputError(f"position_ids has shape {position_ids.shape}; it must be {shape} or broadcast to it")
         position_ids = np.broadcast_to(position_ids, shape)
     return input_ids, attention_mask, token_type_ids, position_ids
