@@ -21,7 +21,9 @@ from typing import Any
 import numpy as np
 
 from .checkpoint import find_weights_file, load_state_dict
-from .config import ConfigError, MobileBertConfig
+from .config import MobileBertConfig
+from .errors import ConfigError
+from .files import read_json
 
 BERT_FIELDS = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
                "hidden_act", "max_position_embeddings", "type_vocab_size", "initializer_range", "layer_norm_eps",
@@ -71,9 +73,6 @@ def state_dict_from_bert(state: dict[str, np.ndarray], config: MobileBertConfig)
 
 def load_bert(folder: str, model_class):
     """A minimobilebert model of `model_class` holding the BERT checkpoint in `folder`."""
-    import json
-
-    with open(os.path.join(folder, "config.json"), encoding="utf-8") as f:
-        config = config_from_bert(json.load(f))
+    config = config_from_bert(read_json(os.path.join(folder, "config.json"), "BERT config.json", ConfigError))
     state = state_dict_from_bert(load_state_dict(find_weights_file(folder)), config)
     return model_class(config, state, source=folder)
