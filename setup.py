@@ -1,9 +1,18 @@
-"""Builds the optional Cython kernels (kernels/cython_kernels.pyx -> minimobilebert._cython_kernels).
+"""Builds the optional compiled extensions:
 
-Everything else about the package is declared in pyproject.toml. The extension is OPTIONAL: without a C
+    kernels/cython_kernels.pyx                      -> minimobilebert._cython_kernels (the "cython" backend)
+    kernels/engine.pyx + kernels/engine/*.c         -> minimobilebert._engine (the whole-encoder engine,
+                                                       minimobilebert/engine.py)
+
+Everything else about the package is declared in pyproject.toml. The extensions are OPTIONAL: without a C
 compiler, Cython or NumPy's headers, `pip install` prints one line saying so and installs the pure
-NumPy package (the "cython" backend is then simply not available; see minimobilebert/backend.py).
-Set MINIMOBILEBERT_REQUIRE_EXTENSION=1 (as CI does) to make a failed build an error instead.
+NumPy package (the "cython" backend / the engine are then simply not available; see
+minimobilebert/backend.py and minimobilebert/engine.py). Set MINIMOBILEBERT_REQUIRE_EXTENSION=1 (as CI
+does) to make a failed build an error instead.
+
+The engine is built with OpenMP (-fopenmp) when the compiler has it, else without (one thread). It is
+never built with -march=native: its AVX-512 and AVX2 code carries per-function target attributes and is
+chosen at run time from the CPU's features, so the wheel runs on any x86-64 (and elsewhere, portable C).
 """
 
 import os
@@ -13,6 +22,7 @@ from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
 REQUIRED = bool(os.environ.get("MINIMOBILEBERT_REQUIRE_EXTENSION"))
+OPENMP_FLAG = "-fopenmp"
 
 
 class OptionalBuildExt(build_ext):
@@ -28,6 +38,17 @@ class OptionalBuildExt(build_ext):
         try:
             super().build_extension(ext)
         except Exception as e:  # noqa: BLE001 - CompileError, LinkError, ...
+            if OPENMP_FLAG in ext.extra_compile_args:
+                # A compiler without OpenMP: build the engine single-threaded instead.
+                print(f"minimobilebert: {ext.name} builds without OpenMP ({type(e).__name__}); the engine will "
+                      "run on one thread", file=sys.stderr)
+                ext.extra_compile_args = [a for a in ext.extra_compile_args if a != OPENMP_FLAG]
+                ext.extra_link_args = [a for a in ext.extra_link_args if a != OPENMP_FLAG]
+                try:
+                    super().build_extension(ext)
+                    return
+                except Exception as e2:  # noqa: BLE001
+                    e = e2
             self._skip(e)
 
     def _skip(self, e):
@@ -60,8 +81,20 @@ def extensions():
         extra_compile_args=(["-O3", "-fno-math-errno", "-fassociative-math", "-fno-signed-zeros",
                              "-fno-trapping-math"] if sys.platform != "win32" else ["/O2"]),
     )
+    # The engine: C kernels (intrinsics behind target attributes, see kernels/engine/README.md). No -ffast-math:
+    # -fno-trapping-math is what lets gcc vectorise floorf in the softmax's exp; NaN/inf keep their meaning.
+    posix = sys.platform != "win32"
+    engine = Extension(
+        "minimobilebert._engine",
+        ["kernels/engine.pyx", "kernels/engine/kernels.c", "kernels/engine/forward.c"],
+        include_dirs=[numpy.get_include(), "kernels"],
+        depends=["kernels/engine/engine.h", "kernels/engine/rowops.h"],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        extra_compile_args=(["-O3", "-fno-math-errno", "-fno-trapping-math", OPENMP_FLAG] if posix else ["/O2"]),
+        extra_link_args=([OPENMP_FLAG] if posix else []),
+    )
     try:
-        return cythonize([ext], compiler_directives={"language_level": 3}, build_dir="build", quiet=True)
+        return cythonize([ext, engine], compiler_directives={"language_level": 3}, build_dir="build", quiet=True)
     except Exception as e:  # noqa: BLE001 - a Cython error must not break the pure-Python install
         if REQUIRED:
             raise

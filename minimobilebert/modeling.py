@@ -2,85 +2,95 @@
 
     model = MobileBertForMaskedLM.from_pretrained("path/to/checkpoint")
     out = model(input_ids, attention_mask=mask)          # NumPy int arrays [B, T]
-    out.logits                                          # [B, T, vocab]
+    out.logits                                          # [B, T, vocab]; also out[0], out["logits"]
 
 Each class owns a config and a flat dict of float32 weights named as in HF's state dict
-(`model.params`); the math lives in model.py (encoder) and heads.py (heads), losses in losses.py.
-Inference only: no dropout, no gradients.
+(`model.params`); the math lives in model.py (encoder) and heads.py (heads), losses in losses.py,
+what a forward returns in outputs.py. Inference only: no dropout, no gradients.
+
+The calls a transformers inference script makes work unchanged (docs/hf-compat.md): `from_pretrained(path,
+num_labels=3, output_hidden_states=True, subfolder=..., dtype=...)`, `MobileBertModel(config,
+add_pooling_layer=False)`, `model.eval()`, `model(**batch)[0]`, `return_dict=False`, `save_pretrained`.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import warnings
 from typing import Any
 
 import numpy as np
 
 from . import checkpoint, heads, losses, model
-from .config import MobileBertConfig
+from .config import FLOAT32_NAMES, MobileBertConfig, check_bool, dtype_name
+from .errors import ConfigError, InputError
 from .hub import resolve_model_folder
-from .params import HEADS, init_params, nest, parameter_shapes
+from .outputs import (  # noqa: F401 - re-exported: minimobilebert.modeling.MaskedLMOutput, ...
+    BaseModelOutputWithPooling,
+    MaskedLMOutput,
+    MobileBertForPreTrainingOutput,
+    ModelOutput,
+    MultipleChoiceModelOutput,
+    NextSentencePredictorOutput,
+    QuestionAnsweringModelOutput,
+    SequenceClassifierOutput,
+    TokenClassifierOutput,
+)
+from .params import HEADS, init_params, is_initialisable, nest, parameter_shapes
 from .validation import validate_inputs
 
-Arrays = tuple[np.ndarray, ...]
+# transformers' from_pretrained options that change nothing for a float32 NumPy model on the CPU: accepted, ignored.
+IGNORED_LOADING_OPTIONS = ("low_cpu_mem_usage", "trust_remote_code", "force_download", "resume_download", "proxies",
+                           "token", "use_auth_token", "_fast_init", "offload_folder", "offload_state_dict",
+                           "offload_buffers", "max_memory", "use_safetensors", "_from_auto", "_from_pipeline",
+                           "code_revision", "mirror", "attn_implementation", "use_kernels", "adapter_kwargs")
+# Options whose other values we cannot honour: (the value that is fine, why another is refused).
+REFUSED_LOADING_OPTIONS = {
+    "output_loading_info": (False, "the loader warns which weights were newly initialised instead"),
+    "from_tf": (False, "convert TensorFlow checkpoints with transformers first"),
+    "from_flax": (False, "convert Flax checkpoints with transformers first"),
+    "variant": (None, "name the weights file model.safetensors or pytorch_model.bin"),
+    "gguf_file": (None, "GGUF files are not read; use safetensors"),
+    "quantization_config": (None, "minimobilebert computes in float32 only"),
+    "load_in_8bit": (False, "minimobilebert computes in float32 only"),
+    "load_in_4bit": (False, "minimobilebert computes in float32 only"),
+    "key_mapping": (None, "rename the state dict's keys before saving it"),
+    "tp_plan": (None, "minimobilebert runs in one process"),
+}
+FORWARD_NONE_ONLY = {  # forward arguments of transformers' MobileBERT we accept only as None
+    "head_mask": "pruning heads at run time is not supported; leave head_mask out",
+    "encoder_hidden_states": "MobileBERT has no cross-attention",
+    "encoder_attention_mask": "MobileBERT has no cross-attention",
+    "num_items_in_batch": "minimobilebert computes losses per batch",
+}
 
 
-# ------------------------------------------------------------------------------------------------- outputs
+def _float32_only(name: str, value: Any, error: type = InputError) -> None:
+    """dtype= / torch_dtype= options: float32 (or "auto") silently; float16 / bfloat16 with a warning."""
+    try:
+        name_ = dtype_name(value)
+    except ConfigError as e:
+        raise error(f"{name}: {e}") from None
+    if name_ not in FLOAT32_NAMES:
+        warnings.warn(f"{name}={value!r}: minimobilebert computes in float32 only (MobileBERT's activations reach "
+                      "1e7-1e8, past float16's range); the model stays float32", stacklevel=3)
 
 
-@dataclass
-class BaseModelOutputWithPooling:
-    last_hidden_state: np.ndarray  # [B, T, H]
-    pooler_output: np.ndarray | None = None  # [B, H]
-    hidden_states: Arrays | None = None  # num_hidden_layers + 1 of [B, T, H]
-    attentions: Arrays | None = None  # num_hidden_layers of [B, heads, T, T]
+class Embedding:
+    """What get_input_embeddings() returns: the word-embedding table, callable on ids like torch's nn.Embedding."""
 
+    def __init__(self, weight: np.ndarray):
+        self.weight = weight  # [vocab, embedding_size]
+        self.num_embeddings, self.embedding_dim = weight.shape
 
-@dataclass
-class MobileBertForPreTrainingOutput:
-    loss: np.float32 | None = None
-    prediction_logits: np.ndarray | None = None  # [B, T, vocab]
-    seq_relationship_logits: np.ndarray | None = None  # [B, 2]
-    hidden_states: Arrays | None = None
-    attentions: Arrays | None = None
+    def __call__(self, input_ids) -> np.ndarray:
+        ids = np.asarray(input_ids)
+        if not np.issubdtype(ids.dtype, np.integer) or (ids.size and not 0 <= ids.min() <= ids.max() < len(self.weight)):
+            raise InputError(f"ids must be integers in [0, {len(self.weight)})")
+        return self.weight[ids]
 
-
-@dataclass
-class _LogitsOutput:
-    loss: np.float32 | None = None
-    logits: np.ndarray | None = None
-    hidden_states: Arrays | None = None
-    attentions: Arrays | None = None
-
-
-class MaskedLMOutput(_LogitsOutput):
-    """logits [B, T, vocab]"""
-
-
-class NextSentencePredictorOutput(_LogitsOutput):
-    """logits [B, 2]: index 0 = B continues A, 1 = B is random"""
-
-
-class SequenceClassifierOutput(_LogitsOutput):
-    """logits [B, num_labels]"""
-
-
-class MultipleChoiceModelOutput(_LogitsOutput):
-    """logits [B, num_choices]"""
-
-
-class TokenClassifierOutput(_LogitsOutput):
-    """logits [B, T, num_labels]"""
-
-
-@dataclass
-class QuestionAnsweringModelOutput:
-    loss: np.float32 | None = None
-    start_logits: np.ndarray | None = None  # [B, T]
-    end_logits: np.ndarray | None = None  # [B, T]
-    hidden_states: Arrays | None = None
-    attentions: Arrays | None = None
+    def __repr__(self) -> str:
+        return f"Embedding({self.num_embeddings}, {self.embedding_dim})"
 
 
 # ------------------------------------------------------------------------------------------------- base class
@@ -88,14 +98,29 @@ class QuestionAnsweringModelOutput:
 
 class MobileBertPreTrainedModel:
     head = "base"
+    base_model_prefix = "mobilebert"
+    config_class = MobileBertConfig
+    training = False  # inference only: eval() is a no-op, train() refuses
 
     def __init__(self, config: MobileBertConfig | None = None, params: dict[str, np.ndarray] | None = None,
-                 *, seed: int | None = 0, source: str | None = None):
+                 *, seed: int | None = 0, source: str | None = None, add_pooling_layer: bool | None = None):
         """A model with `params` (a flat {hf_name: array} dict, checked against the config), or with random
-        weights drawn as HF initialises them when `params` is None. `source` names the weights in errors."""
-        self.config = config if config is not None else MobileBertConfig()
-        self.add_pooling_layer = HEADS[self.head][0]
-        shapes = parameter_shapes(self.config, self.head)
+        weights drawn as HF initialises them when `params` is None. `source` names the weights in errors.
+        `add_pooling_layer=False` (MobileBertModel only, as in HF) builds no pooler: pooler_output is None."""
+        if isinstance(params, bool) and self.head == "base":  # HF's MobileBertModel(config, False)
+            params, add_pooling_layer = None, params
+        config = config if config is not None else MobileBertConfig()
+        if not isinstance(config, MobileBertConfig):
+            raise ConfigError(f"{type(self).__name__} needs a MobileBertConfig, got {type(config).__name__}; build one "
+                              "with MobileBertConfig(**values) or MobileBertConfig.from_pretrained(folder)")
+        config.validate()  # attributes set one at a time are only checked as a whole here
+        if add_pooling_layer is not None and self.head != "base":
+            raise InputError(f"add_pooling_layer is an option of MobileBertModel only; {type(self).__name__} "
+                             "decides its pooler itself, as in transformers")
+        self.config = config
+        self.add_pooling_layer = (HEADS[self.head][0] if add_pooling_layer is None
+                                  else check_bool("add_pooling_layer", add_pooling_layer))
+        shapes = parameter_shapes(self.config, self.head, self.add_pooling_layer)
         if params is None:
             params = init_params(self.config, shapes, seed)
         else:
@@ -106,27 +131,168 @@ class MobileBertPreTrainedModel:
 
     # ----------------------------------------------------------------------------- loading and saving
     @classmethod
-    def from_pretrained(cls, name_or_path: str | os.PathLike, *, config: MobileBertConfig | None = None,
-                        cache_dir: str | None = None, revision: str | None = None,
-                        local_files_only: bool = False, seed: int | None = 0):
-        """Load a checkpoint folder (config.json + model.safetensors or pytorch_model.bin) or a hub id."""
-        folder = resolve_model_folder(name_or_path, cache_dir=cache_dir, revision=revision,
-                                      local_files_only=local_files_only)
-        config = config if config is not None else MobileBertConfig.from_pretrained(folder)
-        weights = checkpoint.find_weights_file(folder)
-        return cls(config, checkpoint.load_state_dict(weights), seed=seed, source=weights)
+    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, *model_args: Any,
+                        config: MobileBertConfig | str | os.PathLike | None = None, cache_dir: str | None = None,
+                        revision: str | None = None, local_files_only: bool = False, subfolder: str = "",
+                        state_dict: dict[str, np.ndarray] | None = None, seed: int | None = 0, dtype: Any = None,
+                        torch_dtype: Any = None, device_map: Any = None, ignore_mismatched_sizes: bool = False,
+                        **kwargs: Any):
+        """Load a checkpoint folder (config.json + model.safetensors or pytorch_model.bin) or a hub id, as
+        transformers does: keyword arguments that are config keys override config.json (`num_labels=3`,
+        `id2label=...`, `output_hidden_states=True`); `subfolder=` reads a folder inside it; `state_dict=`
+        replaces the weights file; `dtype`/`torch_dtype` other than float32 warn and stay float32;
+        `ignore_mismatched_sizes=True` re-initialises head weights whose shape differs (e.g. a new number of
+        labels). `add_pooling_layer=` goes to MobileBertModel. Anything else is an InputError listing these."""
+        if model_args:
+            raise InputError(f"{cls.__name__}.from_pretrained takes the path and keyword arguments only, got extra "
+                             f"positional arguments {model_args!r}")
+        _float32_only("dtype", dtype)
+        _float32_only("torch_dtype", torch_dtype)
+        if device_map not in (None, "cpu", "auto", {"": "cpu"}):
+            raise InputError(f"device_map={device_map!r}: minimobilebert runs on the CPU; leave device_map out")
+        for option in IGNORED_LOADING_OPTIONS:
+            kwargs.pop(option, None)
+        for option, (fine, why) in REFUSED_LOADING_OPTIONS.items():
+            if option in kwargs and kwargs.pop(option) != fine:
+                raise InputError(f"{option} is not supported: {why}")
+        model_kwargs = {"add_pooling_layer": kwargs.pop("add_pooling_layer")} if "add_pooling_layer" in kwargs else {}
+        path = os.path.expanduser(os.fspath(pretrained_model_name_or_path))
+        folder = path if os.path.isdir(path) else resolve_model_folder(
+            path, cache_dir=cache_dir, revision=revision, local_files_only=local_files_only)
+        if subfolder:
+            folder = os.path.join(folder, subfolder)
+            if not os.path.isdir(folder):
+                raise FileNotFoundError(f"no subfolder {subfolder!r} in {path!r}")
+        if config is None or isinstance(config, (str, os.PathLike)):
+            config, unused = MobileBertConfig.from_pretrained(folder if config is None else config,
+                                                              return_unused_kwargs=True, **kwargs)
+        elif isinstance(config, MobileBertConfig):
+            unused = {}
+            if kwargs:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # given when `config` was made
+                    config, unused = MobileBertConfig.from_dict(config.to_dict(), return_unused_kwargs=True, **kwargs)
+        else:
+            raise ConfigError(f"config must be a MobileBertConfig or the path of a config.json, got "
+                              f"{type(config).__name__}")
+        if unused:
+            raise InputError(
+                f"{cls.__name__}.from_pretrained got unknown keyword argument(s) {', '.join(sorted(unused))}. It "
+                "takes config overrides (any MobileBertConfig field or key of config.json, e.g. num_labels=3, "
+                "id2label={...}, output_hidden_states=True), config=, subfolder=, cache_dir=, revision=, "
+                "local_files_only=, state_dict=, ignore_mismatched_sizes=, dtype=/torch_dtype= (float32), seed=, and "
+                "add_pooling_layer= for MobileBertModel; transformers' device_map='cpu', attn_implementation, "
+                "low_cpu_mem_usage and token are accepted and change nothing here"
+            )
+        if state_dict is None:
+            source = checkpoint.find_weights_file(folder)
+            state_dict = checkpoint.load_state_dict(source)
+        else:
+            source = "the state_dict argument"
+        if ignore_mismatched_sizes:
+            state_dict = cls._drop_mismatched_heads(state_dict, config, model_kwargs.get("add_pooling_layer"), source)
+        loaded = cls(config, state_dict, seed=seed, source=source, **model_kwargs)
+        config.name_or_path = os.fspath(pretrained_model_name_or_path)
+        return loaded
 
-    def save_pretrained(self, folder: str | os.PathLike) -> None:
-        """Write config.json and model.safetensors that both minimobilebert and transformers load."""
-        os.makedirs(folder, exist_ok=True)
-        self.config.replace(architectures=[HEADS[self.head][1]]).save_pretrained(folder)
-        checkpoint.save_state_dict(self.params, os.path.join(folder, "model.safetensors"))
+    @classmethod
+    def _drop_mismatched_heads(cls, state: dict, config: MobileBertConfig, add_pooling_layer, source: str) -> dict:
+        """HF's ignore_mismatched_sizes: head weights whose shape differs are dropped, to be newly initialised."""
+        expected = parameter_shapes(config, cls.head, add_pooling_layer)
+        state = checkpoint.align_prefix(dict(state), expected)
+        dropped = [k for k, v in state.items() if k in expected and is_initialisable(k)
+                   and tuple(np.shape(v)) != tuple(expected[k])]
+        if dropped:
+            warnings.warn(f"{source}: {', '.join(dropped)} had another shape than this config's; newly initialised "
+                          "(ignore_mismatched_sizes=True)", stacklevel=3)
+        return {k: v for k, v in state.items() if k not in dropped}
+
+    def save_pretrained(self, save_directory: str | os.PathLike, *, state_dict: dict[str, np.ndarray] | None = None,
+                        safe_serialization: bool = True, max_shard_size: Any = None, is_main_process: bool = True,
+                        push_to_hub: bool = False, **kwargs: Any) -> None:
+        """Write config.json and model.safetensors that both minimobilebert and transformers load (one file,
+        whatever max_shard_size says)."""
+        if not safe_serialization:
+            raise InputError("safe_serialization=False (pytorch_model.bin) is not written by minimobilebert; "
+                             "model.safetensors is, and transformers reads it")
+        if push_to_hub:
+            raise InputError("push_to_hub is not supported: save the folder, then upload it with huggingface_hub "
+                             "(`hf upload`)")
+        if kwargs:
+            raise InputError(f"save_pretrained got unknown keyword argument(s) {', '.join(sorted(kwargs))}; it takes "
+                             "save_directory, state_dict=, safe_serialization=True, max_shard_size=")
+        if not is_main_process:
+            return
+        os.makedirs(save_directory, exist_ok=True)
+        self.config.replace(architectures=[HEADS[self.head][1]]).save_pretrained(save_directory)
+        checkpoint.save_state_dict(self.params if state_dict is None else state_dict,
+                                   os.path.join(save_directory, "model.safetensors"))
 
     def state_dict(self) -> dict[str, np.ndarray]:
         return dict(self.params)
 
-    def num_parameters(self) -> int:
-        return int(sum(v.size for v in self.params.values()))
+    def num_parameters(self, only_trainable: bool = False, exclude_embeddings: bool = False) -> int:
+        """The number of weights (all are "trainable" in HF's sense); `exclude_embeddings` leaves out the
+        embedding tables, as HF."""
+        return int(sum(v.size for k, v in self.params.items()
+                       if not (exclude_embeddings and k.endswith("_embeddings.weight"))))
+
+    def parameters(self):
+        return iter(self.params.values())
+
+    def named_parameters(self):
+        return iter(self.params.items())
+
+    def get_input_embeddings(self) -> Embedding:
+        return Embedding(self._base_params["embeddings"]["word_embeddings"]["weight"])
+
+    # ----------------------------------------------------------------------------- what torch scripts call
+    def eval(self):
+        return self
+
+    def train(self, mode: bool = True):
+        if mode:
+            raise InputError("minimobilebert runs inference only (no dropout, no gradients); fine-tune with "
+                             "transformers, save_pretrained, and load the folder here")
+        return self
+
+    def to(self, *args: Any, **kwargs: Any):
+        """model.to("cpu") / .to(torch.float32) return the model; another device is refused, float16 warns."""
+        for value in (*args, *kwargs.values()):
+            text = str(value)
+            if text == "cpu" or text.startswith("cpu:"):
+                continue
+            try:
+                _float32_only("dtype", value)
+            except InputError:
+                raise InputError(f"model.to({value!r}): minimobilebert runs on the CPU in float32 only") from None
+        return self
+
+    def cpu(self):
+        return self
+
+    def float(self):
+        return self
+
+    def half(self):
+        _float32_only("dtype", "float16")
+        return self
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(np.float32)
+
+    @property
+    def name_or_path(self) -> str:
+        return self.config.name_or_path
+
+    @classmethod
+    def can_generate(cls) -> bool:
+        return False
 
     # ----------------------------------------------------------------------------- running
     def __call__(self, *args: Any, **kwargs: Any):
@@ -136,9 +302,28 @@ class MobileBertPreTrainedModel:
     def _base_params(self):
         return self.p if self.head == "base" else self.p["mobilebert"]
 
+    def _options(self, inputs_embeds, output_hidden_states, output_attentions, return_dict, kwargs: dict):
+        """Resolve forward's options against the config, as transformers does when an argument is not given,
+        and refuse the ones we cannot honour with InputError (not a TypeError)."""
+        if inputs_embeds is not None:
+            raise InputError("inputs_embeds is not supported: pass input_ids (token ids from the tokenizer)")
+        for name, value in kwargs.items():
+            if name not in FORWARD_NONE_ONLY:
+                raise InputError(
+                    f"{type(self).__name__}() got an unexpected argument {name!r}; it takes input_ids, attention_mask, "
+                    f"token_type_ids, position_ids, the labels of its head, output_hidden_states, output_attentions "
+                    f"and return_dict")
+            if value is not None:
+                raise InputError(f"{name}: {FORWARD_NONE_ONLY[name]}")
+        pick = lambda value, name: getattr(self.config, name) if value is None else value  # noqa: E731
+        return (pick(output_hidden_states, "output_hidden_states"), pick(output_attentions, "output_attentions"),
+                pick(return_dict, "return_dict"))
+
     def _encode(self, input_ids, attention_mask, token_type_ids, position_ids, output_hidden_states,
                 output_attentions, rank: int = 2):
         """Validate, flatten multiple-choice inputs to [B*C, T], run the base model."""
+        if input_ids is None:
+            raise InputError("input_ids is required: the token ids from the tokenizer, shape (batch, seq)")
         ids, mask, types, positions = validate_inputs(self.config, input_ids, attention_mask, token_type_ids,
                                                       position_ids, rank)
         if rank == 3:
@@ -146,8 +331,13 @@ class MobileBertPreTrainedModel:
             ids, mask, types, positions = flat(ids), flat(mask), flat(types), flat(positions)
         sequence, pooled, hidden, probs = model.mobilebert(ids, mask, types, positions, self._base_params,
                                                            self.config, self.add_pooling_layer,
-                                                           output_hidden_states, output_attentions)
+                                                           bool(output_hidden_states), bool(output_attentions))
         return sequence, pooled, None if hidden is None else tuple(hidden), None if probs is None else tuple(probs)
+
+    @staticmethod
+    def _returned(output: ModelOutput, return_dict: bool):
+        """The output, or with return_dict=False its fields that are not None as a plain tuple (HF's rule)."""
+        return output if return_dict else output.to_tuple()
 
 
 def _labels(name: str, value, shape: tuple[int, ...] | None = None) -> np.ndarray:
@@ -159,18 +349,22 @@ def _labels(name: str, value, shape: tuple[int, ...] | None = None) -> np.ndarra
 
 
 # ------------------------------------------------------------------------------------------------- classes
+# Every forward takes transformers' arguments in transformers' order; output_hidden_states, output_attentions
+# and return_dict default to the config's values.
 
 
 class MobileBertModel(MobileBertPreTrainedModel):
-    """The encoder: last_hidden_state [B, T, 512] and pooler_output [B, 512]."""
+    """The encoder: last_hidden_state [B, T, 512] and pooler_output [B, 512] (None with add_pooling_layer=False)."""
 
     head = "base"
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None,
-                output_hidden_states=False, output_attentions=False) -> BaseModelOutputWithPooling:
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, inputs_embeds=None,
+                output_hidden_states=None, output_attentions=None, return_dict=None, **kwargs):
+        output_hidden_states, output_attentions, return_dict = self._options(
+            inputs_embeds, output_hidden_states, output_attentions, return_dict, kwargs)
         seq, pooled, hidden, attn = self._encode(input_ids, attention_mask, token_type_ids, position_ids,
                                                  output_hidden_states, output_attentions)
-        return BaseModelOutputWithPooling(seq, pooled, hidden, attn)
+        return self._returned(BaseModelOutputWithPooling(seq, pooled, hidden, attn), return_dict)
 
 
 class MobileBertForPreTraining(MobileBertPreTrainedModel):
@@ -178,9 +372,11 @@ class MobileBertForPreTraining(MobileBertPreTrainedModel):
 
     head = "pretraining"
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
-                next_sentence_label=None, output_hidden_states=False,
-                output_attentions=False) -> MobileBertForPreTrainingOutput:
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, inputs_embeds=None,
+                labels=None, next_sentence_label=None, output_hidden_states=None, output_attentions=None,
+                return_dict=None, **kwargs):
+        output_hidden_states, output_attentions, return_dict = self._options(
+            inputs_embeds, output_hidden_states, output_attentions, return_dict, kwargs)
         seq, pooled, hidden, attn = self._encode(input_ids, attention_mask, token_type_ids, position_ids,
                                                  output_hidden_states, output_attentions)
         word_embeddings = self.p["mobilebert"]["embeddings"]["word_embeddings"]["weight"]
@@ -190,7 +386,7 @@ class MobileBertForPreTraining(MobileBertPreTrainedModel):
         if labels is not None and next_sentence_label is not None:
             loss = np.float32(losses.cross_entropy(logits, _labels("labels", labels, seq.shape[:2]))
                               + losses.cross_entropy(nsp, _labels("next_sentence_label", next_sentence_label)))
-        return MobileBertForPreTrainingOutput(loss, logits, nsp, hidden, attn)
+        return self._returned(MobileBertForPreTrainingOutput(loss, logits, nsp, hidden, attn), return_dict)
 
 
 class MobileBertForMaskedLM(MobileBertPreTrainedModel):
@@ -198,14 +394,16 @@ class MobileBertForMaskedLM(MobileBertPreTrainedModel):
 
     head = "masked_lm"
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
-                output_hidden_states=False, output_attentions=False) -> MaskedLMOutput:
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, inputs_embeds=None,
+                labels=None, output_hidden_states=None, output_attentions=None, return_dict=None, **kwargs):
+        output_hidden_states, output_attentions, return_dict = self._options(
+            inputs_embeds, output_hidden_states, output_attentions, return_dict, kwargs)
         seq, _, hidden, attn = self._encode(input_ids, attention_mask, token_type_ids, position_ids,
                                             output_hidden_states, output_attentions)
         word_embeddings = self.p["mobilebert"]["embeddings"]["word_embeddings"]["weight"]
         logits = heads.lm_prediction_head(seq, self.p["cls"]["predictions"], word_embeddings, self.config)
         loss = None if labels is None else losses.cross_entropy(logits, _labels("labels", labels, seq.shape[:2]))
-        return MaskedLMOutput(loss, logits, hidden, attn)
+        return self._returned(MaskedLMOutput(loss, logits, hidden, attn), return_dict)
 
 
 class MobileBertForNextSentencePrediction(MobileBertPreTrainedModel):
@@ -213,13 +411,15 @@ class MobileBertForNextSentencePrediction(MobileBertPreTrainedModel):
 
     head = "next_sentence"
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
-                output_hidden_states=False, output_attentions=False) -> NextSentencePredictorOutput:
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, inputs_embeds=None,
+                labels=None, output_hidden_states=None, output_attentions=None, return_dict=None, **kwargs):
+        output_hidden_states, output_attentions, return_dict = self._options(
+            inputs_embeds, output_hidden_states, output_attentions, return_dict, kwargs)
         _, pooled, hidden, attn = self._encode(input_ids, attention_mask, token_type_ids, position_ids,
                                                output_hidden_states, output_attentions)
         logits = heads.seq_relationship(pooled, self.p["cls"]["seq_relationship"])
         loss = None if labels is None else losses.cross_entropy(logits, _labels("labels", labels))
-        return NextSentencePredictorOutput(loss, logits, hidden, attn)
+        return self._returned(NextSentencePredictorOutput(loss, logits, hidden, attn), return_dict)
 
 
 class MobileBertForSequenceClassification(MobileBertPreTrainedModel):
@@ -237,8 +437,10 @@ class MobileBertForSequenceClassification(MobileBertPreTrainedModel):
             return "single_label_classification"
         return "multi_label_classification"
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
-                output_hidden_states=False, output_attentions=False) -> SequenceClassifierOutput:
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, inputs_embeds=None,
+                labels=None, output_hidden_states=None, output_attentions=None, return_dict=None, **kwargs):
+        output_hidden_states, output_attentions, return_dict = self._options(
+            inputs_embeds, output_hidden_states, output_attentions, return_dict, kwargs)
         _, pooled, hidden, attn = self._encode(input_ids, attention_mask, token_type_ids, position_ids,
                                                output_hidden_states, output_attentions)
         logits = heads.classifier(pooled, self.p["classifier"])  # [B, 512] -> [B, num_labels]
@@ -253,7 +455,7 @@ class MobileBertForSequenceClassification(MobileBertPreTrainedModel):
                 loss = losses.cross_entropy(logits, labels)
             else:
                 loss = losses.binary_cross_entropy_with_logits(logits, labels)
-        return SequenceClassifierOutput(loss, logits, hidden, attn)
+        return self._returned(SequenceClassifierOutput(loss, logits, hidden, attn), return_dict)
 
 
 class MobileBertForMultipleChoice(MobileBertPreTrainedModel):
@@ -261,14 +463,16 @@ class MobileBertForMultipleChoice(MobileBertPreTrainedModel):
 
     head = "multiple_choice"
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
-                output_hidden_states=False, output_attentions=False) -> MultipleChoiceModelOutput:
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, inputs_embeds=None,
+                labels=None, output_hidden_states=None, output_attentions=None, return_dict=None, **kwargs):
+        output_hidden_states, output_attentions, return_dict = self._options(
+            inputs_embeds, output_hidden_states, output_attentions, return_dict, kwargs)
         num_choices = np.shape(input_ids)[1] if np.ndim(input_ids) == 3 else None
         _, pooled, hidden, attn = self._encode(input_ids, attention_mask, token_type_ids, position_ids,
                                                output_hidden_states, output_attentions, rank=3)
         logits = heads.classifier(pooled, self.p["classifier"]).reshape(-1, num_choices)  # [B*C, 1] -> [B, C]
         loss = None if labels is None else losses.cross_entropy(logits, _labels("labels", labels))
-        return MultipleChoiceModelOutput(loss, logits, hidden, attn)
+        return self._returned(MultipleChoiceModelOutput(loss, logits, hidden, attn), return_dict)
 
 
 class MobileBertForTokenClassification(MobileBertPreTrainedModel):
@@ -276,13 +480,15 @@ class MobileBertForTokenClassification(MobileBertPreTrainedModel):
 
     head = "token_classification"
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
-                output_hidden_states=False, output_attentions=False) -> TokenClassifierOutput:
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, inputs_embeds=None,
+                labels=None, output_hidden_states=None, output_attentions=None, return_dict=None, **kwargs):
+        output_hidden_states, output_attentions, return_dict = self._options(
+            inputs_embeds, output_hidden_states, output_attentions, return_dict, kwargs)
         seq, _, hidden, attn = self._encode(input_ids, attention_mask, token_type_ids, position_ids,
                                             output_hidden_states, output_attentions)
         logits = heads.classifier(seq, self.p["classifier"])  # [B, T, 512] -> [B, T, num_labels]
         loss = None if labels is None else losses.cross_entropy(logits, _labels("labels", labels, seq.shape[:2]))
-        return TokenClassifierOutput(loss, logits, hidden, attn)
+        return self._returned(TokenClassifierOutput(loss, logits, hidden, attn), return_dict)
 
 
 class MobileBertForQuestionAnswering(MobileBertPreTrainedModel):
@@ -291,9 +497,11 @@ class MobileBertForQuestionAnswering(MobileBertPreTrainedModel):
 
     head = "question_answering"
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None,
-                start_positions=None, end_positions=None, output_hidden_states=False,
-                output_attentions=False) -> QuestionAnsweringModelOutput:
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, inputs_embeds=None,
+                start_positions=None, end_positions=None, output_hidden_states=None, output_attentions=None,
+                return_dict=None, **kwargs):
+        output_hidden_states, output_attentions, return_dict = self._options(
+            inputs_embeds, output_hidden_states, output_attentions, return_dict, kwargs)
         seq, _, hidden, attn = self._encode(input_ids, attention_mask, token_type_ids, position_ids,
                                             output_hidden_states, output_attentions)
         start_logits, end_logits = heads.qa_outputs(seq, self.p["qa_outputs"])  # [B, T], [B, T]
@@ -304,7 +512,7 @@ class MobileBertForQuestionAnswering(MobileBertPreTrainedModel):
             end = np.clip(np.asarray(end_positions).reshape(-1), 0, T)
             loss = np.float32((losses.cross_entropy(start_logits, start, ignore_index=T)
                                + losses.cross_entropy(end_logits, end, ignore_index=T)) / 2)
-        return QuestionAnsweringModelOutput(loss, start_logits, end_logits, hidden, attn)
+        return self._returned(QuestionAnsweringModelOutput(loss, start_logits, end_logits, hidden, attn), return_dict)
 
 
 MODEL_CLASSES = {cls.head: cls for cls in (

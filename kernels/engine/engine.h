@@ -1,0 +1,104 @@
+/* minimobilebert's compiled encoder engine: the C interface (see README.md in this folder).
+ *
+ * Conventions: float32 everywhere; every matrix is row-major with an explicit row stride ("ld", in
+ * floats, >= its width); a dense layer's weight is read as B = W^T, a [in, out] row-major matrix, which
+ * is exactly what minimobilebert/packing.py leaves in memory (HF's [out, in] weight is a transposed view
+ * of a column block of that buffer).
+ */
+#ifndef MMB_ENGINE_H
+#define MMB_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Activation codes (the order of minimobilebert/engine.py's ACTIVATION_CODES). */
+enum { MMB_ACT_NONE = 0, MMB_ACT_RELU = 1, MMB_ACT_GELU = 2, MMB_ACT_GELU_NEW = 3, MMB_ACT_TANH = 4,
+       MMB_ACT_SILU = 5 };
+
+/* Instruction-set paths. MMB_ISA_AUTO = the best this CPU supports (detected at run time). */
+enum { MMB_ISA_AUTO = 0, MMB_ISA_PORTABLE = 1, MMB_ISA_AVX2 = 2, MMB_ISA_AVX512 = 3 };
+
+/* What the GEMM does to each output element before storing it, in this order:
+ *   y = acc + bias[n];  y = act(y);  y = y + res[m, n];  y = y * scale[n] + shift[n]  (NoNorm)
+ * Every pointer may be NULL (that step is skipped). `res` may alias the output C (same positions). */
+typedef struct {
+    const float *bias;
+    int act;
+    const float *res;
+    ptrdiff_t ldr;
+    const float *scale, *shift;
+} mmb_epilogue;
+
+/* Which path runs (MMB_ISA_*): mmb_set_isa returns the path actually selected, which is `isa` if the CPU
+ * supports it, else the best supported one below it. Not thread-safe against running GEMMs. */
+int mmb_set_isa(int isa);
+int mmb_get_isa(void);
+int mmb_cpu_isa(void);  /* best path this CPU supports */
+
+/* Floats of scratch that mmb_gemm needs for an M x K left operand. */
+size_t mmb_gemm_work_floats(ptrdiff_t M, ptrdiff_t K);
+
+/* C[M, N] = epilogue(A[M, K] @ B[K, N]).  Single-threaded. `work` holds mmb_gemm_work_floats(M, K)
+ * floats (A is packed there in panels of the micro-kernel's row count). K may be 0 (acc = 0). */
+void mmb_gemm(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const float *A, ptrdiff_t lda, const float *B,
+              ptrdiff_t ldb, float *C, ptrdiff_t ldc, const mmb_epilogue *epi, float *work);
+
+/* Row operations, in place on X[M, N] (row stride ld). */
+void mmb_layer_norm_rows(float *X, ptrdiff_t M, ptrdiff_t N, ptrdiff_t ld, const float *w, const float *b,
+                         float eps);
+void mmb_no_norm_rows(float *X, ptrdiff_t M, ptrdiff_t N, ptrdiff_t ld, const float *w, const float *b);
+/* Softmax numerators: S[i, j] <- exp(S[i, j] * scale + mask[j] - row max) (mask may be NULL);
+ * sums[i] <- sum_j of the new S[i, j]. The caller divides whatever it multiplies S by by sums. */
+void mmb_exp_rows(float *S, ptrdiff_t M, ptrdiff_t N, ptrdiff_t ld, float scale, const float *mask,
+                  float *sums);
+
+/* ------------------------------------------------------------------------------------------ forward */
+
+enum { MMB_OP_GEMM = 1, MMB_OP_NORM = 2, MMB_OP_ATTENTION = 3 };
+enum { MMB_NORM_NONE = 0, MMB_NORM_NO_NORM = 1, MMB_NORM_LAYER_NORM = 2 };
+
+/* A place in one of the forward's activation buffers: buffer id and first column. */
+typedef struct { int buf, col; } mmb_ref;
+
+/* One step of a layer, run by every thread on its own rows.
+ *   GEMM:      dst[:, :N] = norm(epilogue(src[:, :K] @ w)) with w [K, N] row stride ldb; res = residual.
+ *   NORM:      dst[:, :N] = norm(dst[:, :N])  (a segment of a fused GEMM's output).
+ *   ATTENTION: dst[:, :heads*head_dim] = multi-head attention of queries src, keys res, values aux
+ *              (all threads meet at a barrier first: keys and values of every row must be written). */
+typedef struct {
+    int kind;
+    mmb_ref src, dst, res, aux;  /* res.buf / aux.buf = -1: none */
+    ptrdiff_t K, N, ldb;
+    const float *w, *bias;
+    int act, norm;
+    const float *norm_w, *norm_b;
+    float eps;
+    int heads, head_dim;
+} mmb_op;
+
+typedef struct {
+    const float *word; ptrdiff_t vocab, E;   /* [vocab, E] row-major (contiguous) */
+    int trigram;
+    const float *tw, *tb; ptrdiff_t tldb;    /* embedding_transformation as [E or 3E, H], or tw NULL */
+    const float *pos, *types;                /* [max_positions, H], [type_vocab, H] contiguous */
+    int norm; const float *norm_w, *norm_b; float eps;
+} mmb_embeddings;
+
+typedef struct {
+    ptrdiff_t B, T, H;
+    const int64_t *ids, *types, *positions;  /* [B, T], [B, T], [B or 1, T] */
+    ptrdiff_t positions_batch_stride;        /* T, or 0 for [1, T] */
+    const int64_t *mask;                     /* [B, T] 1 attend / 0 padding, or NULL */
+    float **bufs; const ptrdiff_t *lds; int nbufs;  /* activation buffers [B*T, ld]; bufs[0] = hidden out */
+    const mmb_embeddings *emb;
+    const mmb_op *ops; int nops;             /* all layers' steps in order */
+    ptrdiff_t max_k;                         /* largest K of any GEMM step (for scratch sizing) */
+    int nthreads;
+} mmb_forward_args;
+
+/* Embeddings through the last layer in one call (OpenMP threads split the B*T rows; GEMMs inside are
+ * single-threaded). Returns 0, or -1 if scratch memory could not be allocated. Call without the GIL. */
+int mmb_forward(const mmb_forward_args *a);
+int mmb_has_openmp(void);
+
+#endif

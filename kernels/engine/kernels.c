@@ -1,0 +1,251 @@
+/* The engine's compute kernels: the GEMM (three micro-kernels, chosen at run time) and the row operations.
+ *
+ *   AVX-512   12 x 32 register tile: 24 zmm accumulators, 2 zmm of B per k, A broadcast from a packed panel
+ *   AVX2/FMA   6 x 16 tile: 12 ymm accumulators
+ *   portable   4 x 16 tile in plain C (vectorised by the compiler for the baseline instruction set)
+ *
+ * Nothing here is compiled with -march: each path carries its own target attribute, and mmb_set_isa /
+ * the first call picks the best path __builtin_cpu_supports reports. See README.md for the contracts.
+ */
+#include "engine.h"
+
+#include <math.h>
+#include <string.h>
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#define MMB_X86 1
+#include <immintrin.h>
+#define TGT_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")))
+#define TGT_AVX2 __attribute__((target("avx2,fma")))
+#else
+#define MMB_X86 0
+#endif
+
+/* ---- the generic code, three times ---- */
+#define TGT
+#define SFX portable
+#include "rowops.h"
+#undef TGT
+#undef SFX
+#if MMB_X86
+#define TGT TGT_AVX2
+#define SFX avx2
+#include "rowops.h"
+#undef TGT
+#undef SFX
+#define TGT TGT_AVX512
+#define SFX avx512
+#include "rowops.h"
+#undef TGT
+#undef SFX
+#endif
+
+typedef void (*kern_fn)(ptrdiff_t K, const float *Ap, const float *B, ptrdiff_t ldb, int mr, int nr, float *C,
+                        ptrdiff_t ldc, ptrdiff_t row0, ptrdiff_t col0, const mmb_epilogue *e);
+
+/* ------------------------------------------------------------------------------- portable micro-kernel */
+#define MR_P 4
+#define NR_P 16
+static void kern_portable(ptrdiff_t K, const float *Ap, const float *B, ptrdiff_t ldb, int mr, int nr, float *C,
+                          ptrdiff_t ldc, ptrdiff_t row0, ptrdiff_t col0, const mmb_epilogue *e) {
+    float c[MR_P][NR_P];
+    memset(c, 0, sizeof c);
+    if (nr == NR_P) {
+        for (ptrdiff_t k = 0; k < K; k++, Ap += MR_P, B += ldb)
+            for (int i = 0; i < MR_P; i++)
+                for (int j = 0; j < NR_P; j++) c[i][j] += Ap[i] * B[j];
+    } else {
+        for (ptrdiff_t k = 0; k < K; k++, Ap += MR_P, B += ldb)
+            for (int i = 0; i < MR_P; i++)
+                for (int j = 0; j < nr; j++) c[i][j] += Ap[i] * B[j];
+    }
+    epi_store_portable(&c[0][0], NR_P, mr, nr, C, ldc, row0, col0, e);
+}
+
+#if MMB_X86
+/* ------------------------------------------------------------------------------- AVX2 micro-kernel */
+#define MR_2 6
+#define NR_2 16
+TGT_AVX2 static void kern_avx2(ptrdiff_t K, const float *Ap, const float *B, ptrdiff_t ldb, int mr, int nr,
+                               float *C, ptrdiff_t ldc, ptrdiff_t row0, ptrdiff_t col0, const mmb_epilogue *e) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i k0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr), lane);
+    const __m256i k1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr - 8), lane);
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
+           c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    for (ptrdiff_t k = 0; k < K; k++, Ap += MR_2, B += ldb) {
+        __m256 b0 = _mm256_maskload_ps(B, k0), b1 = _mm256_maskload_ps(B + 8, k1), a;
+#define ROW2(i)                                                                                                 \
+    a = _mm256_broadcast_ss(Ap + i);                                                                            \
+    c##i##0 = _mm256_fmadd_ps(a, b0, c##i##0);                                                                  \
+    c##i##1 = _mm256_fmadd_ps(a, b1, c##i##1);
+        ROW2(0) ROW2(1) ROW2(2) ROW2(3) ROW2(4) ROW2(5)
+#undef ROW2
+    }
+    float t[MR_2 * NR_2];
+#define ST2(i)                                                                                                  \
+    _mm256_storeu_ps(t + i * NR_2, c##i##0);                                                                    \
+    _mm256_storeu_ps(t + i * NR_2 + 8, c##i##1);
+    ST2(0) ST2(1) ST2(2) ST2(3) ST2(4) ST2(5)
+#undef ST2
+    epi_store_avx2(t, NR_2, mr, nr, C, ldc, row0, col0, e);
+}
+
+/* ------------------------------------------------------------------------------- AVX-512 micro-kernel */
+#define MR_512 12
+#define NR_512 32
+TGT_AVX512 static void kern_avx512(ptrdiff_t K, const float *Ap, const float *B, ptrdiff_t ldb, int mr, int nr,
+                                   float *C, ptrdiff_t ldc, ptrdiff_t row0, ptrdiff_t col0,
+                                   const mmb_epilogue *e) {
+    const __mmask16 m0 = nr >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1u);
+    const __mmask16 m1 = nr >= 32 ? (__mmask16)0xFFFF : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1u) : 0;
+    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
+           c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00,
+           c80 = c00, c81 = c00, c90 = c00, c91 = c00, cA0 = c00, cA1 = c00, cB0 = c00, cB1 = c00;
+    for (ptrdiff_t k = 0; k < K; k++, Ap += MR_512, B += ldb) {
+        const __m512 b0 = _mm512_maskz_loadu_ps(m0, B), b1 = _mm512_maskz_loadu_ps(m1, B + 16);
+        __m512 a;
+#define ROW5(i, n)                                                                                              \
+    a = _mm512_set1_ps(Ap[n]);                                                                                  \
+    c##i##0 = _mm512_fmadd_ps(a, b0, c##i##0);                                                                  \
+    c##i##1 = _mm512_fmadd_ps(a, b1, c##i##1);
+        ROW5(0, 0) ROW5(1, 1) ROW5(2, 2) ROW5(3, 3) ROW5(4, 4) ROW5(5, 5)
+        ROW5(6, 6) ROW5(7, 7) ROW5(8, 8) ROW5(9, 9) ROW5(A, 10) ROW5(B, 11)
+#undef ROW5
+    }
+    if (e == NULL || e->act == MMB_ACT_NONE || e->act == MMB_ACT_RELU) {
+        /* The epilogue in registers: bias, relu, residual, NoNorm, masked store of the valid part. */
+        const __m512 zero = _mm512_setzero_ps();
+        __m512 bb0 = zero, bb1 = zero, s0 = zero, s1 = zero, h0 = zero, h1 = zero;
+        const int has_bias = e && e->bias, relu = e && e->act == MMB_ACT_RELU, has_res = e && e->res,
+                  has_norm = e && e->scale;
+        if (has_bias) {
+            bb0 = _mm512_maskz_loadu_ps(m0, e->bias + col0);
+            bb1 = _mm512_maskz_loadu_ps(m1, e->bias + col0 + 16);
+        }
+        if (has_norm) {
+            s0 = _mm512_maskz_loadu_ps(m0, e->scale + col0);
+            s1 = _mm512_maskz_loadu_ps(m1, e->scale + col0 + 16);
+            h0 = _mm512_maskz_loadu_ps(m0, e->shift + col0);
+            h1 = _mm512_maskz_loadu_ps(m1, e->shift + col0 + 16);
+        }
+#define OUT5(i, n)                                                                                              \
+    if (n < mr) {                                                                                               \
+        __m512 v0 = c##i##0, v1 = c##i##1;                                                                      \
+        if (has_bias) { v0 = _mm512_add_ps(v0, bb0); v1 = _mm512_add_ps(v1, bb1); }                            \
+        if (relu) { v0 = _mm512_max_ps(v0, zero); v1 = _mm512_max_ps(v1, zero); }                              \
+        if (has_res) {                                                                                          \
+            const float *r = e->res + (row0 + n) * e->ldr + col0;                                               \
+            v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, r));                                               \
+            v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, r + 16));                                          \
+        }                                                                                                       \
+        if (has_norm) {                                                                                         \
+            v0 = _mm512_add_ps(_mm512_mul_ps(v0, s0), h0);                                                      \
+            v1 = _mm512_add_ps(_mm512_mul_ps(v1, s1), h1);                                                      \
+        }                                                                                                       \
+        _mm512_mask_storeu_ps(C + n * ldc, m0, v0);                                                             \
+        _mm512_mask_storeu_ps(C + n * ldc + 16, m1, v1);                                                        \
+    }
+        OUT5(0, 0) OUT5(1, 1) OUT5(2, 2) OUT5(3, 3) OUT5(4, 4) OUT5(5, 5)
+        OUT5(6, 6) OUT5(7, 7) OUT5(8, 8) OUT5(9, 9) OUT5(A, 10) OUT5(B, 11)
+#undef OUT5
+        return;
+    }
+    float t[MR_512 * NR_512];
+#define ST5(i, n)                                                                                               \
+    _mm512_storeu_ps(t + n * NR_512, c##i##0);                                                                  \
+    _mm512_storeu_ps(t + n * NR_512 + 16, c##i##1);
+    ST5(0, 0) ST5(1, 1) ST5(2, 2) ST5(3, 3) ST5(4, 4) ST5(5, 5)
+    ST5(6, 6) ST5(7, 7) ST5(8, 8) ST5(9, 9) ST5(A, 10) ST5(B, 11)
+#undef ST5
+    epi_store_avx512(t, NR_512, mr, nr, C, ldc, row0, col0, e);
+}
+#endif
+
+/* ------------------------------------------------------------------------------- dispatch */
+
+static int g_isa = MMB_ISA_AUTO;
+
+int mmb_cpu_isa(void) {
+#if MMB_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return MMB_ISA_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return MMB_ISA_AVX2;
+#endif
+    return MMB_ISA_PORTABLE;
+}
+
+int mmb_set_isa(int isa) {
+    int best = mmb_cpu_isa();
+    g_isa = (isa == MMB_ISA_AUTO || isa > best) ? best : (isa < MMB_ISA_PORTABLE ? MMB_ISA_PORTABLE : isa);
+    return g_isa;
+}
+
+int mmb_get_isa(void) {
+    if (g_isa == MMB_ISA_AUTO) mmb_set_isa(MMB_ISA_AUTO);
+    return g_isa;
+}
+
+#define MC 120 /* rows of A packed at a time: a multiple of every MR */
+
+size_t mmb_gemm_work_floats(ptrdiff_t M, ptrdiff_t K) {
+    ptrdiff_t m = M < MC ? M : MC;
+    ptrdiff_t panels = (m + 11) / 4 + 3;  /* enough for MR = 4, 6 or 12 */
+    return (size_t)(panels * 4 + 12) * (size_t)(K > 0 ? K : 1) + 16;
+}
+
+void mmb_gemm(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const float *A, ptrdiff_t lda, const float *B,
+              ptrdiff_t ldb, float *C, ptrdiff_t ldc, const mmb_epilogue *epi, float *work) {
+    if (M <= 0 || N <= 0) return;
+    int isa = mmb_get_isa(), MR = MR_P, NR = NR_P;
+    kern_fn kern = kern_portable;
+    void (*pack)(const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, int, float *) = pack_a_portable;
+#if MMB_X86
+    if (isa == MMB_ISA_AVX512) { MR = MR_512; NR = NR_512; kern = kern_avx512; pack = pack_a_avx512; }
+    else if (isa == MMB_ISA_AVX2) { MR = MR_2; NR = NR_2; kern = kern_avx2; pack = pack_a_avx2; }
+#endif
+    for (ptrdiff_t m0 = 0; m0 < M; m0 += MC) {
+        ptrdiff_t mc = M - m0 < MC ? M - m0 : MC;
+        if (K > 0) pack(A + m0 * lda, lda, mc, K, MR, work);
+        for (ptrdiff_t j = 0; j < N; j += NR) {
+            int nr = (int)(N - j < NR ? N - j : NR);
+            for (ptrdiff_t i = 0; i < mc; i += MR) {
+                int mr = (int)(mc - i < MR ? mc - i : MR);
+                kern(K, work + (i / MR) * MR * K, B + j, ldb, mr, nr, C + (m0 + i) * ldc + j, ldc, m0 + i, j,
+                     epi);
+            }
+        }
+    }
+}
+
+void mmb_layer_norm_rows(float *X, ptrdiff_t M, ptrdiff_t N, ptrdiff_t ld, const float *w, const float *b,
+                         float eps) {
+#if MMB_X86
+    int isa = mmb_get_isa();
+    if (isa == MMB_ISA_AVX512) { layer_norm_rows_avx512(X, M, N, ld, w, b, eps); return; }
+    if (isa == MMB_ISA_AVX2) { layer_norm_rows_avx2(X, M, N, ld, w, b, eps); return; }
+#endif
+    layer_norm_rows_portable(X, M, N, ld, w, b, eps);
+}
+
+void mmb_no_norm_rows(float *X, ptrdiff_t M, ptrdiff_t N, ptrdiff_t ld, const float *w, const float *b) {
+#if MMB_X86
+    int isa = mmb_get_isa();
+    if (isa == MMB_ISA_AVX512) { no_norm_rows_avx512(X, M, N, ld, w, b); return; }
+    if (isa == MMB_ISA_AVX2) { no_norm_rows_avx2(X, M, N, ld, w, b); return; }
+#endif
+    no_norm_rows_portable(X, M, N, ld, w, b);
+}
+
+void mmb_exp_rows(float *S, ptrdiff_t M, ptrdiff_t N, ptrdiff_t ld, float scale, const float *mask,
+                  float *sums) {
+#if MMB_X86
+    int isa = mmb_get_isa();
+    if (isa == MMB_ISA_AVX512) { exp_rows_avx512(S, M, N, ld, scale, mask, sums); return; }
+    if (isa == MMB_ISA_AVX2) { exp_rows_avx2(S, M, N, ld, scale, mask, sums); return; }
+#endif
+    exp_rows_portable(S, M, N, ld, scale, mask, sums);
+}

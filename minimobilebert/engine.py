@@ -1,0 +1,274 @@
+"""The compiled encoder engine: embeddings through the last layer in ONE call to C, without the GIL.
+
+model.py's readable forward calls a kernel per step. This engine runs the same math as one compiled
+program (kernels/engine/, bound by kernels/engine.pyx as `minimobilebert._engine`):
+
+* the dense layers that read the same input are ONE GEMM (packing.py lays their weights side by side);
+* an own GEMM micro-kernel (AVX-512, AVX2/FMA or portable C, picked at run time from the CPU's features)
+  with the bias, activation, residual and NoNorm fused into the tile store; LayerNorm as a row epilogue;
+* attention per head with a polynomial exp, normalising the context instead of the probabilities;
+* OpenMP threads that each own a contiguous range of the B*T rows, with single-threaded GEMMs inside and
+  one barrier per layer (before attention, which needs every row's keys and values).
+
+This module turns a model's nested params `p` and its config into the engine's list of steps (a `Plan`,
+built once per params dict and cached), then calls it. It computes nothing itself. `model.mobilebert`
+uses it for the "cython" backend when neither hidden states nor attentions are asked for and no
+capture() is active (the engine keeps no intermediate results). Equal to the NumPy reference within
+1e-5 relative error (tests/test_engine.py).
+
+    load_error()          why the compiled extension is missing, or None
+    unsupported(config)   why the engine cannot run this config, or None
+    encode(p, config, input_ids, attention_mask, token_type_ids, position_ids) -> [B, T, H] float32
+    num_threads()         MINIMOBILEBERT_NUM_THREADS, else the cores this process may run on
+"""
+
+from __future__ import annotations
+
+import os
+import weakref
+from typing import Any
+
+import numpy as np
+
+from . import packing
+from .config import MobileBertConfig
+from .errors import ConfigError
+from .params import uses_embedding_transformation
+
+try:
+    from . import _engine
+except Exception as e:  # noqa: BLE001 - any import failure means "not built here", with its reason kept
+    _engine = None
+    _LOAD_ERROR: str | None = (f"{type(e).__name__}: {e}; reinstall with a C compiler (pip install -e . builds "
+                               "kernels/engine.pyx)")
+else:
+    _LOAD_ERROR = None
+
+# The C side's codes (kernels/engine/engine.h).
+ACTIVATION_CODES = {"relu": 1, "gelu": 2, "gelu_new": 3, "gelu_pytorch_tanh": 3, "tanh": 4, "silu": 5,
+                    "swish": 5}
+NORM_CODES = {"no_norm": 1, "layer_norm": 2}
+GEMM, NORM, ATTENTION = 1, 2, 3
+
+# Activation buffers of a forward, each [B*T, width]; the plan names them by index.
+HIDDEN = 0  # the block input / output, [B*T, hidden_size]: the result
+QKV_A = (1, 2)  # output of the dense layers reading the block input (by layer parity: keys and values of
+QKV_B = (3, 4)  # consecutive layers never share a buffer); output of those reading a bottleneck
+CONTEXT, STREAM, INNER, FFN_OUT = 5, 6, 7, 8  # attention context, FFN stream x, FFN hidden, last FFN output
+
+
+def load_error() -> str | None:
+    """Why the compiled engine is not available here, or None."""
+    return _LOAD_ERROR
+
+
+def unsupported(config: MobileBertConfig) -> str | None:
+    """Why the engine cannot run `config`, or None. Every config MobileBertConfig accepts is supported;
+    this guards against a config object with values the engine has no code for."""
+    if config.hidden_act not in ACTIVATION_CODES:
+        return f"hidden_act {config.hidden_act!r} has no compiled version"
+    if config.normalization_type not in NORM_CODES:
+        return f"normalization_type {config.normalization_type!r} has no compiled version"
+    return None
+
+
+def num_threads() -> int:
+    """Threads the engine uses: MINIMOBILEBERT_NUM_THREADS if set, else the cores this process may run on."""
+    value = os.environ.get("MINIMOBILEBERT_NUM_THREADS", "").strip()
+    if value:
+        try:
+            n = int(value)
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise ConfigError(f"MINIMOBILEBERT_NUM_THREADS={value!r} is not a positive integer; set it to the "
+                              "number of threads to use (e.g. 2), or unset it to use every available core")
+        return n
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+# ------------------------------------------------------------------------------------------ the plan
+
+
+def _operand(weights: list[np.ndarray]) -> np.ndarray:
+    """The GEMM right operand [in, N] of dense layers packed side by side (packing.is_packed holds):
+    a view of their shared buffer, extended over all their columns."""
+    first = weights[0].T  # [in, out_0], rows contiguous
+    n = sum(w.shape[0] for w in weights)
+    return np.lib.stride_tricks.as_strided(first, shape=(first.shape[0], n), strides=first.strides,
+                                           writeable=False)
+
+
+def _vector(parts: list[np.ndarray | None]) -> np.ndarray | None:
+    if parts[0] is None:
+        return None
+    if len(parts) == 1 or packing.is_packed_vector(parts):
+        return np.lib.stride_tricks.as_strided(parts[0], shape=(sum(v.size for v in parts),), strides=(4,),
+                                               writeable=False)
+    return np.concatenate(parts).astype(np.float32)
+
+
+def _get(node: Any, path: str) -> Any:
+    for part in path.split("."):
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node
+
+
+def _dense_step(dense: list[dict], src, dst, **extra) -> dict:
+    weights = [d["weight"] for d in dense]
+    w = _operand(weights)
+    return dict(kind=GEMM, src=src, dst=dst, w=w, K=w.shape[0], N=w.shape[1],
+                bias=_vector([d.get("bias") for d in dense]), **extra)
+
+
+def _layer_steps(lp: dict, config: MobileBertConfig, parity: int) -> tuple[list[dict], list[int]]:
+    """One block's steps (model.layer, in order) and the widths of the buffers they use."""
+    c = config
+    D, H, I = c.true_hidden_size, c.hidden_size, c.intermediate_size
+    norm = NORM_CODES[c.normalization_type]
+    act = ACTIVATION_CODES[c.hidden_act]
+    steps: list[dict] = []
+    where: dict[str, tuple[int, int]] = {}  # dense layer -> (buffer, first column) of its output
+    groups = packing.layer_groups(c)
+    n_qkv = len(groups) - (3 + 2 * (c.num_feedforward_networks - 1) + (1 if c.use_bottleneck else 0))
+    widths = {}
+    for g, group in enumerate(groups[:n_qkv]):
+        if group == (packing.B_ATTENTION,) and c.use_bottleneck_attention:
+            continue  # built by HF, never used by the forward (model.bottleneck)
+        if g == 0:
+            src = (HIDDEN, 0)
+        elif c.use_bottleneck_attention:
+            src = where[packing.B_INPUT]  # MobileBERT-TINY: Q, K, V from the input bottleneck
+        else:
+            src = where[packing.B_ATTENTION]  # MobileBERT: Q, K from the shared bottleneck
+        buf = (QKV_A if g == 0 else QKV_B)[parity]
+        dense = [_get(lp, n) for n in group]
+        normed = [n for n in group if n.startswith("bottleneck.")]
+        fuse = len(group) == 1 and normed  # one member with a norm: NoNorm in the tile store
+        extra = {}
+        if fuse:
+            n = _get(lp, normed[0].rsplit(".", 1)[0])["LayerNorm"]
+            extra = dict(norm=norm, norm_w=n["weight"], norm_b=n["bias"], eps=c.layer_norm_eps)
+        steps.append(_dense_step(dense, src, (buf, 0), **extra))
+        widths[buf] = steps[-1]["N"]
+        col = 0
+        for name, d in zip(group, dense):
+            where[name] = (buf, col)
+            if name in normed and not fuse:
+                n = _get(lp, name.rsplit(".", 1)[0])["LayerNorm"]
+                steps.append(dict(kind=NORM, src=(buf, col), dst=(buf, col), N=d["weight"].shape[0], norm=norm,
+                                  norm_w=n["weight"], norm_b=n["bias"], eps=c.layer_norm_eps))
+            col += d["weight"].shape[0]
+    layer_input = where[packing.B_INPUT] if c.use_bottleneck else (HIDDEN, 0)
+    att = lp["attention"]
+    steps.append(dict(kind=ATTENTION, src=where[packing.QUERY], res=where[packing.KEY], aux=where[packing.VALUE],
+                      dst=(CONTEXT, 0), heads=c.num_attention_heads, head_dim=c.attention_head_size))
+
+    def dense_norm(module: dict, src, dst, res, eps: float) -> dict:
+        n = module["LayerNorm"]
+        return _dense_step([module["dense"]], src, dst, res=res, norm=norm, norm_w=n["weight"], norm_b=n["bias"],
+                           eps=eps)
+
+    steps.append(dense_norm(att["output"], (CONTEXT, 0), (STREAM, 0), layer_input, c.layer_norm_eps))
+    for ffn in lp.get("ffn", []):
+        steps.append(_dense_step([ffn["intermediate"]["dense"]], (STREAM, 0), (INNER, 0), act=act))
+        steps.append(dense_norm(ffn["output"], (INNER, 0), (STREAM, 0), (STREAM, 0), c.layer_norm_eps))
+    steps.append(_dense_step([lp["intermediate"]["dense"]], (STREAM, 0), (INNER, 0), act=act))
+    out = lp["output"]
+    last = (FFN_OUT, 0) if c.use_bottleneck else (HIDDEN, 0)
+    steps.append(dense_norm(out, (INNER, 0), last, (STREAM, 0), c.embedding_and_output_norm_eps))
+    if c.use_bottleneck:
+        steps.append(dense_norm(out["bottleneck"], (FFN_OUT, 0), (HIDDEN, 0), (HIDDEN, 0), c.layer_norm_eps))
+    widths.update({HIDDEN: H, CONTEXT: D, STREAM: D, INNER: I, FFN_OUT: D})
+    return steps, widths
+
+
+def _config_key(config: MobileBertConfig) -> tuple:
+    return tuple(getattr(config, f) for f in (
+        "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "hidden_act",
+        "embedding_size", "trigram_input", "use_bottleneck", "intra_bottleneck_size", "use_bottleneck_attention",
+        "key_query_shared_bottleneck", "num_feedforward_networks", "normalization_type", "layer_norm_eps",
+        "embedding_and_output_norm_eps"))
+
+
+def build_plan(p: dict, config: MobileBertConfig):
+    """The engine's steps for params `p` (nested, as model.mobilebert takes) and `config`. Returns
+    (Plan, the arrays it points into). Packs `p` in place first if it is not (packing.pack_nested)."""
+    c = config
+    packing.pack_nested(c, p)
+    e = p["embeddings"]
+    steps: list[dict] = []
+    widths = {}
+    for i, lp in enumerate(p["encoder"]["layer"]):
+        s, w = _layer_steps(lp, c, i % 2)
+        steps += s
+        widths.update(w)
+    t = e.get("embedding_transformation") if uses_embedding_transformation(c) else None
+    emb = dict(word=e["word_embeddings"]["weight"], trigram=c.trigram_input,
+               tw=None if t is None else t["weight"].T, tb=None if t is None else t.get("bias"),
+               pos=e["position_embeddings"]["weight"], types=e["token_type_embeddings"]["weight"],
+               norm=NORM_CODES[c.normalization_type], norm_w=e["LayerNorm"]["weight"],
+               norm_b=e["LayerNorm"]["bias"], eps=c.embedding_and_output_norm_eps)
+    arrays = [v for v in emb.values() if isinstance(v, np.ndarray)]
+    arrays += [v for s in steps for v in s.values() if isinstance(v, np.ndarray)]
+    for a in arrays:
+        if a.dtype != np.float32:
+            raise TypeError(f"the engine needs float32 weights, got {a.dtype}")
+    for name in ("word", "pos", "types"):
+        if not emb[name].flags.c_contiguous:
+            emb[name] = np.ascontiguousarray(emb[name])  # a table someone sliced: the engine indexes rows
+            arrays.append(emb[name])
+    if t is not None and t["weight"].strides[0] != 4:
+        emb["tw"] = np.ascontiguousarray(t["weight"].T)
+        arrays.append(emb["tw"])
+    n_bufs = max(widths) + 1
+    plan = _engine.Plan(emb, steps, [widths.get(i, 1) for i in range(n_bufs)], c.hidden_size)
+    return plan, arrays
+
+
+_PLANS: dict[int, tuple[Any, tuple, list]] = {}  # id(p) -> (Plan, config key, weakrefs to what it points into)
+
+
+def _plan(p: dict, config: MobileBertConfig):
+    """The cached plan of `p`, rebuilt when the config changed or any array it points into was freed (so
+    the C side never reads freed memory). Arrays changed IN PLACE are seen; rebinding a weight inside `p`
+    to a new array is not: call `forget(p)` after doing that."""
+    key = _config_key(config)
+    hit = _PLANS.get(id(p))
+    if hit is not None and hit[1] == key and all(r() is not None for r in hit[2]):
+        return hit[0]
+    plan, arrays = build_plan(p, config)
+    for k in [k for k, (_, _, refs) in _PLANS.items() if any(r() is None for r in refs)]:
+        del _PLANS[k]  # plans of params that no longer exist
+    _PLANS[id(p)] = (plan, key, [weakref.ref(a) for a in arrays])
+    return plan
+
+
+def forget(p: dict) -> None:
+    """Drop the cached plan of `p` (after rebinding arrays inside it)."""
+    _PLANS.pop(id(p), None)
+
+
+def encode(p: dict, config: MobileBertConfig, input_ids: np.ndarray, attention_mask: np.ndarray | None,
+           token_type_ids: np.ndarray | None, position_ids: np.ndarray | None) -> np.ndarray:
+    """The base model's sequence output (embeddings through the last layer), float32 [B, T, hidden_size], for
+    already-validated int64 arrays: input_ids / token_type_ids / attention_mask [B, T] (mask may be None),
+    position_ids [1, T] or [B, T]. `p` is the nested params dict (model.p, or model.p["mobilebert"])."""
+    if _engine is None:
+        raise RuntimeError(f"the compiled engine is not available: {_LOAD_ERROR}")
+    why = unsupported(config)
+    if why is not None:
+        raise RuntimeError(f"the compiled engine cannot run this config: {why}")
+    ids = np.ascontiguousarray(input_ids, dtype=np.int64)
+    B, T = ids.shape
+    types = np.zeros_like(ids) if token_type_ids is None else np.ascontiguousarray(token_type_ids, dtype=np.int64)
+    positions = (np.arange(T, dtype=np.int64)[None] if position_ids is None
+                 else np.ascontiguousarray(position_ids, dtype=np.int64))
+    mask = None if attention_mask is None else np.ascontiguousarray(attention_mask, dtype=np.int64)
+    if types.shape != (B, T) or positions.shape not in ((1, T), (B, T)) or (mask is not None and mask.shape != (B, T)):
+        raise ValueError(f"engine inputs disagree in shape: ids {ids.shape}, token types {types.shape}, positions "
+                         f"{positions.shape}, mask {None if mask is None else mask.shape}")
+    return _engine.forward(_plan(p, config), ids, types, positions, mask, num_threads())
