@@ -8,6 +8,7 @@ which turns dotted names into nested dicts and lists (`p["encoder"]["layer"][3][
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -139,9 +140,11 @@ def head_shapes(config: MobileBertConfig, head: str) -> Shapes:
     raise ValueError(f"unknown head {head!r}; choose one of {list(HEADS)}")
 
 
-def parameter_shapes(config: MobileBertConfig, head: str = "base") -> Shapes:
-    """All weights of the model class `head`, under the names its HF class uses in a state dict."""
-    add_pooling_layer = HEADS[head][0] if head in HEADS else True
+def parameter_shapes(config: MobileBertConfig, head: str = "base", add_pooling_layer: bool | None = None) -> Shapes:
+    """All weights of the model class `head`, under the names its HF class uses in a state dict.
+    `add_pooling_layer` overrides the class's choice (HF's `MobileBertModel(config, add_pooling_layer=False)`)."""
+    if add_pooling_layer is None:
+        add_pooling_layer = HEADS[head][0] if head in HEADS else True
     base = base_model_shapes(config, add_pooling_layer)
     if head == "base":
         return base
@@ -198,4 +201,17 @@ def _lists_from_numbered_dicts(node: Any) -> Any:
 
 
 def count_parameters(shapes: Shapes) -> int:
-    return int(sum(np.prod(s) for s in shapes.values()))
+    return sum(math.prod(s) for s in shapes.values())
+
+
+def parameter_budget(config: MobileBertConfig) -> int:
+    """The most weights any model class holds for this config: the encoder with its pooler, plus the largest
+    head. MobileBertConfig.validate() compares it with MAX_PARAMETERS before anything is allocated (the caps
+    on each field, checked first, keep this count itself cheap)."""
+    heads = []
+    for head in ("pretraining", "sequence_classification", "question_answering"):
+        try:
+            heads.append(count_parameters(head_shapes(config, head)))
+        except ValueError:  # no masked-LM head when embedding_size > hidden_size; the base model still works
+            pass
+    return count_parameters(base_model_shapes(config, add_pooling_layer=True)) + max(heads)

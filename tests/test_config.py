@@ -105,8 +105,11 @@ def test_broken_config_files(tmp_path):
     (tmp_path / "config.json").write_text('{"model_type": "bert"}')
     with pytest.raises(ConfigError, match="config_from_bert"):
         MobileBertConfig.from_pretrained(tmp_path)
-    with pytest.raises(FileNotFoundError, match="needs one"):
+    with pytest.raises(FileNotFoundError, match="not a checkpoint folder"):
         MobileBertConfig.from_pretrained(tmp_path / "missing")
+    (tmp_path / "config.json").unlink()
+    with pytest.raises(FileNotFoundError, match="needs one"):
+        MobileBertConfig.from_pretrained(tmp_path)
 
 
 def test_num_labels_in_a_config_file_makes_labels():
