@@ -26,6 +26,7 @@ from .modeling import (
     MobileBertPreTrainedModel,
 )
 from .pipelines import pipeline
+from .sentence import SentenceEncoder
 from .tokenizer import MobileBertTokenizer
 
 __version__ = "0.1.0"
@@ -34,6 +35,6 @@ __all__ = [
     "MODEL_CLASSES", "CheckpointError", "ConfigError", "InputError", "MiniMobileBertError", "TokenizerError", "MobileBertConfig", "MobileBertForMaskedLM",
     "MobileBertForMultipleChoice", "MobileBertForNextSentencePrediction", "MobileBertForPreTraining",
     "MobileBertForQuestionAnswering", "MobileBertForSequenceClassification", "MobileBertForTokenClassification",
-    "MobileBertModel", "MobileBertPreTrainedModel", "MobileBertTokenizer", "available_backends", "capture", "current_backend",
+    "MobileBertModel", "MobileBertPreTrainedModel", "MobileBertTokenizer", "SentenceEncoder", "available_backends", "capture", "current_backend",
     "pipeline", "use_backend",
 ]

@@ -30,6 +30,18 @@ def lm_prediction_head(sequence_output: np.ndarray, p: Params, word_embeddings: 
     return logits
 
 
+def lm_logits_at(sequence_output: np.ndarray, rows: np.ndarray, positions: np.ndarray, p: Params,
+                 word_embeddings: np.ndarray, config: MobileBertConfig) -> np.ndarray:
+    """Masked-LM logits at chosen tokens only.   [B, T, 512], N rows and positions -> [N, vocab]
+
+    The head works token by token, so its logits at (rows[i], positions[i]) are exactly those of
+    lm_prediction_head at that token. Fill-mask reads them at the [MASK] tokens alone: the vocabulary
+    projection (512 x 30522, 41% of a 1 x 128 forward) then runs on a few rows instead of B x T.
+    """
+    picked = sequence_output[rows, positions]  # [B, T, 512] -> [N, 512]
+    return lm_prediction_head(picked, p, word_embeddings, config)  # [N, 512] -> [N, vocab]
+
+
 def seq_relationship(pooled_output: np.ndarray, p: Params) -> np.ndarray:
     """Next-sentence prediction: is segment B the continuation of segment A?   [B, 512] -> [B, 2]"""
     return linear(pooled_output, p["weight"], p["bias"])

