@@ -8,6 +8,8 @@
     minimobilebert init ./mobilebert-random      a random-weight checkpoint of the published shape, written
                                                  as transformers writes one (works offline)
     minimobilebert run --model PATH --ids 101 1996 103 102              run a checkpoint on token ids
+    minimobilebert similarity "How do I bake bread?" --corpus FILE      nearest texts by meaning (all-MiniLM-L6-v2)
+    minimobilebert embed TEXT... | --input FILE --output out.npy        sentence embeddings
 
 --model takes a local checkpoint folder or a hub id (downloaded once into huggingface_hub's cache).
 """
@@ -284,6 +286,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="model class (default: from config.json's architectures)")
     run.add_argument("--top-k", type=positive_int, default=5)
     run.set_defaults(func=cmd_run)
+
+    from .embed_command import add_embedding_commands  # embed, similarity (sentence embeddings)
+
+    add_embedding_commands(commands, positive_int)
     return parser
 
 

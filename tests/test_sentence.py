@@ -324,3 +324,54 @@ def test_sentence_embedding_pipeline_defaults_to_the_installed_minilm(minilm):
     assert vectors.shape == (2, 384)
     assert np.abs(vectors - minilm.encode(["How do I bake bread?", "Bread recipes"])).max() == 0
     assert pipe("one").shape == (384,)
+
+
+# ------------------------------------------------------------------------------------------ command line
+
+
+CORPUS = os.path.join(os.path.dirname(mm.__file__), "data", "sentences.txt")
+
+
+def test_cli_similarity_finds_the_baking_sentences(minilm, capsys):
+    """The README's offline main job: nearest neighbours that make sense, on the shipped corpus."""
+    from minimobilebert.cli import main
+
+    assert main(["similarity", "How do I bake bread?", "--corpus", CORPUS, "--json", "--top-k", "3"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["query"] == "How do I bake bread?" and len(result["hits"]) == 3
+    texts = [h["text"] for h in result["hits"]]
+    assert all(any(w in t.lower() for w in ("bread", "bake", "dough", "loaf", "yeast")) for t in texts), texts
+    with open(CORPUS, encoding="utf-8") as f:
+        corpus = [line for line in f.read().splitlines() if line.strip()]
+    expected = S.semantic_search(minilm.encode("How do I bake bread?"), minilm.encode(corpus), top_k=3)[0]
+    assert [h["corpus_id"] for h in result["hits"]] == [h["corpus_id"] for h in expected]
+    assert np.allclose([h["score"] for h in result["hits"]], [h["score"] for h in expected], atol=1e-6)
+
+
+def test_cli_embed_writes_npy_and_jsonl(minilm, tmp_path, capsys):
+    from minimobilebert.cli import main
+
+    texts = ["How do I bake bread?", "", "Ünïcödé café", "Knead the dough for ten minutes. " * 20]
+    plain = tmp_path / "texts.txt"
+    plain.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    records = tmp_path / "texts.jsonl"
+    records.write_text("\n".join(json.dumps({"id": i, "body": t}) for i, t in enumerate(texts) if t) + "\n",
+                       encoding="utf-8")
+    expected = minilm.encode([t for t in texts if t])  # blank lines are skipped
+    assert main(["embed", "--input", str(plain), "--output", str(tmp_path / "out.npy"), "--batch-size", "2"]) == 0
+    assert np.abs(np.load(tmp_path / "out.npy") - expected).max() <= TOLERANCE
+    assert main(["embed", "--input", str(records), "--field", "body", "--output", str(tmp_path / "out.jsonl")]) == 0
+    lines = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["text"] for r in lines] == [t for t in texts if t]
+    assert np.abs(np.array([r["embedding"] for r in lines]) - expected).max() <= TOLERANCE
+    capsys.readouterr()
+    assert main(["embed", "How do I bake bread?"]) == 0
+    assert np.abs(np.array(json.loads(capsys.readouterr().out)["embedding"]) - expected[0]).max() <= TOLERANCE
+    for argv, message in [(["embed"], "give the texts as arguments or with --input"),
+                          (["embed", "x", "--output", str(tmp_path / "v.csv")], "write .npy"),
+                          (["embed", "--input", str(records)], "looks like JSON Lines"),
+                          (["embed", "--input", str(records), "--field", "text"], "has no field 'text'"),
+                          (["embed", "--input", str(tmp_path / "missing.txt")], "does not exist"),
+                          (["similarity", "q", "--corpus", str(tmp_path)], "is a folder")]:
+        assert main(argv) == 2
+        assert message in capsys.readouterr().err
