@@ -162,11 +162,13 @@ def dtype_name(value: Any) -> str | None:
         if text.startswith("torch."):
             name = text.removeprefix("torch.")
         else:
-            try:
-                import numpy as np
+            import numpy as np
 
+            if not isinstance(value, (type, np.dtype)):
+                raise ConfigError(f"dtype must name a floating-point type like 'float32', got {value!r}")
+            try:
                 name = np.dtype(value).name
-            except TypeError:
+            except (TypeError, ValueError):
                 raise ConfigError(f"dtype must name a floating-point type like 'float32', got {value!r}") from None
     if name not in DTYPE_NAMES:
         raise ConfigError(f"dtype {value!r} is not a type a checkpoint is stored in; use 'float32' (minimobilebert "

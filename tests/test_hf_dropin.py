@@ -1,0 +1,532 @@
+"""Hugging Face inference code runs on minimobilebert by changing the import (docs/hf-compat.md).
+
+Each test calls the API exactly as transformers code does: model outputs as ModelOutput, config keyword
+arguments and attributes, from_pretrained overrides, save_pretrained read by transformers, and a whole
+inference script run once with transformers and once with minimobilebert. HF's own MobileBERT tests
+(tests/models/mobilebert/test_modeling_mobilebert.py, tests/test_configuration_common.py in
+huggingface/transformers) are adapted at the end with NumPy inputs.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+
+import minimobilebert as mm
+from minimobilebert import ConfigError, InputError, MobileBertConfig
+from minimobilebert.outputs import BaseModelOutputWithPooling, MaskedLMOutput
+
+from conftest import SMALL, assert_close, build_hf, random_batch
+
+TINY = dict(SMALL, num_hidden_layers=1)
+LABELS = {0: "negative", 1: "neutral", 2: "positive"}
+
+
+def torch_inputs(torch, **arrays):
+    return {k: torch.as_tensor(np.asarray(v)) for k, v in arrays.items() if v is not None}
+
+
+# ------------------------------------------------------------------------------------------------- outputs
+
+
+def test_output_indexes_like_a_model_output():
+    logits, hidden = np.ones((1, 3, 5), np.float32), (np.zeros((1, 3, 4)), np.ones((1, 3, 4)))
+    out = MaskedLMOutput(logits=logits, hidden_states=hidden)
+    assert out[0] is logits and out[1] is hidden and out[-1] is hidden  # None fields skipped
+    assert out["logits"] is logits and out.logits is logits and out.loss is None
+    with pytest.raises(KeyError):
+        out["loss"]  # a None field is not a key, as in HF
+    assert len(out) == 2 and list(out.keys()) == ["logits", "hidden_states"]
+    assert list(out.values())[0] is logits and dict(out.items())["hidden_states"] is hidden
+    assert "logits" in out and "loss" not in out and "attentions" not in out
+    assert out.to_tuple() == (logits, hidden) and out[:1] == (logits,)
+    first, second = out  # unpacking a dict gives its keys: HF's ModelOutput does the same
+    assert (first, second) == ("logits", "hidden_states")
+    (only,) = BaseModelOutputWithPooling(last_hidden_state=logits).to_tuple()
+    assert only is logits
+    out.loss = np.float32(2.0)  # setting a field makes it a key
+    assert out["loss"] == 2.0 and len(out) == 3
+    back = pickle.loads(pickle.dumps(out))
+    assert type(back) is MaskedLMOutput and list(back.keys()) == ["loss", "logits", "hidden_states"]
+    with pytest.raises(TypeError):
+        out.pop("logits")
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("present", [("logits",), ("loss", "logits"), ("logits", "attentions"),
+                                     ("loss", "logits", "hidden_states", "attentions")])
+def test_output_protocol_equals_transformers(oracle, present):
+    """keys, len, integer and string indexing, membership: the same answers as HF's ModelOutput."""
+    torch, transformers = oracle
+    from transformers.modeling_outputs import MaskedLMOutput as HFMaskedLMOutput
+
+    values = {"loss": np.float32(1.5), "logits": np.arange(6, dtype=np.float32).reshape(1, 2, 3),
+              "hidden_states": (np.ones((1, 2, 3), np.float32),), "attentions": (np.zeros((1, 1, 2, 2), np.float32),)}
+    ours = MaskedLMOutput(**{k: values[k] for k in present})
+    theirs = HFMaskedLMOutput(**{k: (tuple(torch.as_tensor(a) for a in v) if isinstance(v, tuple)
+                                     else torch.as_tensor(v)) for k, v in values.items() if k in present})
+    assert list(ours.keys()) == list(theirs.keys()) and len(ours) == len(theirs)
+    for name in ("loss", "logits", "hidden_states", "attentions"):
+        assert (name in ours) == (name in theirs)
+        if name not in present:
+            with pytest.raises(KeyError):
+                theirs[name]
+            with pytest.raises(KeyError):
+                ours[name]
+    for i in range(len(theirs)):
+        mine, ref = ours[i], theirs[i]
+        if isinstance(ref, tuple):
+            assert len(mine) == len(ref)
+        else:
+            np.testing.assert_array_equal(mine, ref.numpy())
+
+
+# ------------------------------------------------------------------------------------------------- forward
+
+
+def test_config_output_flags_are_forward_defaults():
+    config = MobileBertConfig(**TINY, output_hidden_states=True)
+    model = mm.MobileBertForMaskedLM(config)
+    ids = np.array([[5, 6, 7]])
+    out = model(ids)
+    assert len(out.hidden_states) == config.num_hidden_layers + 1 and out.attentions is None
+    assert model(ids, output_hidden_states=False).hidden_states is None  # the argument wins over the config
+    config.output_attentions = True
+    assert len(model(ids).attentions) == 1
+    config.return_dict = False
+    plain = model(ids)
+    assert type(plain) is tuple and len(plain) == 3  # logits, hidden_states, attentions
+    assert isinstance(model(ids, return_dict=True), MaskedLMOutput)
+    np.testing.assert_array_equal(plain[0], model(ids, return_dict=True).logits)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("head_class, labels", [
+    ("MobileBertModel", {}),
+    ("MobileBertForSequenceClassification", {"labels": np.array([0, 2, 1])}),
+    ("MobileBertForQuestionAnswering", {"start_positions": np.array([1, 2, 0]), "end_positions": np.array([3, 2, 4])}),
+])
+def test_return_dict_false_is_hfs_tuple(oracle, tmp_path, head_class, labels):
+    torch, transformers = oracle
+    hf = build_hf(transformers, torch, head_class, **dict(TINY, num_labels=3) if "Sequence" in head_class else TINY)
+    hf.save_pretrained(tmp_path)
+    ours = getattr(mm, head_class).from_pretrained(tmp_path)
+    ids, mask, types = random_batch(np.random.default_rng(0), TINY["vocab_size"], 3, 9)
+    with torch.no_grad():
+        ref = hf(**torch_inputs(torch, input_ids=ids, attention_mask=mask, **labels), return_dict=False,
+                 output_hidden_states=True)
+    mine = ours(ids, attention_mask=mask, **labels, return_dict=False, output_hidden_states=True)
+    assert type(mine) is tuple and len(mine) == len(ref)
+    for a, b in zip(mine, ref):
+        if isinstance(b, tuple):
+            assert len(a) == len(b)
+            assert_close(a[-1], b[-1].numpy())
+        else:
+            assert_close(a, b.numpy())
+
+
+def test_forward_refuses_what_it_cannot_honour():
+    model = mm.MobileBertModel(MobileBertConfig(**TINY))
+    ids = np.array([[1, 2, 3]])
+    assert model(ids, head_mask=None).last_hidden_state.shape == (1, 3, TINY["hidden_size"])
+    with pytest.raises(InputError, match="unexpected argument 'input_idz'.*input_ids, attention_mask"):
+        model(input_idz=ids)
+    with pytest.raises(InputError, match="inputs_embeds is not supported: pass input_ids"):
+        model(inputs_embeds=np.zeros((1, 3, 16), np.float32))
+    with pytest.raises(InputError, match="head_mask"):
+        model(ids, head_mask=np.ones((1, 4)))
+    with pytest.raises(InputError, match="input_ids is required"):
+        model(attention_mask=np.ones((1, 3), int))
+
+
+def test_add_pooling_layer_false_builds_no_pooler(tmp_path):
+    config = MobileBertConfig(**TINY)
+    pooled = mm.MobileBertModel(config, seed=3)
+    bare = mm.MobileBertModel(config, add_pooling_layer=False, seed=3)
+    assert not any(k.startswith("pooler.") for k in bare.params) and "pooler.dense.weight" in pooled.params
+    ids = np.array([[4, 5, 6, 7]])
+    out = bare(ids)
+    assert out.pooler_output is None and "pooler_output" not in out and len(out) == 1
+    np.testing.assert_array_equal(out[0], pooled(ids)[0])
+    assert mm.MobileBertModel(config, False).params.keys() == bare.params.keys()  # HF's positional form
+    pooled.save_pretrained(tmp_path)
+    loaded = mm.MobileBertModel.from_pretrained(tmp_path, add_pooling_layer=False)
+    assert loaded(ids).pooler_output is None
+    with pytest.raises(InputError, match="MobileBertModel only"):
+        mm.MobileBertForMaskedLM(config, add_pooling_layer=False)
+
+
+# ------------------------------------------------------------------------------------------------- loading
+
+
+@pytest.fixture(scope="module")
+def hf_classifier_folder(tmp_path_factory, oracle):
+    """A transformers MobileBertForSequenceClassification with named labels, saved as transformers saves it,
+    with the BERT uncased vocabulary (so the tokenizers of both libraries can read the folder)."""
+    torch, transformers = oracle
+    folder = tmp_path_factory.mktemp("hf-classifier")
+    config = dict(TINY, vocab_size=30522, id2label=LABELS, label2id={v: k for k, v in LABELS.items()})
+    hf = build_hf(transformers, torch, "MobileBertForSequenceClassification", seed=4, **config)
+    hf.save_pretrained(folder)
+    mm.MobileBertTokenizer().save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.mark.oracle
+def test_from_pretrained_overrides_like_transformers(oracle, hf_classifier_folder, tmp_path):
+    torch, transformers = oracle
+    kwargs = dict(output_hidden_states=True, classifier_dropout=0.2, problem_type="single_label_classification")
+    ours = mm.MobileBertForSequenceClassification.from_pretrained(hf_classifier_folder, **kwargs)
+    hf = transformers.MobileBertForSequenceClassification.from_pretrained(hf_classifier_folder, **kwargs)
+    for name in ("output_hidden_states", "classifier_dropout", "problem_type", "num_labels", "id2label", "label2id"):
+        assert getattr(ours.config, name) == getattr(hf.config, name), name
+    ids = np.array([[101, 7592, 2088, 102]])
+    assert len(ours(ids).hidden_states) == TINY["num_hidden_layers"] + 1
+    # a new number of labels on a folder without a classifier: new LABEL_i names, the head newly initialised
+    mm.MobileBertModel.from_pretrained(hf_classifier_folder).save_pretrained(tmp_path)
+    with pytest.warns(UserWarning, match="newly initialised"):
+        five = mm.MobileBertForSequenceClassification.from_pretrained(tmp_path, num_labels=5)
+    hf_five = transformers.MobileBertForSequenceClassification.from_pretrained(tmp_path, num_labels=5)
+    assert five.config.id2label == hf_five.config.id2label and five(ids).logits.shape == (1, 5)
+    named = mm.MobileBertForSequenceClassification.from_pretrained(tmp_path, id2label={0: "no", 1: "yes"})
+    assert named.config.label2id == {"no": 0, "yes": 1}
+    # the classifier of a different size: HF's ignore_mismatched_sizes
+    with pytest.warns(UserWarning, match="ignore_mismatched_sizes"):
+        resized = mm.MobileBertForSequenceClassification.from_pretrained(hf_classifier_folder, num_labels=7,
+                                                                         ignore_mismatched_sizes=True)
+    assert resized.config.num_labels == 7 and resized.params["classifier.weight"].shape[0] == 7
+
+
+def test_from_pretrained_subfolder_state_dict_and_dtype(tmp_path):
+    model = mm.MobileBertForMaskedLM(MobileBertConfig(**TINY), seed=2)
+    model.save_pretrained(tmp_path / "repo" / "mlm")
+    ids = np.array([[3, 4, 5]])
+    expected = model(ids).logits
+    loaded = mm.MobileBertForMaskedLM.from_pretrained(tmp_path / "repo", subfolder="mlm")
+    np.testing.assert_array_equal(loaded(ids).logits, expected)
+    assert loaded.config.name_or_path == str(tmp_path / "repo")
+    with pytest.raises(FileNotFoundError, match="no subfolder 'nope'"):
+        mm.MobileBertForMaskedLM.from_pretrained(tmp_path / "repo", subfolder="nope")
+    config = MobileBertConfig.from_pretrained(tmp_path / "repo", subfolder="mlm")
+    assert config.architectures == ["MobileBertForMaskedLM"]
+    from_state = mm.MobileBertForMaskedLM.from_pretrained(tmp_path / "repo", subfolder="mlm",
+                                                          state_dict=model.state_dict())
+    np.testing.assert_array_equal(from_state(ids).logits, expected)
+    with pytest.warns(UserWarning, match="float32 only"):
+        half = mm.MobileBertForMaskedLM.from_pretrained(tmp_path / "repo", subfolder="mlm", torch_dtype="float16")
+    assert half.dtype == np.float32 and half.params["cls.predictions.bias"].dtype == np.float32
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # float32 and "auto" are silent, as are the torch-only loading options
+        mm.MobileBertForMaskedLM.from_pretrained(tmp_path / "repo", subfolder="mlm", dtype="auto",
+                                                 low_cpu_mem_usage=True, device_map="cpu", attn_implementation="eager")
+        mm.MobileBertForMaskedLM.from_pretrained(tmp_path / "repo", subfolder="mlm", dtype=np.float32)
+
+
+def test_unknown_options_name_the_supported_ones(tmp_path):
+    model = mm.MobileBertModel(MobileBertConfig(**TINY))
+    model.save_pretrained(tmp_path)
+    with pytest.raises(InputError, match="unknown keyword argument.*num_labal.*config overrides"):
+        mm.MobileBertModel.from_pretrained(tmp_path, num_labal=3)
+    with pytest.raises(InputError, match="device_map='cuda'.*CPU"):
+        mm.MobileBertModel.from_pretrained(tmp_path, device_map="cuda")
+    with pytest.raises(InputError, match="from_tf is not supported"):
+        mm.MobileBertModel.from_pretrained(tmp_path, from_tf=True)
+    with pytest.raises(InputError, match="safe_serialization=False"):
+        model.save_pretrained(tmp_path, safe_serialization=False)
+    with pytest.raises(InputError, match="unknown keyword argument"):
+        model.save_pretrained(tmp_path, shard=2)
+    with pytest.raises(ConfigError, match="needs a MobileBertConfig"):
+        mm.MobileBertModel({"hidden_size": 64})
+    config, unused = MobileBertConfig.from_pretrained(tmp_path, hidden_act="gelu", foo=1, return_unused_kwargs=True)
+    assert config.hidden_act == "gelu" and unused == {"foo": 1}
+
+
+def test_model_methods_a_script_calls():
+    config = MobileBertConfig(**TINY)
+    model = mm.MobileBertForMaskedLM(config)
+    assert model.eval() is model and model.to("cpu") is model and model.cpu() is model and not model.training
+    assert model.config is config and model.device == "cpu" and model.dtype == np.float32
+    embeddings = model.get_input_embeddings()
+    assert embeddings.weight is model.params["mobilebert.embeddings.word_embeddings.weight"]
+    assert (embeddings.num_embeddings, embeddings.embedding_dim) == (TINY["vocab_size"], TINY["embedding_size"])
+    np.testing.assert_array_equal(embeddings(np.array([[2, 3]])), embeddings.weight[[[2, 3]]])
+    total = sum(v.size for v in model.params.values())
+    tables = sum(v.size for k, v in model.params.items() if k.endswith("_embeddings.weight"))
+    assert model.num_parameters() == total and model.num_parameters(exclude_embeddings=True) == total - tables
+    assert dict(model.named_parameters()).keys() == model.params.keys()
+    with pytest.raises(InputError, match="inference only"):
+        model.train()
+    with pytest.raises(InputError, match="CPU in float32 only"):
+        model.to("cuda")
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("head_class", ["MobileBertForMaskedLM", "MobileBertForTokenClassification",
+                                        "MobileBertForPreTraining"])
+def test_save_pretrained_is_loaded_by_transformers(oracle, tmp_path, head_class):
+    torch, transformers = oracle
+    config = MobileBertConfig(**dict(TINY, hidden_act="gelu"), id2label={0: "O", 1: "B-PER", 2: "I-PER"},
+                              my_note="kept")
+    ours = getattr(mm, head_class)(config, seed=7)
+    rng = np.random.default_rng(1)
+    ours.params.update({k: (v + 0.1 * rng.standard_normal(v.shape)).astype(np.float32)
+                        for k, v in ours.params.items() if "LayerNorm" in k or k.endswith("bias")})
+    ours.save_pretrained(tmp_path)
+    hf = getattr(transformers, head_class).from_pretrained(tmp_path).eval()
+    assert hf.config.id2label == config.id2label and hf.config.my_note == "kept" and hf.config.hidden_act == "gelu"
+    ids, mask, types = random_batch(rng, TINY["vocab_size"], 2, 8)
+    with torch.no_grad():
+        ref = hf(**torch_inputs(torch, input_ids=ids, attention_mask=mask, token_type_ids=types))
+    mine = getattr(mm, head_class).from_pretrained(tmp_path)(ids, attention_mask=mask, token_type_ids=types)
+    assert list(mine.keys()) == list(ref.keys())
+    for key in ref.keys():
+        assert_close(mine[key], ref[key].numpy(), key)
+
+
+# ------------------------------------------------------------------------------------------------- a whole script
+
+# A transformers-style inference script. Only IMPORTS differs between the two runs: the library, and what the
+# tokenizer returns for that library's model (torch tensors for transformers, NumPy arrays for ours).
+SCRIPT = '''
+{imports}
+import numpy as np
+
+folder = FOLDER
+config = MobileBertConfig.from_pretrained(folder)
+config.output_hidden_states = True
+model = MobileBertForSequenceClassification.from_pretrained(folder, config=config)
+model.eval()
+tokenizer = MobileBertTokenizer.from_pretrained(folder)
+
+texts = ["The film was a delight from start to finish.", "I would not watch it again.", "It was fine."]
+batch = tokenizer(texts, padding=True, truncation=True, max_length=32, return_tensors=TENSORS)
+outputs = model(**batch)
+
+logits = np.asarray(outputs[0])
+same_logits = np.asarray(outputs["logits"])
+probs = np.exp(logits - logits.max(-1, keepdims=True))
+probs = probs / probs.sum(-1, keepdims=True)
+predictions = [model.config.id2label[int(i)] for i in probs.argmax(-1)]
+label_ids = [model.config.label2id[p] for p in predictions]
+hidden_states = outputs.hidden_states
+cls_vectors = np.asarray(hidden_states[-1])[:, 0]
+keys = list(outputs.keys())
+plain = model(**batch, return_dict=False)
+
+model.save_pretrained(SAVED)
+tokenizer.save_pretrained(SAVED)
+reloaded = MobileBertForSequenceClassification.from_pretrained(SAVED, output_attentions=True)
+again = reloaded(**batch)
+encoder = MobileBertModel.from_pretrained(SAVED, add_pooling_layer=False)
+encoded = encoder(**batch)
+
+RESULT = dict(
+    probs=probs, same=bool(np.array_equal(logits, same_logits)), predictions=predictions, label_ids=label_ids,
+    num_labels=model.config.num_labels, num_hidden=len(hidden_states), cls_vectors=cls_vectors, keys=keys,
+    num_outputs=len(outputs), plain_len=len(plain), plain_logits=np.asarray(plain[0]),
+    again_logits=np.asarray(again.logits), again_attentions=len(again.attentions),
+    encoded=np.asarray(encoded[0]), encoded_keys=list(encoded.keys()), parameters=model.num_parameters(),
+    input_ids=np.asarray(batch["input_ids"]),
+)
+'''
+IMPORTS = {
+    "transformers": "import torch\ntorch.set_grad_enabled(False)\nfrom transformers import MobileBertConfig, "
+                    "MobileBertForSequenceClassification, MobileBertModel, MobileBertTokenizer\nTENSORS = 'pt'",
+    "minimobilebert": "from minimobilebert import MobileBertConfig, MobileBertForSequenceClassification, "
+                      "MobileBertModel, MobileBertTokenizer\nTENSORS = 'np'",
+}
+
+
+def run_script(library: str, folder: str, saved: str) -> dict:
+    namespace = {"FOLDER": folder, "SAVED": saved}
+    exec(compile(SCRIPT.format(imports=IMPORTS[library]), f"<inference script on {library}>", "exec"), namespace)
+    return namespace["RESULT"]
+
+
+@pytest.mark.oracle
+def test_transformers_inference_script_runs_unchanged(oracle, hf_classifier_folder, tmp_path):
+    torch, _ = oracle
+    try:
+        theirs = run_script("transformers", hf_classifier_folder, str(tmp_path / "theirs"))
+    finally:
+        torch.set_grad_enabled(True)
+    ours = run_script("minimobilebert", hf_classifier_folder, str(tmp_path / "ours"))
+    np.testing.assert_array_equal(ours["input_ids"], theirs["input_ids"])
+    for key in ("same", "predictions", "label_ids", "num_labels", "num_hidden", "keys", "num_outputs", "plain_len",
+                "again_attentions", "encoded_keys", "parameters"):
+        assert ours[key] == theirs[key], key
+    for key in ("probs", "cls_vectors", "plain_logits", "again_logits", "encoded"):
+        assert_close(ours[key], theirs[key], key)
+    assert set(ours["predictions"]) <= set(LABELS.values()) and ours["keys"] == ["logits", "hidden_states"]
+    # each library reads the folder the other one saved
+    import transformers
+
+    hf_back = transformers.MobileBertForSequenceClassification.from_pretrained(tmp_path / "ours")
+    mm_back = mm.MobileBertForSequenceClassification.from_pretrained(tmp_path / "theirs")
+    ids = theirs["input_ids"]
+    with torch.no_grad():
+        ref = hf_back(torch.as_tensor(ids)).logits.numpy()
+    assert_close(mm_back(ids).logits, ref, "cross-loaded logits")
+    assert hf_back.config.id2label == mm_back.config.id2label == LABELS
+
+
+# ------------------------------------------------------------------------------------------------- HF's own tests
+# Adapted from huggingface/transformers tests/models/mobilebert/test_modeling_mobilebert.py (MobileBertModelTester):
+# the same configuration and calls, NumPy inputs instead of torch tensors.
+
+HF_TESTER = dict(vocab_size=99, hidden_size=64, embedding_size=32, num_hidden_layers=2, num_attention_heads=4,
+                 intermediate_size=37, hidden_act="gelu", hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1,
+                 max_position_embeddings=512, type_vocab_size=16, is_decoder=False, initializer_range=0.02)
+BATCH, SEQ, NUM_LABELS, NUM_CHOICES = 13, 7, 3, 4
+
+
+@pytest.fixture
+def tester_inputs():
+    rng = np.random.default_rng(0)
+    input_ids = rng.integers(0, 99, (BATCH, SEQ))
+    input_mask = rng.integers(0, 2, (BATCH, SEQ))
+    input_mask[:, -1] = 1  # HF's random_attention_mask keeps the last token
+    token_type_ids = rng.integers(0, 16, (BATCH, SEQ))
+    sequence_labels = rng.integers(0, 2, (BATCH,))
+    token_labels = rng.integers(0, NUM_LABELS, (BATCH, SEQ))
+    choice_labels = rng.integers(0, NUM_CHOICES, (BATCH,))
+    return MobileBertConfig(**HF_TESTER), input_ids, token_type_ids, input_mask, sequence_labels, token_labels, \
+        choice_labels
+
+
+def test_hf_model_tester_calls(tester_inputs):
+    config, input_ids, token_type_ids, input_mask, sequence_labels, token_labels, choice_labels = tester_inputs
+    model = mm.MobileBertModel(config=config)
+    model.eval()
+    model(input_ids, attention_mask=input_mask, token_type_ids=token_type_ids)
+    model(input_ids, token_type_ids=token_type_ids)
+    result = model(input_ids)
+    assert result.last_hidden_state.shape == (BATCH, SEQ, 64) and result.pooler_output.shape == (BATCH, 64)
+
+    result = mm.MobileBertForMaskedLM(config=config).eval()(input_ids, attention_mask=input_mask,
+                                                            token_type_ids=token_type_ids, labels=token_labels)
+    assert result.logits.shape == (BATCH, SEQ, 99) and np.isfinite(result.loss)
+
+    result = mm.MobileBertForNextSentencePrediction(config=config)(
+        input_ids, attention_mask=input_mask, token_type_ids=token_type_ids, labels=sequence_labels)
+    assert result.logits.shape == (BATCH, 2)
+
+    result = mm.MobileBertForPreTraining(config=config)(
+        input_ids, attention_mask=input_mask, token_type_ids=token_type_ids, labels=token_labels,
+        next_sentence_label=sequence_labels)
+    assert result.prediction_logits.shape == (BATCH, SEQ, 99) and result.seq_relationship_logits.shape == (BATCH, 2)
+
+    result = mm.MobileBertForQuestionAnswering(config=config)(
+        input_ids, attention_mask=input_mask, token_type_ids=token_type_ids, start_positions=sequence_labels,
+        end_positions=sequence_labels)
+    assert result.start_logits.shape == result.end_logits.shape == (BATCH, SEQ)
+
+    config.num_labels = NUM_LABELS
+    result = mm.MobileBertForSequenceClassification(config)(input_ids, attention_mask=input_mask,
+                                                            token_type_ids=token_type_ids, labels=sequence_labels)
+    assert result.logits.shape == (BATCH, NUM_LABELS)
+
+    result = mm.MobileBertForTokenClassification(config=config)(input_ids, attention_mask=input_mask,
+                                                                token_type_ids=token_type_ids, labels=token_labels)
+    assert result.logits.shape == (BATCH, SEQ, NUM_LABELS)
+
+    config.num_choices = NUM_CHOICES
+    expand = lambda a: np.repeat(a[:, None, :], NUM_CHOICES, axis=1)  # noqa: E731 - unsqueeze(1).expand(...)
+    result = mm.MobileBertForMultipleChoice(config=config)(
+        expand(input_ids), attention_mask=expand(input_mask), token_type_ids=expand(token_type_ids),
+        labels=choice_labels)
+    assert result.logits.shape == (BATCH, NUM_CHOICES)
+    assert config.to_dict()["num_choices"] == NUM_CHOICES  # an attribute HF's test sets is kept like any key
+
+
+# Adapted from tests/test_configuration_common.py (ConfigTester(self, config_class=MobileBertConfig, hidden_size=37))
+# and tests/utils/test_configuration_utils.py (config_common_kwargs).
+CONFIG_COMMON_KWARGS = {
+    "return_dict": False, "output_hidden_states": True, "output_attentions": True, "torchscript": True,
+    "torch_dtype": "float16", "use_bfloat16": True, "tf_legacy_loss": True, "pruned_heads": {"a": 1},
+    "tie_word_embeddings": False, "is_decoder": True, "cross_attention_hidden_size": 128, "add_cross_attention": True,
+    "tie_encoder_decoder": True, "max_length": 50, "min_length": 3, "do_sample": True, "early_stopping": True,
+    "num_beams": 3, "num_beam_groups": 3, "diversity_penalty": 0.5, "temperature": 2.0, "top_k": 10, "top_p": 0.7,
+    "typical_p": 0.2, "repetition_penalty": 0.8, "length_penalty": 0.8, "no_repeat_ngram_size": 5,
+    "encoder_no_repeat_ngram_size": 5, "bad_words_ids": [1, 2, 3], "num_return_sequences": 3,
+    "chunk_size_feed_forward": 5, "output_scores": True, "return_dict_in_generate": True, "forced_bos_token_id": 2,
+    "forced_eos_token_id": 3, "remove_invalid_values": True, "architectures": ["BertModel"],
+    "finetuning_task": "translation", "id2label": {0: "label"}, "label2id": {"label": "0"},
+    "tokenizer_class": "BertTokenizerFast", "prefix": "prefix", "bos_token_id": 6, "pad_token_id": 7,
+    "eos_token_id": 8, "sep_token_id": 9, "decoder_start_token_id": 10, "exponential_decay_length_penalty": (5, 1.01),
+    "suppress_tokens": [0, 1], "begin_suppress_tokens": 2, "task_specific_params": {"translation": "some_params"},
+    "problem_type": "regression",
+}
+
+
+def test_hf_config_tester_common_tests(tmp_path):
+    inputs = {"hidden_size": 37}
+    config = MobileBertConfig(**inputs)
+    for prop in ("hidden_size", "num_attention_heads", "num_hidden_layers", "vocab_size"):
+        assert hasattr(config, prop)
+    for idx, name in enumerate(["hidden_size", "num_attention_heads", "num_hidden_layers", "vocab_size"]):
+        setattr(config, name, idx)  # one field at a time: checked as a whole when a model is built or saved
+        assert getattr(config, name) == idx
+    with pytest.raises(ConfigError, match="hidden_size must be a positive integer, got 0"):
+        config.validate()
+    for idx, name in enumerate(["hidden_size", "num_attention_heads", "num_hidden_layers", "vocab_size"]):
+        if idx == 0:  # stricter than transformers: a zero-width model is refused when it is made
+            with pytest.raises(ConfigError, match="hidden_size"):
+                MobileBertConfig(**{name: idx})
+        else:
+            assert getattr(MobileBertConfig(**{name: idx}), name) == idx
+
+    config = MobileBertConfig(**inputs)
+    obj = json.loads(config.to_json_string())
+    assert all(obj[key] == value for key, value in inputs.items())
+
+    config.to_json_file(tmp_path / "config.json")
+    assert MobileBertConfig.from_json_file(tmp_path / "config.json").to_dict() == config.to_dict()
+
+    config.save_pretrained(tmp_path / "saved")
+    assert MobileBertConfig.from_pretrained(tmp_path / "saved").to_dict() == config.to_dict()
+    with pytest.raises(OSError):
+        MobileBertConfig.from_pretrained(f".{tmp_path / 'saved'}")
+
+    config.save_pretrained(tmp_path / "repo" / "test")
+    assert MobileBertConfig.from_pretrained(tmp_path / "repo", subfolder="test").to_dict() == config.to_dict()
+
+    labelled = MobileBertConfig(**inputs, num_labels=5)
+    assert len(labelled.id2label) == len(labelled.label2id) == 5
+    labelled.num_labels = 3
+    assert len(labelled.id2label) == len(labelled.label2id) == 3
+
+    assert MobileBertConfig() is not None
+
+    with pytest.warns(UserWarning) as caught:
+        common = MobileBertConfig(**copy.deepcopy(CONFIG_COMMON_KWARGS))
+    wrong = [(k, getattr(common, k), v) for k, v in CONFIG_COMMON_KWARGS.items() if getattr(common, k) != v]
+    assert wrong == []
+    said = " ".join(str(w.message) for w in caught)  # what means nothing for inference is said so
+    for key in ("is_decoder", "add_cross_attention", "use_bfloat16", "dtype='float16'", "pruned_heads"):
+        assert key in said
+    assert common.to_dict()["exponential_decay_length_penalty"] == [5, 1.01]
+    common.save_pretrained(tmp_path / "common")
+    assert MobileBertConfig.from_pretrained(tmp_path / "common").to_dict() == common.to_dict()
+
+
+@pytest.mark.oracle
+def test_config_json_we_write_reads_back_in_transformers_with_the_same_values(oracle, tmp_path):
+    _, transformers = oracle
+    ours = MobileBertConfig(**HF_TESTER, num_labels=4, output_hidden_states=True, chunk_size_feed_forward=0,
+                            problem_type="multi_label_classification", custom_key=[1, 2])
+    ours.save_pretrained(tmp_path)
+    hf = transformers.MobileBertConfig.from_pretrained(tmp_path)
+    for key, value in ours.to_dict().items():
+        if key not in ("embedding_and_output_norm_eps", "dtype"):
+            assert getattr(hf, key) == value, key
+    hf.save_pretrained(tmp_path / "back")
+    back = MobileBertConfig.from_pretrained(tmp_path / "back")
+    assert back == ours and back.custom_key == [1, 2]
+    assert os.path.exists(tmp_path / "back" / "config.json")
