@@ -31,16 +31,17 @@ cdef float[:, ::1] _EMPTY2 = np.zeros((1, 1), dtype=np.float32)
 
 
 cdef inline float _act(float v, int code) noexcept nogil:
-    """One activation (the formulas of functional.py; gelu with libc's exact erf)."""
-    if code == 0:
-        return v if v > 0 else 0.0
+    """One activation, by its code in functional.ACTIVATION_CODES (the formulas of functional.py; gelu with
+    libc's exact erf)."""
     if code == 1:
-        return <float>(0.5 * v * (1.0 + erf(v * 0.7071067811865476)))
+        return v if v > 0 else 0.0
     if code == 2:
-        return <float>(0.5 * v * (1.0 + tanh(0.7978845608028654 * (v + 0.044715 * v * v * v))))
+        return <float>(0.5 * v * (1.0 + erf(v * 0.7071067811865476)))
     if code == 3:
+        return <float>(0.5 * v * (1.0 + tanh(0.7978845608028654 * (v + 0.044715 * v * v * v))))
+    if code == 4:
         return <float>tanh(v)
-    return <float>(v / (1.0 + exp(-<double>v)))  # silu, in double so exp(-x) cannot overflow
+    return <float>(v / (1.0 + exp(-<double>v)))  # 5, silu, in double so exp(-x) cannot overflow
 
 
 # The loops below walk raw row pointers (rows are C-contiguous) so gcc sees plain 1-D loops it can vectorize.

@@ -41,17 +41,18 @@ _REDUCTIONS = {"reassoc", "nsz", "contract"}
 
 @njit(cache=True, inline="always")
 def _act(v, code):
-    """One activation on a float32 scalar (the same formulas as functional.py; gelu with the exact erf)."""
-    if code == 0:
-        return v if v > 0 else np.float32(0.0)
+    """One activation on a float32 scalar, by its code in functional.ACTIVATION_CODES (the same formulas as
+    functional.py; gelu with the exact erf)."""
     if code == 1:
-        return np.float32(0.5 * v * (1.0 + math.erf(v * 0.7071067811865476)))
+        return v if v > 0 else np.float32(0.0)
     if code == 2:
+        return np.float32(0.5 * v * (1.0 + math.erf(v * 0.7071067811865476)))
+    if code == 3:
         inner = 0.7978845608028654 * (v + 0.044715 * v * v * v)
         return np.float32(0.5 * v * (1.0 + math.tanh(inner)))
-    if code == 3:
+    if code == 4:
         return np.float32(math.tanh(v))
-    # silu: x / (1 + exp(-x)), in float64 so exp(-x) cannot overflow for float32 inputs
+    # code 5, silu: x / (1 + exp(-x)), in float64 so exp(-x) cannot overflow for float32 inputs
     return np.float32(v / (1.0 + math.exp(-np.float64(v))))
 
 

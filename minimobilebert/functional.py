@@ -77,14 +77,15 @@ ACTIVATIONS = {
 
 # The one numbering of the activations that compiled code uses (the Numba and Cython kernels and the
 # compiled engine all take it from here): a name's code selects the same formula as ACTIVATIONS[name].
+# 0 is kept for "no activation" (a plain dense layer in the engine).
 ACTIVATION_CODES = {
-    "relu": 0,
-    "gelu": 1,
-    "gelu_new": 2,
-    "gelu_pytorch_tanh": 2,
-    "tanh": 3,
-    "silu": 4,
-    "swish": 4,
+    "relu": 1,
+    "gelu": 2,
+    "gelu_new": 3,
+    "gelu_pytorch_tanh": 3,
+    "tanh": 4,
+    "silu": 5,
+    "swish": 5,
 }
 
 

@@ -79,7 +79,11 @@ def test_capture_records_every_block_without_changing_outputs():
     plain = model(ids).logits
     with mm.capture() as acts:
         captured = model(ids).logits
-    np.testing.assert_array_equal(plain, captured)
+    if mm.backend.engine_status(model.config) == "engine":
+        # The compiled engine keeps no intermediates: under capture() the same math runs kernel by kernel.
+        assert_close(captured, plain, "logits under capture()", tol=1e-5)
+    else:
+        np.testing.assert_array_equal(plain, captured)
     layer0 = "encoder.layer.0."
     expected_shapes = {
         "embeddings.word": (1, 5, 16),

@@ -201,3 +201,62 @@ def test_our_save_pretrained_loads_in_transformers(oracle, tmp_path):
     ids, mask, _ = random_batch(np.random.default_rng(8), SMALL["vocab_size"], 2, 8)
     compare_outputs(ours(ids, mask, output_hidden_states=True, output_attentions=True),
                     run_hf(hf, torch, input_ids=ids, attention_mask=mask))
+
+
+@pytest.fixture
+def engine_calls(monkeypatch):
+    """Run under the cython backend and count the compiled engine's encode() calls (the engine must load:
+    skipped on a machine without it, a failure under CI)."""
+    import os
+
+    from minimobilebert import backend
+
+    if "cython" not in mm.available_backends():
+        pytest.skip(f"the cython backend is not built: {backend.unavailable_backends().get('cython')}")
+    why = backend.unavailable_backends(mm.MobileBertConfig(**SMALL)).get("engine")
+    if why is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"the compiled engine must load under CI: {why}")
+        pytest.skip(f"the compiled engine is not available: {why}")
+    engine, calls = backend.engine(), []
+    real = engine.encode
+
+    def spy(*args, **kwargs):
+        calls.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "encode", spy)
+    with mm.use_backend("cython"):
+        yield calls
+
+
+# Every switch of the config through the compiled engine (backend "cython", no hidden states or attentions
+# asked for, so the model hands the whole encoder to it), on a padded batch, against HF.
+@pytest.mark.parametrize("name", sorted(CONFIG_GRID))
+@pytest.mark.filterwarnings("ignore:Initializing zero-element tensors is a no-op")
+def test_engine_path_matches_hf(oracle, tmp_path, engine_calls, name):
+    torch, _ = oracle
+    kwargs = CONFIG_GRID[name]
+    hf, ours = load_both(oracle, tmp_path, "MobileBertForPreTraining", **kwargs)
+    inputs = labelled_inputs("MobileBertForPreTraining", np.random.default_rng(9), kwargs, batch=3, seq=13)
+    out = ours(**inputs)
+    assert len(engine_calls) == 1, "the forward did not take the engine path"
+    ref = run_hf(hf, torch, **inputs)
+    for field in ("loss", "prediction_logits", "seq_relationship_logits"):
+        assert_close(getattr(out, field), getattr(ref, field).numpy(), f"{name} {field}")
+    assert out.hidden_states is None and out.attentions is None
+
+
+def test_engine_path_every_head_matches_hf(oracle, tmp_path, engine_calls):
+    torch, _ = oracle
+    for head_class in HEAD_CLASSES:
+        hf, ours = load_both(oracle, tmp_path, head_class, **SMALL)
+        inputs = labelled_inputs(head_class, np.random.default_rng(10), SMALL)
+        before = len(engine_calls)
+        out = ours(**inputs)
+        assert len(engine_calls) == before + 1, f"{head_class} did not take the engine path"
+        ref = run_hf(hf, torch, **inputs)
+        for field in dataclasses.fields(out):
+            mine = getattr(out, field.name)
+            if mine is not None and not isinstance(mine, tuple):
+                assert_close(mine, getattr(ref, field.name).numpy(), f"{head_class} {field.name}")
