@@ -127,6 +127,8 @@ class MobileBertPreTrainedModel:
             source = source or f"{type(self).__name__} params"
             params = checkpoint.reconcile(checkpoint.to_float32(params, source), shapes, self.config, source, seed)
         self.params = params
+        from .packing import pack_params  # dense weights become views of shared buffers: HF's shapes, no copy
+        pack_params(self.config, params)
         self.p = nest(params)
 
     # ----------------------------------------------------------------------------- loading and saving
