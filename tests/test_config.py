@@ -122,3 +122,194 @@ def test_replacing_labels_derives_their_mapping():
     assert config.label2id == {"others": 0, "happy": 1, "sad": 2} and config.num_labels == 3
     explicit = MobileBertConfig().replace(id2label={0: "a", 1: "b"}, label2id={"a": 0, "b": 1})
     assert explicit.label2id == {"a": 0, "b": 1}
+
+
+# ------------------------------------------------------------------------------------------------- hostile values
+# Issue 10: a config.json is hostile until checked. Every value of the wrong type is a ConfigError naming the
+# field and the fix; no value may reach the model code as something else (a "false" read as True).
+
+import math  # noqa: E402
+import os  # noqa: E402
+import warnings  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from minimobilebert.config import BOOLS, FLOATS, LIMITS, MAX_PARAMETERS, POSITIVE_INTS  # noqa: E402
+from minimobilebert.params import parameter_budget  # noqa: E402
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"classifier_activation": "false"}, "classifier_activation must be true or false, got 'false'.*without quotes"),
+    ({"trigram_input": "true"}, "trigram_input must be true or false"),
+    ({"use_bottleneck": 1}, "use_bottleneck must be true or false, got 1.*write true"),
+    ({"tie_word_embeddings": "no"}, "tie_word_embeddings must be true or false"),
+    ({"output_hidden_states": "false"}, "output_hidden_states must be true or false"),
+    ({"is_decoder": "false"}, "is_decoder must be true or false"),
+    ({"hidden_act": ["relu"]}, "hidden_act must be a string.*got \\['relu'\\] \\(list\\)"),
+    ({"layer_norm_eps": "1e-12"}, "layer_norm_eps must be a number, got '1e-12'.*without quotes"),
+    ({"id2label": ["neg", "pos"]}, "id2label must be an object.*got a list"),
+    ({"id2label": {"0": "a", "2": "b"}}, "id2label ids must be 0..1.*got \\[0, 2\\]"),
+    ({"id2label": {"zero": "a"}}, "id2label key 'zero' is not a label id"),
+    ({"id2label": {"0": ["a"]}}, "id2label\\['0'\\] must be a label name"),
+    ({"label2id": ["a", "b"]}, "label2id must be an object"),
+    ({"pad_token_id": "0"}, "pad_token_id must be an integer.*got '0'.*without quotes"),
+    ({"bos_token_id": "1"}, "bos_token_id must be an integer"),
+    ({"vocab_size": 30522.0}, "vocab_size must be a positive integer, got 30522.0.*without the decimal point"),
+    ({"num_hidden_layers": "24"}, "num_hidden_layers must be a positive integer.*without quotes"),
+    ({"num_attention_heads": True}, "num_attention_heads must be a positive integer, got True"),
+    ({"num_labels": 2.5}, "num_labels must be a positive integer"),
+    ({"hidden_dropout_prob": None}, "hidden_dropout_prob must be a number"),
+    ({"initializer_range": -0.02}, "initializer_range must be >= 0"),
+    ({"layer_norm_eps": {"__float__": "NaN"}}, "layer_norm_eps must be a finite number"),
+    ({"normalization_type": ["no_norm"]}, "normalization_type must be one of"),
+    ({"architectures": "MobileBertModel"}, "architectures must be a list"),
+    ({"dtype": "float17"}, "dtype 'float17' is not a type"),
+    ({"true_hidden_size": 512}, "true_hidden_size=512 disagrees"),
+    ({"problem_type": "single_label_classification", "num_labels": 1}, "needs num_labels > 1"),
+])
+def test_wrong_values_are_refused_naming_the_field(data, message):
+    with pytest.raises(ConfigError, match=message):
+        MobileBertConfig.from_dict(data)
+
+
+def test_what_json_writes_for_a_float_or_a_label_map_is_accepted():
+    config = MobileBertConfig.from_dict({"layer_norm_eps": 1, "hidden_dropout_prob": 0, "classifier_dropout": None,
+                                         "id2label": {"1": "pos", "0": "neg"}, "label2id": {"neg": "0", "pos": "1"}})
+    assert config.layer_norm_eps == 1.0 and isinstance(config.layer_norm_eps, float)
+    assert config.id2label == {0: "neg", 1: "pos"} and list(config.id2label) == [0, 1]
+    assert config.label2id == {"neg": "0", "pos": "1"}  # kept as given, as transformers keeps it
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("field", ["classifier_activation", "trigram_input", "use_bottleneck",
+                                   "use_bottleneck_attention", "key_query_shared_bottleneck", "tie_word_embeddings"])
+@pytest.mark.parametrize("value", ["false", "true", 0, 1])
+def test_boolean_strings_are_refused_as_transformers_refuses_them(oracle, field, value):
+    """transformers' strict config refuses "false", "true", 0 and 1 for a bool field; so do we."""
+    _, transformers = oracle
+    with pytest.raises(Exception):
+        transformers.MobileBertConfig(**{field: value})
+    with pytest.raises(ConfigError, match=f"{field} must be true or false"):
+        MobileBertConfig(**{field: value})
+
+
+@pytest.mark.parametrize("name", sorted(LIMITS))
+def test_each_cap_is_a_config_error_naming_the_field(name):
+    with pytest.raises(ConfigError, match=f"{name}={LIMITS[name] + 1:,} is over minimobilebert's limit"):
+        MobileBertConfig(**{name: LIMITS[name] + 1})
+
+
+@pytest.mark.parametrize("data", [
+    {"num_hidden_layers": 10**6}, {"num_feedforward_networks": 10**7}, {"num_labels": 10**9}, {"vocab_size": 10**12},
+    {"hidden_size": 10**18}, {"max_position_embeddings": 2**63}, {"id2label": {str(i): "x" for i in range(100_001)}},
+])
+def test_issue_10_memory_bombs_fail_before_allocating(data):
+    with pytest.raises(ConfigError, match="over minimobilebert's limit"):
+        MobileBertConfig.from_dict(data)
+
+
+def test_total_parameter_cap_admits_real_models_only():
+    from minimobilebert.convert import config_from_bert
+
+    bert_large = config_from_bert(dict(vocab_size=30522, hidden_size=1024, num_hidden_layers=24, num_attention_heads=16,
+                                       intermediate_size=4096, max_position_embeddings=512, type_vocab_size=2))
+    multilingual = config_from_bert(dict(vocab_size=250002, hidden_size=768, num_hidden_layers=12,
+                                         num_attention_heads=12, intermediate_size=3072))
+    for config in (MobileBertConfig.published(), bert_large, multilingual):
+        assert parameter_budget(config) <= MAX_PARAMETERS
+    assert 330e6 < parameter_budget(bert_large) < 340e6  # BERT-large with its MLM head: 335M published
+    with pytest.raises(ConfigError, match=r"describes a model of [\d,]+ parameters, over .* limit of 536,870,912"):
+        MobileBertConfig(use_bottleneck=False, hidden_size=4096, num_attention_heads=16, intermediate_size=16384)
+
+
+def test_setting_attributes_checks_types_and_caps_at_once_and_sizes_before_a_model():
+    from minimobilebert import MobileBertModel
+
+    config = MobileBertConfig(vocab_size=99, hidden_size=32, intra_bottleneck_size=16, embedding_size=8,
+                              intermediate_size=24, num_hidden_layers=1)
+    with pytest.raises(ConfigError, match="classifier_activation must be true or false"):
+        config.classifier_activation = "false"
+    with pytest.raises(ConfigError, match="num_hidden_layers=100,000 is over"):
+        config.num_hidden_layers = 100_000
+    with pytest.raises(ConfigError, match="num_labels must be a positive integer"):
+        config.num_labels = "3"
+    config.num_attention_heads = 3  # may be fixed by the next assignment, so only checked as a whole
+    with pytest.raises(ConfigError, match="not divisible by num_attention_heads=3"):
+        MobileBertModel(config)
+    with pytest.raises(ConfigError, match="not divisible"):
+        config.save_pretrained("/nonexistent/never-written")
+    config.num_attention_heads = 4
+    assert MobileBertModel(config).config is config
+    config.user_note = "anything"  # unknown attributes are kept, as in transformers
+    assert config.user_note == "anything" and config.to_dict()["user_note"] == "anything"
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-2**70, max_value=2**70)
+    | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=6)
+    | st.sampled_from(["true", "false", "1e-12", "relu", "0", "no_norm", "float16", "regression"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=6)
+CONFIG_KEYS = sorted(set(MobileBertConfig.__dataclass_fields__) - {"extra"}) + [
+    "num_labels", "torch_dtype", "true_hidden_size", "model_type", "is_decoder", "bos_token_id", "extra",
+    "_name_or_path", "transformers_version"]
+
+
+@given(st.dictionaries(st.sampled_from(CONFIG_KEYS), json_values, max_size=4))
+@settings(max_examples=300, deadline=None)
+def test_any_json_values_give_a_valid_config_or_a_config_error(data):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            config = MobileBertConfig.from_dict(data)
+        except ConfigError:
+            return
+        for name in BOOLS:
+            assert type(getattr(config, name)) is bool, name
+        for name in POSITIVE_INTS:
+            value = getattr(config, name)
+            assert type(value) is int and 1 <= value <= LIMITS[name], name
+        for name in FLOATS:
+            value = getattr(config, name)
+            assert value is None and name == "classifier_dropout" or type(value) is float and math.isfinite(value)
+        assert list(config.id2label) == list(range(config.num_labels))
+        again = MobileBertConfig.from_dict(json.loads(config.to_json_string()))
+    assert again == config
+
+
+@given(st.sampled_from(POSITIVE_INTS + BOOLS + FLOATS),
+       st.one_of(st.text(max_size=5), st.lists(st.integers(), max_size=2), st.dictionaries(st.text(), st.integers()),
+                 st.floats().filter(lambda x: not float(x).is_integer())))
+@settings(max_examples=200, deadline=None)
+def test_a_value_of_the_wrong_type_is_always_refused(name, value):
+    if name in FLOATS and isinstance(value, float) and math.isfinite(value) and not (
+            name == "layer_norm_eps" and value <= 0 or name == "initializer_range" and value < 0):
+        return  # a float is the right type for a float field
+    with pytest.raises(ConfigError, match=name):
+        MobileBertConfig.from_dict({name: value})
+
+
+def test_config_files_are_read_as_hostile(tmp_path):
+    """config.json goes through files.read_json: regular files only, bounded size, errors name the file."""
+    fifo = tmp_path / "fifo"
+    fifo.mkdir()
+    os.mkfifo(fifo / "config.json")
+    with pytest.raises(ConfigError, match="is a FIFO"):
+        MobileBertConfig.from_pretrained(fifo)
+    zero = tmp_path / "zero"
+    zero.mkdir()
+    os.symlink("/dev/zero", zero / "config.json")
+    with pytest.raises(ConfigError, match="is a device"):
+        MobileBertConfig.from_pretrained(zero)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "config.json").write_bytes(b'{"hidden_act": "\xff"}')
+    with pytest.raises(ConfigError, match=r"config.json.*not UTF-8"):
+        MobileBertConfig.from_pretrained(bad)
+    (bad / "config.json").write_text("[1, 2]")
+    with pytest.raises(ConfigError, match="should hold a JSON object"):
+        MobileBertConfig.from_pretrained(bad)
+    (bad / "config.json").write_text('{"num_hidden_layers": 1e6}')
+    with pytest.raises(ConfigError, match=f"^{bad / 'config.json'}: num_hidden_layers must be a positive integer"):
+        MobileBertConfig.from_pretrained(bad)
