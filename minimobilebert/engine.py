@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from . import packing
+from . import functional, packing
 from .config import MobileBertConfig
 from .errors import ConfigError
 from .params import uses_embedding_transformation
@@ -44,9 +44,8 @@ except Exception as e:  # noqa: BLE001 - any import failure means "not built her
 else:
     _LOAD_ERROR = None
 
-# The C side's codes (kernels/engine/engine.h).
-ACTIVATION_CODES = {"relu": 1, "gelu": 2, "gelu_new": 3, "gelu_pytorch_tanh": 3, "tanh": 4, "silu": 5,
-                    "swish": 5}
+# The C side's codes (kernels/engine/engine.h: MMB_ACT_*, 0 = none); the activations' one table.
+ACTIVATION_CODES = functional.ACTIVATION_CODES
 NORM_CODES = {"no_norm": 1, "layer_norm": 2}
 GEMM, NORM, ATTENTION = 1, 2, 3
 

@@ -27,28 +27,31 @@ TGT static inline float F(act1)(float v, int act) {
  * row0, col0: where the tile sits in the whole output (to index bias, residual and NoNorm vectors). */
 TGT static void F(epi_store)(const float *t, ptrdiff_t ldt, int mr, int nr, float *C, ptrdiff_t ldc,
                              ptrdiff_t row0, ptrdiff_t col0, const mmb_epilogue *e) {
+    float y[64]; /* one row of the tile (nr <= 32): the residual may be C itself, so C is written last */
     for (int i = 0; i < mr; i++) {
         const float *ti = t + i * ldt;
         float *c = C + i * ldc;
-        for (int j = 0; j < nr; j++) c[j] = ti[j];
-        if (e == NULL) continue;
-        if (e->bias) {
-            const float *b = e->bias + col0;
-            for (int j = 0; j < nr; j++) c[j] += b[j];
+        for (int j = 0; j < nr; j++) y[j] = ti[j];
+        if (e != NULL) {
+            if (e->bias) {
+                const float *b = e->bias + col0;
+                for (int j = 0; j < nr; j++) y[j] += b[j];
+            }
+            if (e->act == MMB_ACT_RELU) {
+                for (int j = 0; j < nr; j++) y[j] = y[j] > 0.0f ? y[j] : 0.0f;
+            } else if (e->act != MMB_ACT_NONE) {
+                for (int j = 0; j < nr; j++) y[j] = F(act1)(y[j], e->act);
+            }
+            if (e->res) {
+                const float *r = e->res + (row0 + i) * e->ldr + col0;
+                for (int j = 0; j < nr; j++) y[j] += r[j];
+            }
+            if (e->scale) {
+                const float *s = e->scale + col0, *h = e->shift + col0;
+                for (int j = 0; j < nr; j++) y[j] = y[j] * s[j] + h[j];
+            }
         }
-        if (e->act == MMB_ACT_RELU) {
-            for (int j = 0; j < nr; j++) c[j] = c[j] > 0.0f ? c[j] : 0.0f;
-        } else if (e->act != MMB_ACT_NONE) {
-            for (int j = 0; j < nr; j++) c[j] = F(act1)(c[j], e->act);
-        }
-        if (e->res) {
-            const float *r = e->res + (row0 + i) * e->ldr + col0;
-            for (int j = 0; j < nr; j++) c[j] += r[j];
-        }
-        if (e->scale) {
-            const float *s = e->scale + col0, *h = e->shift + col0;
-            for (int j = 0; j < nr; j++) c[j] = c[j] * s[j] + h[j];
-        }
+        for (int j = 0; j < nr; j++) c[j] = y[j];
     }
 }
 
