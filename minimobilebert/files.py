@@ -166,6 +166,11 @@ class MappedFile:
         self.check_range(offset, length, part)
         return self.map[offset:offset + length] if length else b""
 
+    def release(self) -> None:
+        """Hand back the pages reading headers has mapped in (see release_pages)."""
+        if self.map is not None:
+            release_pages(np.frombuffer(self.map, np.uint8, 1))
+
     def crc32(self, offset: int, length: int, part: str, chunk: int = 1 << 20) -> int:
         """CRC-32 of a part, read in chunks through the file descriptor: bounded memory, no mapped pages kept."""
         self.check_range(offset, length, part)
@@ -204,20 +209,14 @@ def mapped(array: np.ndarray) -> bool:
 
 
 def release_pages(array: np.ndarray) -> None:
-    """Tell the OS that the mapped pages under `array` are not needed now (they stay in the page cache and are
-    read again if touched): copying a mapped checkpoint then costs its size once, not twice."""
+    """Tell the OS that the mapped pages of the file under `array` are not needed now (they stay in the page
+    cache and are read again if touched): copying a mapped checkpoint tensor by tensor then costs its size
+    once, not twice. The whole mapping is released, not just the array's bytes: the kernel maps pages around
+    the ones read (fault-around, read-around), and a range would leave those behind."""
     mm = _mapping_of(array)
-    if mm is None or not array.size or not hasattr(mm, "madvise") or not hasattr(mmap, "MADV_DONTNEED"):
+    if mm is None or not hasattr(mm, "madvise") or not hasattr(mmap, "MADV_DONTNEED"):
         return
-    start = np.frombuffer(mm, np.uint8, 1).ctypes.data
-    low = high = array.__array_interface__["data"][0] - start
-    for n, s in zip(array.shape, array.strides):
-        (low, high) = (low + (n - 1) * s, high) if s < 0 else (low, high + (n - 1) * s)
-    high += array.itemsize
-    low = max(0, low // mmap.PAGESIZE * mmap.PAGESIZE)
-    high = min(len(mm), high)
-    if high > low:
-        try:
-            mm.madvise(mmap.MADV_DONTNEED, low, high - low)
-        except (OSError, ValueError):
-            pass
+    try:
+        mm.madvise(mmap.MADV_DONTNEED)
+    except (OSError, ValueError):
+        pass

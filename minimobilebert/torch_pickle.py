@@ -127,6 +127,10 @@ def tensor_from_record(record: _TensorRecord, buffer: np.ndarray, name: str, pat
     """The read-only view a record describes, of `buffer` (the storage's elements, a 1-D array)."""
     itemsize = buffer.dtype.itemsize
     shape, offset = record.size, record.offset
+    if record.storage.numel is not None and record.storage.numel != buffer.size:
+        raise CheckpointError(f"{path}: tensor {name!r}: storage {record.storage.key!r} is declared with "
+                              f"{record.storage.numel:,} elements but holds {buffer.size:,}; the file is corrupt "
+                              "or truncated")
     if math.prod(shape) > MAX_ELEMENTS:
         raise CheckpointError(f"{path}: tensor {name!r} declares shape {shape}, {math.prod(shape):.3g} elements; "
                               "no checkpoint tensor is that large: the file is corrupt or crafted")
@@ -173,7 +177,8 @@ class RestrictedUnpickler(pickle.Unpickler):
 
     def persistent_load(self, pid: Any) -> _Storage:
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"
-                and isinstance(pid[1], _StorageType) and isinstance(pid[2], str) and len(pid[2]) <= 64):
+                and type(pid[1]) is _StorageType and type(pid[1].name) is str and pid[1].name in STORAGE_DTYPES
+                and type(pid[2]) is str and len(pid[2]) <= 64):
             raise CheckpointError(f"unexpected persistent id {pid!r:.100} in the pickle: not a PyTorch tensor storage")
         kind, key = pid[1].name, pid[2]
         if self.kinds.setdefault(key, kind) != kind:
@@ -310,8 +315,8 @@ def load_torch_state_dict(path: str) -> dict[str, np.ndarray]:
     unpickler = RestrictedUnpickler(io.BytesIO(payload))
     try:
         state = unpickler.load()
-    except CheckpointError:
-        raise
+    except CheckpointError as e:  # raised by the checks above, which do not know the file's name
+        raise CheckpointError(f"{path}: {e}") from None
     except Exception as e:  # noqa: BLE001 - unpickling hostile bytes: any failure means a corrupt file
         raise CheckpointError(f"{path}: cannot unpickle the state dict ({type(e).__name__}: {str(e)[:200]}); "
                               "the file is corrupt; re-download or re-save it") from None
@@ -334,6 +339,7 @@ def load_torch_state_dict(path: str) -> dict[str, np.ndarray]:
         if storage.key not in buffers:
             buffers[storage.key] = _storage_elements(archive, prefix, storage, byteorder, path)
         out[name] = tensor_from_record(record, buffers[storage.key], name, path)
+    archive.file.release()  # the pages the member headers were read from
     return out
 
 
@@ -344,9 +350,6 @@ def _storage_elements(archive: _Archive, prefix: str, storage: _Storage, byteord
     if raw.nbytes % dtype.itemsize:
         raise CheckpointError(f"{path}: storage {storage.key!r} holds {raw.nbytes:,} bytes, not a whole number of "
                               f"{storage.kind} elements; the file is corrupt")
-    if storage.numel is not None and storage.numel * dtype.itemsize != raw.nbytes:
-        raise CheckpointError(f"{path}: storage {storage.key!r} is declared with {storage.numel:,} elements but "
-                              f"holds {raw.nbytes // dtype.itemsize:,}; the file is corrupt or truncated")
     elements = raw.view(dtype)
     if not dtype.isnative:
         elements = elements.astype(dtype.newbyteorder("="))
