@@ -43,9 +43,8 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from . import checkpoint, files
-from .config import MobileBertConfig
 from .convert import config_from_bert, state_dict_from_bert
-from .errors import CheckpointError, ConfigError, InputError
+from .errors import ConfigError, InputError
 from .modeling import MobileBertModel
 
 MINILM = "all-MiniLM-L6-v2"
