@@ -309,9 +309,12 @@ class MobileBertConfig:
 
     model_type = "mobilebert"
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Keyword arguments only, as transformers: any field above, transformers' common keys (`num_labels`,
         `torch_dtype`, `name_or_path`, ...) and any other key, which is kept (see `extra`)."""
+        if args:
+            raise ConfigError(f"MobileBertConfig takes keyword arguments only (as transformers), got {len(args)} "
+                              "positional; write MobileBertConfig(hidden_size=512, ...)")
         object.__setattr__(self, "_ready", False)
         extra = kwargs.pop("extra", None)
         if extra is not None and not isinstance(extra, dict):

@@ -103,10 +103,15 @@ class MobileBertPreTrainedModel:
     training = False  # inference only: eval() is a no-op, train() refuses
 
     def __init__(self, config: MobileBertConfig | None = None, params: dict[str, np.ndarray] | None = None,
-                 *, seed: int | None = 0, source: str | None = None, add_pooling_layer: bool | None = None):
+                 *, seed: int | None = 0, source: str | None = None, add_pooling_layer: bool | None = None,
+                 **kwargs: Any):
         """A model with `params` (a flat {hf_name: array} dict, checked against the config), or with random
         weights drawn as HF initialises them when `params` is None. `source` names the weights in errors.
         `add_pooling_layer=False` (MobileBertModel only, as in HF) builds no pooler: pooler_output is None."""
+        if kwargs:
+            raise InputError(f"{type(self).__name__}() got unknown keyword argument(s) {', '.join(sorted(kwargs))}; "
+                             "it takes config, params, seed=, source= and (MobileBertModel) add_pooling_layer=. "
+                             "Config values go in the config: MobileBertConfig(**values)")
         if isinstance(params, bool) and self.head == "base":  # HF's MobileBertModel(config, False)
             params, add_pooling_layer = None, params
         config = config if config is not None else MobileBertConfig()

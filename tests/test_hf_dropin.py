@@ -530,3 +530,10 @@ def test_config_json_we_write_reads_back_in_transformers_with_the_same_values(or
     back = MobileBertConfig.from_pretrained(tmp_path / "back")
     assert back == ours and back.custom_key == [1, 2]
     assert os.path.exists(tmp_path / "back" / "config.json")
+
+
+def test_constructors_refuse_what_they_do_not_take():
+    with pytest.raises(ConfigError, match="keyword arguments only"):
+        MobileBertConfig(30522, 512)
+    with pytest.raises(InputError, match="unknown keyword argument.*hidden_size.*MobileBertConfig"):
+        mm.MobileBertModel(MobileBertConfig(**TINY), hidden_size=32)
