@@ -10,6 +10,8 @@
     minimobilebert run --model PATH --ids 101 1996 103 102              run a checkpoint on token ids
     minimobilebert similarity "How do I bake bread?" --corpus FILE      nearest texts by meaning (all-MiniLM-L6-v2)
     minimobilebert embed TEXT... | --input FILE --output out.npy        sentence embeddings
+    minimobilebert map classify --model PATH --input 'texts/*.jsonl' --output out/
+                                                 a task over a whole corpus, on Dask (docs/corpus.md)
 
 --model takes a local checkpoint folder or a hub id (downloaded once into huggingface_hub's cache).
 """
@@ -290,6 +292,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .embed_command import add_embedding_commands  # embed, similarity (sentence embeddings)
 
     add_embedding_commands(commands, positive_int)
+
+    from .corpus.command import add_map_command  # Dask itself is imported only when `map` runs
+
+    add_map_command(commands)
     return parser
 
 
