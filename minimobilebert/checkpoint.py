@@ -221,12 +221,12 @@ COPY_CHUNK = 16 * 1024 * 1024  # bytes copied at a time from a mapped file befor
 
 
 def _kept(name: str, value: np.ndarray, source: str) -> np.ndarray:
-    """The array a model keeps for one weight: float32, C-contiguous, owned (copied out of a mapped file chunk
-    by chunk, handing each chunk's pages back), and finite."""
+    """The array a model keeps for one weight: float32, C-contiguous, writeable, not a view of a file (copied
+    out of a mapped file chunk by chunk, handing the pages back), and finite."""
     if not np.issubdtype(value.dtype, np.floating):
         raise CheckpointError(f"{source}: weight {name} has dtype {value.dtype}, expected a float type; the "
                               "checkpoint is not a MobileBERT state dict")
-    if value.dtype == np.float32 and value.flags.c_contiguous and not mapped(value):
+    if value.dtype == np.float32 and value.flags.c_contiguous and value.flags.writeable and not mapped(value):
         kept = value
     else:
         kept = np.empty(value.shape, np.float32)

@@ -216,3 +216,46 @@ def test_pickle_with_no_tensors_is_refused(tmp_path):
     write_zip_checkpoint(path, pickle.dumps([1, 2, 3], protocol=2))
     with pytest.raises(CheckpointError, match="does not hold a state dict"):
         load_torch_state_dict(str(path))
+
+
+def test_torch_expanded_tensors_load_as_views(tmp_path, oracle):
+    """torch saves an expanded tensor (HF's position_ids buffer) with stride 0; it loads as a stride-0 view with
+    torch's values, not refused and not materialised."""
+    torch, _ = oracle
+    expanded = torch.arange(512).expand((64, 512))
+    transposed = torch.randn(6, 4).t()
+    path = tmp_path / "pytorch_model.bin"
+    torch.save({"embeddings.position_ids": expanded, "t": transposed}, path)
+    state = load_torch_state_dict(str(path))
+    assert state["embeddings.position_ids"].strides == (0, 8)
+    np.testing.assert_array_equal(state["embeddings.position_ids"], expanded.numpy())
+    np.testing.assert_array_equal(state["t"], transposed.numpy())
+    assert not state["t"].flags.writeable
+
+
+def test_hand_built_checkpoints_are_what_torch_reads(tmp_path, oracle):
+    """The hostile suite builds .bin files by hand (tests/hostile_files.py); torch reads a valid one as we do."""
+    from hostile_files import write_bin
+
+    torch, _ = oracle
+    state = mm.MobileBertModel(mm.MobileBertConfig(**TINY)).state_dict()
+    state = {k: np.ascontiguousarray(v) for k, v in state.items()}
+    path = write_bin(tmp_path / "pytorch_model.bin", dict(state, ids=np.arange(5)))
+    theirs = torch.load(path, weights_only=True)
+    ours = load_torch_state_dict(str(path))
+    assert set(theirs) == set(ours) == set(state) | {"ids"}
+    for k, v in theirs.items():
+        np.testing.assert_array_equal(ours[k], v.numpy(), err_msg=k)
+
+
+def test_model_weights_are_owned_copies_not_views_of_the_file(tmp_path):
+    """A loaded model keeps its own memory: saving over the file it came from (the usual
+    from_pretrained -> save_pretrained round trip into one folder) cannot change or crash it."""
+    model = mm.MobileBertModel(mm.MobileBertConfig(**TINY), seed=2)
+    model.save_pretrained(tmp_path)
+    loaded = mm.MobileBertModel.from_pretrained(tmp_path)
+    ids = np.array([[2, 3, 4]])
+    before = loaded(ids).last_hidden_state
+    (tmp_path / "model.safetensors").write_bytes(b"")  # truncate the file under the loaded model
+    mm.MobileBertModel(mm.MobileBertConfig(**TINY), seed=3).save_pretrained(tmp_path)
+    np.testing.assert_array_equal(loaded(ids).last_hidden_state, before)
