@@ -1,18 +1,23 @@
-"""WordPiece tokenization for MobileBERT, from scratch (no `tokenizers`, no `transformers`).
+"""MobileBertTokenizer: BERT's WordPiece tokenizer with Hugging Face's calling convention, from scratch (no
+`tokenizers`, no `transformers`).
 
 MobileBERT reads BERT's input: the uncased WordPiece vocabulary of 30522 entries (shipped with this package
-as `data/vocab.txt`, so the tokenizer works offline). Text becomes ids in three steps, each a function here:
+as `data/vocab.txt`, so the tokenizer works offline). Text becomes ids in three steps, each a pure function
+in its own module of `minimobilebert.tokenization` (and importable from here):
 
-1. `normalize`: drop control characters, turn every whitespace character into " ", put spaces around CJK
-   ideographs, strip accents (NFD, then drop the combining marks), lower-case; remembering for every output
-   character which input character it came from (that is what `offset_mapping` reports).
-2. `split_words`: split on whitespace and make every punctuation character a word of its own.
-3. `wordpiece`: split each word greedily into the longest pieces in the vocabulary, continuation pieces
-   prefixed "##"; a word that cannot be split, or is longer than 100 characters, becomes "[UNK]".
+1. `normalize` (tokenization/normalize.py): drop control characters, turn every whitespace character into
+   " ", put spaces around CJK ideographs, strip accents, lower-case; remembering for every output character
+   which input character it came from (that is what `offset_mapping` reports).
+2. `split_words` (tokenization/pretokenize.py): split on whitespace and make every punctuation character a
+   word of its own.
+3. `wordpiece` (tokenization/wordpiece.py): split each word greedily into the longest pieces in the
+   vocabulary, continuation pieces prefixed "##"; a word that cannot be split, or is longer than 100
+   characters, becomes "[UNK]". `wordpiece_steps` shows every lookup.
 
-Then `MobileBertTokenizer.__call__` adds [CLS] A [SEP] (B [SEP]), token types, attention masks, truncation,
-overflowing windows and padding, with Hugging Face's calling convention and results. `explain(text)` shows
-every intermediate step.
+This module is the class around them: it keeps a word cache (bounded in bytes), finds special tokens
+written in the text ("[MASK]"), tracks character offsets and word indexes, adds [CLS] A [SEP] (B [SEP]),
+token types, attention masks, truncation (tokenization/truncation.py), overflowing windows and padding,
+with Hugging Face's arguments and results. `explain(text)` shows every intermediate step.
 
 The reference is Hugging Face's fast BERT tokenizer (the `tokenizers` library; `transformers.BertTokenizer`
 since transformers 5), tests/test_tokenizer.py compares against it. Where the older Python tokenizer
@@ -23,322 +28,51 @@ since transformers 5), tests/test_tokenizer.py compares against it. Where the ol
   - unassigned code points are kept (and become [UNK]) instead of being dropped as controls;
   - `decode` and `convert_tokens_to_string` clean up " ," / " ." / " ?" / " !" per token, as the fast
     WordPiece decoder does; the whole-text clean-up ("do n't" -> "don't") is `clean_up_tokenization_spaces`.
-One difference we cannot remove: the character classes come from Python's Unicode database (14.0 on Python
-3.11), the fast tokenizer's from older Rust tables. About 560 of the 1.1M code points, characters added
-or recategorised since, are classified differently (the test suite lists which).
+Two options only the Python tokenizer has are honoured as it defines them (the fast one ignores them):
+`never_split` (whitespace-delimited words kept whole) and `get_special_tokens_mask` on ids without special
+tokens. One difference we cannot remove: the character classes come from Python's Unicode database (14.0
+on Python 3.11), the fast tokenizer's from older Rust tables. About 560 of the 1.1M code points, characters
+added or recategorised since, are classified differently (the test suite lists which).
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
 import json
 import os
 import re
-import unicodedata
-from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+import sys
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-VOCAB_FILE = os.path.join(os.path.dirname(__file__), "data", "vocab.txt")
-SPECIAL_TOKENS = {"unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]", "cls_token": "[CLS]",
-                  "mask_token": "[MASK]"}
-PREFIX = "##"  # marks a piece that continues the word before it
+from .errors import TokenizerError
+from .tokenization.loading import (
+    SPECIAL_TOKENS, VOCAB_FILE, as_bool, as_int, as_max_length, as_optional_bool, as_side, as_token,
+    as_token_list, load_vocab, read_tokenizer_json, read_tokenizer_options, vocab_from_mapping, vocab_from_tokens,
+)
+from .tokenization.normalize import (  # noqa: F401  (re-exported: the names notebooks and tests import from here)
+    CJK_RANGES, char_table, is_cjk, is_control, is_punctuation, is_whitespace, normalize, normalize_char,
+)
+from .tokenization.pretokenize import is_punctuation_cached, split_words
+from .tokenization.truncation import PADDING, TRUNCATION, Segment, truncation_windows, windows  # noqa: F401
+from .tokenization.wordpiece import PREFIX, wordpiece, wordpiece_steps
 
-# ------------------------------------------------------------------------------------ character classes
+MiB = 1024 * 1024
+WORD_CACHE_BYTES = 32 * MiB  # what the word cache may hold (estimated), before the least recently used go
+CHUNK = 8192  # characters normalized at a time when only the first tokens of a long text are kept
+TENSOR_TYPES = ("pt", "tf", "jax", "mlx")
 
-
-def is_control(ch: str) -> bool:
-    """Control, format, surrogate and private-use characters (Cc, Cf, Cs, Co), except tab and newlines, which
-    count as whitespace. Unassigned code points (Cn) are kept (they become [UNK]), as the fast tokenizer does;
-    BERT's original Python code dropped them too."""
-    return ch not in "\t\n\r" and unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co")
-
-
-def is_whitespace(ch: str) -> bool:
-    """Unicode whitespace (space separators, tabs, newlines, line and paragraph separators)."""
-    return ch.isspace()
-
-
-def is_punctuation(ch: str) -> bool:
-    """Unicode punctuation (P*), and every ASCII non-alphanumeric printable character ("$", "+", "^", ...)."""
-    cp = ord(ch)
-    if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
-        return True
-    return unicodedata.category(ch)[0] == "P"
-
-
-# The CJK Unified Ideographs blocks, as the fast tokenizer lists them (see the module docstring on U+2B920).
-CJK_RANGES = ((0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F), (0x2B740, 0x2B81F),
-              (0x2B920, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F))
-
-
-def is_cjk(ch: str) -> bool:
-    """A CJK ideograph: written without spaces, so each one is made a word of its own."""
-    cp = ord(ch)
-    return any(lo <= cp <= hi for lo, hi in CJK_RANGES)
-
-
-# ------------------------------------------------------------------------------------ 1. normalization
-
-def normalize_char(ch: str, lowercase: bool, strip_accents: bool, split_cjk: bool) -> str:
-    """What one input character becomes: "" (a control, or a combining accent that is stripped), " " (any
-    whitespace), " 字 " (a CJK ideograph, made a word of its own), or the character with its accents stripped
-    and lower-cased (possibly longer: "İ" lower-cases to "i" + a combining dot)."""
-    cp = ord(ch)
-    if cp == 0 or cp == 0xFFFD or is_control(ch):
-        return ""
-    if is_whitespace(ch):
-        return " "
-    out = ch
-    if strip_accents:  # decompose (é -> e + ́; a CJK compatibility ideograph -> its unified one), drop the marks
-        out = "".join(c for c in unicodedata.normalize("NFD", out) if unicodedata.category(c) != "Mn")
-    if lowercase:
-        out = out.lower()
-    return f" {out} " if split_cjk and is_cjk(ch) else out
-
-
-ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-TABS_AND_NEWLINES_TO_SPACES = str.maketrans("\t\n\r", "   ")
-
-
-def normalize(text: str, lowercase: bool = True, strip_accents: bool = True, split_cjk: bool = True,
-              cache: dict[str, str] | None = None) -> tuple[str, Sequence[int]]:
-    """Step 1. The normalized text, and for each of its characters the index of the input character it
-    came from. Spaces go around CJK ideographs; whitespace becomes " "; controls and accents disappear.
-    `cache` (a dict) remembers normalize_char() across calls.
-
-    >>> text, origin = normalize("Café\\t東京!")
-    >>> text, list(origin)
-    ('cafe  東  京 !', [0, 1, 2, 3, 4, 5, 5, 5, 6, 6, 6, 7])
-    """
-    if text.isascii() and not ASCII_CONTROL.search(text):  # the common case: one character in, one out
-        text = text.translate(TABS_AND_NEWLINES_TO_SPACES)
-        return (text.lower() if lowercase else text), range(len(text))
-    out, origin = [], []
-    for i, ch in enumerate(text):
-        piece = None if cache is None else cache.get(ch)
-        if piece is None:
-            piece = normalize_char(ch, lowercase, strip_accents, split_cjk)
-            if cache is not None:
-                cache[ch] = piece
-        out.append(piece)
-        origin.extend([i] * len(piece))
-    return "".join(out), origin
-
-
-# ------------------------------------------------------------------------------------ 2. words
-
-ASCII_WORDS = re.compile(r"[^\s!-/:-@\[-`{-~]+|[!-/:-@\[-`{-~]")  # runs of non-space non-punctuation | one punctuation
-
-
-def split_words(normalized: str) -> list[tuple[int, int]]:
-    """Step 2. Spans [start, end) of the words of a normalized text: maximal runs of characters that are
-    neither whitespace nor punctuation, and every punctuation character alone.
-
-    >>> split_words("don't stop")
-    [(0, 3), (3, 4), (4, 5), (6, 10)]
-    """
-    if normalized.isascii():
-        return [m.span() for m in ASCII_WORDS.finditer(normalized)]
-    spans, start = [], None
-    for i, ch in enumerate(normalized):
-        if ch == " " or is_punctuation_cached(ch):  # normalized text has no other whitespace
-            if start is not None:
-                spans.append((start, i))
-                start = None
-            if ch != " ":
-                spans.append((i, i + 1))
-        elif start is None:
-            start = i
-    if start is not None:
-        spans.append((start, len(normalized)))
-    return spans
-
-
-is_punctuation_cached = functools.lru_cache(maxsize=1 << 16)(is_punctuation)
-
-
-# ------------------------------------------------------------------------------------ 3. WordPiece
-
-
-def wordpiece(word: str, vocab: dict[str, int], max_chars: int = 100, longest: int | None = None,
-              lookups: list[tuple[str, bool]] | None = None) -> list[str] | None:
-    """Step 3. Greedy longest-match-first split of one word into vocabulary pieces; None if impossible
-    (the word then becomes [UNK], as a whole).
-
-    From the start of what is left, take the longest prefix that is in the vocabulary (with "##" in front
-    for every piece but the first), and repeat. `longest` bounds the candidate length (the longest vocabulary
-    entry); it only saves lookups. `lookups`, a list, receives every (candidate, found) tried.
-
-    >>> wordpiece("unaffable", {"un": 0, "##aff": 1, "##able": 2})
-    ['un', '##aff', '##able']
-    """
-    if len(word) > max_chars:
-        return None
-    pieces, start = [], 0
-    while start < len(word):
-        end = len(word) if longest is None else min(len(word), start + longest)
-        while end > start:
-            piece = word[start:end] if start == 0 else PREFIX + word[start:end]
-            found = piece in vocab
-            if lookups is not None:
-                lookups.append((piece, found))
-            if found:
-                break
-            end -= 1
-        else:
-            return None  # no prefix of the rest is in the vocabulary
-        pieces.append(piece)
-        start = end
-    return pieces
-
-
-def wordpiece_steps(word: str, vocab: dict[str, int]) -> list[tuple[str, bool]]:
-    """Every lookup `wordpiece` makes for `word`, in order: (candidate piece, found). For teaching."""
-    lookups: list[tuple[str, bool]] = []
-    wordpiece(word, vocab, max_chars=len(word), lookups=lookups)
-    return lookups
-
-
-def load_vocab(path: str) -> list[str]:
-    """vocab.txt: one token a line; the line number is the id."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"no vocabulary file at {path!r}; a BERT vocab.txt has one token per line "
-                                "(MobileBertTokenizer() without arguments uses the BERT uncased vocab shipped with us)")
-    with open(path, encoding="utf-8") as f:
-        tokens = f.read().split("\n")
-    if tokens and tokens[-1] == "":
-        tokens.pop()  # the final newline ends the last line; it does not start an empty token
-    if not tokens:
-        raise ValueError(f"the vocabulary file {path!r} is empty")
-    return tokens
-
-
-def read_json(path: str) -> dict:
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f"{path} is not valid JSON ({e}); fix or delete it") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{path} should hold a JSON object, not {type(data).__name__}")
-    return data
-
-
-def read_tokenizer_json(path: str) -> dict[str, Any]:
-    """The settings of a `tokenizers` tokenizer.json, as MobileBertTokenizer arguments; only BERT's kind
-    (BertNormalizer + WordPiece with "##") is accepted."""
-    data = read_json(path)
-    model, normalizer = data.get("model") or {}, data.get("normalizer") or {}
-    if model.get("type") != "WordPiece" or model.get("continuing_subword_prefix", PREFIX) != PREFIX:
-        raise ValueError(f"{path} describes a {model.get('type')!r} tokenizer; MobileBERT's is BERT's WordPiece "
-                         f"with {PREFIX!r} continuations")
-    if normalizer.get("type") != "BertNormalizer" or not normalizer.get("clean_text", True):
-        raise ValueError(f"{path} normalizes text with {normalizer.get('type')!r}; this tokenizer implements BERT's "
-                         "BertNormalizer (with clean_text)")
-    vocab = model.get("vocab") or {}
-    tokens: list[str | None] = [None] * len(vocab)
-    for token, i in vocab.items():
-        if not (isinstance(i, int) and 0 <= i < len(tokens)) or tokens[i] is not None:
-            raise ValueError(f"{path}: the vocabulary ids are not 0..{len(tokens) - 1} once each (see {token!r}: {i})")
-        tokens[i] = token
-    special = [t["content"] for t in data.get("added_tokens") or [] if t.get("special")]
-    missing = [t for t in special if t not in vocab]
-    if missing:
-        raise ValueError(f"{path} adds tokens outside its WordPiece vocabulary ({missing}); not supported")
-    lowercase = normalizer.get("lowercase", True)
-    return {"vocab": tokens, "vocab_file": path, "do_lower_case": lowercase, "strip_accents": normalizer.get("strip_accents"),
-            "tokenize_chinese_chars": normalizer.get("handle_chinese_chars", True),
-            "max_input_chars_per_word": model.get("max_input_chars_per_word", 100),
-            "unk_token": model.get("unk_token", "[UNK]"),
-            "additional_special_tokens": [t for t in special if t not in SPECIAL_TOKENS.values()]}
-
-
-# ------------------------------------------------------------------------------------ encoded sequences
-
-
-@dataclass
-class Segment:
-    """One text after steps 1-3: its token ids, the character span of each in the original text, and the
-    index of the word each belongs to."""
-
-    ids: list[int] = field(default_factory=list)
-    offsets: list[tuple[int, int]] = field(default_factory=list)
-    words: list[int] = field(default_factory=list)
-
-    def window(self, start: int, stop: int) -> "Segment":
-        return Segment(self.ids[start:stop], self.offsets[start:stop], self.words[start:stop])
-
-
-def windows(length: int, budget: int, stride: int) -> list[tuple[int, int]]:
-    """[start, stop) windows of at most `budget` tokens over a sequence of `length`, each starting
-    budget - stride after the previous one (so consecutive windows share `stride` tokens), until one
-    reaches the end. The first window is the truncated sequence; the others are the overflow."""
-    if length <= budget:
-        return [(0, length)]
-    if budget == 0:  # nothing fits: the fast tokenizer keeps an empty window and overflows the whole sequence
-        return [(0, 0), (0, length)]
-    if stride >= budget:
-        raise ValueError(f"stride ({stride}) must be smaller than the tokens left for the text ({budget}); "
-                         "lower stride or raise max_length")
-    spans = []
-    for start in range(0, length, budget - stride):
-        stop = min(start + budget, length)
-        spans.append((start, stop))
-        if stop == length:
-            break
-    return spans
-
-
-def truncation_windows(first: Segment, second: Segment | None, budget: int, strategy: str, stride: int):
-    """Fit the text (pair) into `budget` tokens as Hugging Face's fast tokenizer does. Returns the list of
-    (first window, second window or None) pairs, the main one first, then the overflowing ones."""
-    n1, n2 = len(first.ids), 0 if second is None else len(second.ids)
-    if strategy == "do_not_truncate" or n1 + n2 <= budget:
-        return [(first, second)]
-    if strategy == "longest_first":
-        if second is None:
-            len1, len2 = budget, 0
-        else:  # the shorter keeps its length when it can; otherwise both get half
-            short, long_ = sorted((n1, n2))
-            long_ = short if short > budget else max(short, budget - short)
-            if short + long_ > budget:
-                short, long_ = budget // 2, budget // 2 + budget % 2
-            len1, len2 = (short, long_) if n1 <= n2 else (long_, short)
-    elif strategy == "only_first":
-        if n1 <= n1 + n2 - budget:
-            raise ValueError(f"cannot truncate only the first text to fit max_length: the second text alone has "
-                             f"{n2} tokens and {budget} fit; use truncation='longest_first' or a larger max_length")
-        len1, len2 = n1 - (n1 + n2 - budget), n2
-    elif strategy == "only_second":
-        if second is None:
-            raise ValueError("truncation='only_second' needs a text pair; use 'longest_first' for a single text")
-        if n2 <= n1 + n2 - budget:
-            raise ValueError(f"cannot truncate only the second text to fit max_length: the first text alone has "
-                             f"{n1} tokens and {budget} fit; use truncation='longest_first' or a larger max_length")
-        len1, len2 = n1, n2 - (n1 + n2 - budget)
-    else:
-        raise ValueError(f"unknown truncation strategy {strategy!r}; use True / 'longest_first', 'only_first', "
-                         "'only_second' or False")
-    firsts = [first.window(a, b) for a, b in windows(n1, len1, stride)]
-    if second is None:
-        return [(w, None) for w in firsts]
-    seconds = [second.window(a, b) for a, b in windows(n2, len2, stride)]
-    # The fast tokenizer's order: the main pair; each overflowing first window with every second window;
-    # then the first window with each overflowing second window.
-    out = [(firsts[0], seconds[0])]
-    out += [(f, s) for f in firsts[1:] for s in seconds]
-    out += [(firsts[0], s) for s in seconds[1:]]
-    return out
-
-
-TRUNCATION = {True: "longest_first", False: "do_not_truncate", "longest_first": "longest_first",
-              "only_first": "only_first", "only_second": "only_second", "do_not_truncate": "do_not_truncate"}
-PADDING = {True: "longest", False: "do_not_pad", "longest": "longest", "max_length": "max_length",
-           "do_not_pad": "do_not_pad"}
+# Keyword arguments transformers' tokenizers accept that mean nothing here (where they come from, what they
+# set): accepted and ignored, so HF code and tokenizer_config.json files pass through.
+IGNORED_INIT_KWARGS = {"name_or_path", "tokenizer_class", "use_fast", "backend", "verbose", "added_tokens_decoder",
+                       "special_tokens_map_file", "tokenizer_file", "auto_map", "trust_remote_code", "init_inputs",
+                       "processor_class", "split_special_tokens", "model_input_names"}
+LOADING_KWARGS = {"cache_dir", "revision", "local_files_only"}  # from_pretrained: where the folder comes from
+IGNORED_LOADING_KWARGS = {"force_download", "token", "use_auth_token", "trust_remote_code", "use_fast",
+                          "proxies", "resume_download", "_from_auto", "_commit_hash"}
 
 
 @contextlib.contextmanager
@@ -402,6 +136,19 @@ class Explanation:
         ])
 
 
+def describe(value: Any) -> str:
+    return f"{type(value).__name__} {value!r:.60}"
+
+
+def check_text(value: Any, where: str) -> str:
+    """A text the tokenizer takes: a str. Anything else is a TokenizerError naming what is accepted."""
+    if isinstance(value, str):
+        return value
+    hint = " (decode it first: text.decode('utf-8'))" if isinstance(value, (bytes, bytearray)) else ""
+    raise TokenizerError(f"{where} is {describe(value)}{hint}; the tokenizer takes a str, a list of str (a batch), "
+                         "or with is_split_into_words=True a list of words (list of str) or a batch of them")
+
+
 # ------------------------------------------------------------------------------------ the tokenizer
 
 
@@ -414,85 +161,182 @@ class MobileBertTokenizer:
         print(tok.explain("Tokenization of unaffable words"))  # every step
     """
 
-    def __init__(self, vocab_file: str | None = None, do_lower_case: bool = True, strip_accents: bool | None = None,
-                 tokenize_chinese_chars: bool = True, max_input_chars_per_word: int = 100,
-                 model_max_length: int = 512, unk_token: str = "[UNK]", sep_token: str = "[SEP]",
-                 pad_token: str = "[PAD]", cls_token: str = "[CLS]", mask_token: str = "[MASK]",
-                 additional_special_tokens: Sequence[str] = (), vocab: Sequence[str] | None = None):
-        """vocab_file: a vocab.txt (default: the shipped BERT uncased one); or `vocab`, the tokens in id order."""
-        self.vocab_file = vocab_file or VOCAB_FILE
-        self.ids_to_tokens = list(vocab) if vocab is not None else load_vocab(self.vocab_file)
+    model_input_names = ["input_ids", "token_type_ids", "attention_mask"]
+
+    def __init__(self, vocab_file: str | os.PathLike | Mapping[str, int] | None = None, do_lower_case: bool = True,
+                 *, vocab: str | os.PathLike | Mapping[str, int] | Sequence[str] | None = None,
+                 strip_accents: bool | None = None, keep_accents: bool | None = None,
+                 tokenize_chinese_chars: bool = True, never_split: Iterable[str] | None = None,
+                 max_input_chars_per_word: int = 100, model_max_length: int = 512,
+                 padding_side: str = "right", truncation_side: str = "right",
+                 unk_token: str = "[UNK]", sep_token: str = "[SEP]", pad_token: str = "[PAD]",
+                 cls_token: str = "[CLS]", mask_token: str = "[MASK]",
+                 additional_special_tokens: Sequence[str] | None = None,
+                 clean_up_tokenization_spaces: bool = False, do_basic_tokenize: bool = True,
+                 word_cache_bytes: int = WORD_CACHE_BYTES, **kwargs: Any):
+        """The vocabulary, as Hugging Face takes it: `vocab_file` (first positional, as BertTokenizerLegacy's)
+        or `vocab` (as transformers 5's BertTokenizer): the path of a vocab.txt, a {token: id} dict (any
+        order; ids 0..n-1 once each), or the tokens in id order. Neither: the shipped BERT uncased vocab.
+
+        do_lower_case, strip_accents (None: follow do_lower_case), tokenize_chinese_chars: BERT's
+        normalization options. keep_accents=True is strip_accents=False (the name other HF tokenizers use).
+        never_split: words kept whole, as BertTokenizerLegacy does (the fast tokenizer ignores it).
+        model_max_length: the default max_length for truncation and padding="max_length".
+        padding_side / truncation_side: "right" (default) or "left", as HF.
+        word_cache_bytes: how much memory the word cache may hold (estimated), then the least recently used
+        words are forgotten."""
+        kwargs = dict(kwargs)
+        if "extra_special_tokens" in kwargs:  # transformers 5's name
+            extra = as_token_list(kwargs.pop("extra_special_tokens"), "extra_special_tokens")
+            additional_special_tokens = list(additional_special_tokens or []) + extra
+        unknown = sorted(set(kwargs) - IGNORED_INIT_KWARGS)
+        if unknown:
+            raise TokenizerError(f"MobileBertTokenizer got unknown argument(s) {unknown}; it takes vocab_file / vocab, "
+                                 "do_lower_case, strip_accents, keep_accents, tokenize_chinese_chars, never_split, "
+                                 "max_input_chars_per_word, model_max_length, padding_side, truncation_side, the "
+                                 "special tokens (unk_token, sep_token, pad_token, cls_token, mask_token, "
+                                 "additional_special_tokens), clean_up_tokenization_spaces, word_cache_bytes")
+        if kwargs.get("split_special_tokens"):
+            raise TokenizerError("split_special_tokens=True (tokenize '[MASK]' written in the text as ordinary "
+                                 "text) is not supported; leave it False")
+
+        # The vocabulary: from a file, a {token: id} dict, or a list in id order.
+        if vocab_file is not None and vocab is not None:
+            raise TokenizerError("pass the vocabulary once: vocab_file= or vocab=, not both")
+        source = vocab if vocab is not None else vocab_file
+        if source is None:
+            self.vocab_file, self.ids_to_tokens = VOCAB_FILE, load_vocab(VOCAB_FILE)
+        elif isinstance(source, (str, os.PathLike)):
+            self.vocab_file, self.ids_to_tokens = os.fspath(source), load_vocab(source)
+        elif isinstance(source, Mapping):
+            self.vocab_file, self.ids_to_tokens = None, vocab_from_mapping(source, "vocab")
+        elif isinstance(source, (bytes, bytearray)) or not isinstance(source, Iterable):
+            raise TokenizerError(f"vocab is {describe(source)}; pass the path of a vocab.txt, a {{token: id}} dict, "
+                                 "or the tokens in id order")
+        else:
+            self.vocab_file, self.ids_to_tokens = None, vocab_from_tokens(source, "vocab")
         self.vocab = {token: i for i, token in enumerate(self.ids_to_tokens)}  # a repeated token: the last id wins
-        self.do_lower_case = do_lower_case
-        self.strip_accents = do_lower_case if strip_accents is None else strip_accents  # HF: follows lower-casing
-        self.tokenize_chinese_chars = tokenize_chinese_chars
-        self.max_input_chars_per_word = max_input_chars_per_word
-        self.model_max_length = model_max_length
-        self.unk_token, self.sep_token, self.pad_token = unk_token, sep_token, pad_token
-        self.cls_token, self.mask_token = cls_token, mask_token
-        self.additional_special_tokens = list(additional_special_tokens)
+
+        self.do_lower_case = as_bool(do_lower_case, "do_lower_case")
+        strip_accents = as_optional_bool(strip_accents, "strip_accents")
+        if keep_accents is not None:
+            keep_accents = as_bool(keep_accents, "keep_accents")
+            if strip_accents is not None and strip_accents == keep_accents:
+                raise TokenizerError(f"strip_accents={strip_accents} and keep_accents={keep_accents} contradict "
+                                     "each other; pass one of them")
+            strip_accents = not keep_accents
+        self.strip_accents = self.do_lower_case if strip_accents is None else strip_accents  # HF: follows lower-casing
+        self.tokenize_chinese_chars = as_bool(tokenize_chinese_chars, "tokenize_chinese_chars")
+        if not as_bool(do_basic_tokenize, "do_basic_tokenize"):
+            raise TokenizerError("do_basic_tokenize=False (WordPiece on raw whitespace-split text) is not supported; "
+                                 "this tokenizer always normalizes and splits words as BERT does")
+        self.max_input_chars_per_word = as_int(max_input_chars_per_word, "max_input_chars_per_word")
+        self.model_max_length = as_max_length(model_max_length, "model_max_length")
+        self.padding_side = as_side(padding_side, "padding_side")
+        self.truncation_side = as_side(truncation_side, "truncation_side")
+        self.clean_up_tokenization_spaces = as_bool(clean_up_tokenization_spaces, "clean_up_tokenization_spaces")
+        self.unk_token, self.sep_token = as_token(unk_token, "unk_token"), as_token(sep_token, "sep_token")
+        self.pad_token, self.cls_token = as_token(pad_token, "pad_token"), as_token(cls_token, "cls_token")
+        self.mask_token = as_token(mask_token, "mask_token")
+        self.additional_special_tokens = list(dict.fromkeys(
+            as_token_list(additional_special_tokens, "additional_special_tokens")))
+        self.never_split = list(dict.fromkeys(as_token_list(never_split, "never_split")))
         missing = [t for t in self.all_special_tokens if t not in self.vocab]
         if missing:
-            raise ValueError(f"the vocabulary {self.vocab_file!r} has no {missing}; a BERT vocab.txt lists "
-                             "[PAD], [UNK], [CLS], [SEP] and [MASK] (or pass the names it uses, e.g. unk_token=...)")
-        # Special tokens written in the text ("[MASK]") are matched before normalization, longest first.
-        names = sorted(set(self.all_special_tokens), key=len, reverse=True)
-        self._special_re = re.compile("|".join(re.escape(t) for t in names))
-        self._longest = max(len(t) for t in self.ids_to_tokens)
-        self._chars: dict[str, str] = {}  # normalize_char() results
-        self._words: dict[str, tuple[tuple[int, int, int], ...]] = {}  # wordpiece results, per word
+            raise TokenizerError(f"the vocabulary {self.vocab_file or '(given as vocab=)'!r} has no {missing}; a BERT "
+                                 "vocab.txt lists [PAD], [UNK], [CLS], [SEP] and [MASK] (or pass the names it uses, "
+                                 "e.g. unk_token=...)")
+        self.init_kwargs = {"do_lower_case": self.do_lower_case, "strip_accents": strip_accents,
+                            "tokenize_chinese_chars": self.tokenize_chinese_chars, "model_max_length": self.model_max_length,
+                            **{k: getattr(self, k) for k in SPECIAL_TOKENS}}
+        self.name_or_path = kwargs.get("name_or_path", "")
 
-    # -------------------------------------------------------------------------------- loading
+        # Special tokens written in the text ("[MASK]") are matched before normalization, longest first;
+        # never_split words only where whitespace (or the text's ends) surround them.
+        special = "|".join(re.escape(t) for t in sorted(set(self.all_special_tokens), key=len, reverse=True))
+        whole = "|".join(re.escape(t) for t in sorted(set(self.never_split), key=len, reverse=True))
+        self._special_re = re.compile(f"(?P<special>{special})" + (f"|(?<!\\S)(?P<whole>{whole})(?!\\S)" if whole else ""))
+        self._special_first = tuple(dict.fromkeys(t[0] for t in self.all_special_tokens + self.never_split))
+        self._longest = max(len(t) for t in self.ids_to_tokens)
+        self.word_cache_bytes = as_int(word_cache_bytes, "word_cache_bytes", low=0)
+        self._chars = char_table(self.do_lower_case, self.strip_accents, self.tokenize_chinese_chars)
+        # The word cache, word -> its pieces, in two generations: words seen since the last turn, and those
+        # of the turn before (kept if used again). When the new one holds half the budget, the old one goes.
+        self._words: dict[str, tuple] = {}
+        self._old_words: dict[str, tuple] = {}
+        self._words_size = self._old_words_size = 0  # estimated bytes held by each
+
+    # -------------------------------------------------------------------------------- loading and saving
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str | os.PathLike, **overrides: Any) -> "MobileBertTokenizer":
+    def from_pretrained(cls, name_or_path: str | os.PathLike, *init_inputs: Any, subfolder: str = "",
+                        **overrides: Any) -> "MobileBertTokenizer":
         """From a checkpoint folder (or hub id): its vocab.txt, or else its tokenizer.json (all that
         transformers 5 writes), with tokenizer_config.json and special_tokens_map.json when present
-        (do_lower_case, strip_accents, model_max_length, token names)."""
+        (do_lower_case, strip_accents, model_max_length, token names, ...). Every file is read as hostile
+        input: a wrong value is a TokenizerError naming the file and the field. Keyword arguments override
+        what the files say."""
+        if init_inputs:
+            raise TokenizerError(f"from_pretrained takes the folder and keyword arguments; got extra positional "
+                                 f"arguments {init_inputs!r:.80}")
+        from . import files
         from .hub import resolve_model_folder
 
-        folder = resolve_model_folder(name_or_path, **{k: overrides.pop(k) for k in
-                                                       ("cache_dir", "revision", "local_files_only") if k in overrides})
-        options: dict[str, Any] = {}
-        for name in ("special_tokens_map.json", "tokenizer_config.json"):  # the latter wins
-            path = os.path.join(folder, name)
-            if os.path.isfile(path):
-                options.update(read_json(path))
-        kwargs: dict[str, Any] = {}
-        for key in ("do_lower_case", "strip_accents", "tokenize_chinese_chars", "max_input_chars_per_word"):
-            if options.get(key) is not None:
-                kwargs[key] = options[key]
-        max_length = options.get("model_max_length")
-        if isinstance(max_length, int) and 0 < max_length < 1_000_000:  # HF writes 1e30 for "no limit"
-            kwargs["model_max_length"] = max_length
-        for key in SPECIAL_TOKENS:
-            value = options.get(key)
-            if value is not None:
-                kwargs[key] = value["content"] if isinstance(value, dict) else value
-        extra = options.get("additional_special_tokens") or []
-        kwargs["additional_special_tokens"] = [t["content"] if isinstance(t, dict) else t for t in extra]
+        for key in IGNORED_LOADING_KWARGS:
+            overrides.pop(key, None)
+        folder = resolve_model_folder(name_or_path, **{k: overrides.pop(k) for k in LOADING_KWARGS if k in overrides})
+        if subfolder:
+            folder = files.inside(folder, subfolder, "subfolder", TokenizerError)
+            if not os.path.isdir(folder):
+                raise TokenizerError(f"subfolder={subfolder!r}: {folder!r} is not a folder")
+        kwargs: dict[str, Any] = read_tokenizer_options(folder)
+        kwargs["name_or_path"] = os.fspath(name_or_path)
         vocab_txt, tokenizer_json = os.path.join(folder, "vocab.txt"), os.path.join(folder, "tokenizer.json")
-        if os.path.isfile(vocab_txt):
+        if os.path.lexists(vocab_txt):
             kwargs["vocab_file"] = vocab_txt
-        elif os.path.isfile(tokenizer_json):
-            kwargs.update(read_tokenizer_json(tokenizer_json))  # what the fast tokenizer would run
+        elif os.path.lexists(tokenizer_json):
+            for key, value in read_tokenizer_json(tokenizer_json).items():  # what the fast tokenizer would run
+                if key == "additional_special_tokens":
+                    value = list(dict.fromkeys(kwargs.get(key, []) + value))
+                kwargs[key] = value
         else:
-            raise FileNotFoundError(f"{folder} has no vocab.txt and no tokenizer.json, so its vocabulary is unknown; "
-                                    "copy the checkpoint's tokenizer files there, or use MobileBertTokenizer() for the "
-                                    "BERT uncased vocabulary")
+            from .errors import TokenizerFileNotFoundError
+
+            raise TokenizerFileNotFoundError(
+                f"{folder} has no vocab.txt and no tokenizer.json, so its vocabulary is unknown; copy the "
+                "checkpoint's tokenizer files there, or use MobileBertTokenizer() for the BERT uncased vocabulary")
+        if "vocab" in overrides or "vocab_file" in overrides:
+            kwargs.pop("vocab", None)
+            kwargs.pop("vocab_file", None)
         kwargs.update(overrides)
         return cls(**kwargs)
 
-    def save_pretrained(self, folder: str | os.PathLike) -> None:
-        """Write vocab.txt and tokenizer_config.json (readable by us and by transformers)."""
+    def save_pretrained(self, save_directory: str | os.PathLike, **_ignored: Any) -> tuple[str, ...]:
+        """Write vocab.txt, tokenizer_config.json and special_tokens_map.json, readable by us and by
+        transformers (AutoTokenizer.from_pretrained). Returns the paths written, as HF does."""
+        folder = os.fspath(save_directory)
+        if os.path.exists(folder) and not os.path.isdir(folder):
+            raise TokenizerError(f"save_pretrained: {folder!r} is a file; give a folder")
         os.makedirs(folder, exist_ok=True)
-        with open(os.path.join(folder, "vocab.txt"), "w", encoding="utf-8") as f:
+        paths = tuple(os.path.join(folder, n) for n in ("vocab.txt", "tokenizer_config.json", "special_tokens_map.json"))
+        with open(paths[0], "w", encoding="utf-8", newline="\n") as f:
             f.write("\n".join(self.ids_to_tokens) + "\n")
-        config = {"tokenizer_class": "MobileBertTokenizer", "do_lower_case": self.do_lower_case,
+        special = {k: getattr(self, k) for k in SPECIAL_TOKENS}
+        if self.additional_special_tokens:
+            special["additional_special_tokens"] = list(self.additional_special_tokens)
+        config = {"tokenizer_class": "BertTokenizer", "do_lower_case": self.do_lower_case,
                   "strip_accents": self.strip_accents, "tokenize_chinese_chars": self.tokenize_chinese_chars,
-                  "model_max_length": self.model_max_length, **{k: getattr(self, k) for k in SPECIAL_TOKENS}}
-        with open(os.path.join(folder, "tokenizer_config.json"), "w", encoding="utf-8") as f:
-            json.dump(config, f, indent=2)
+                  "model_max_length": self.model_max_length, "padding_side": self.padding_side,
+                  "truncation_side": self.truncation_side,
+                  "clean_up_tokenization_spaces": self.clean_up_tokenization_spaces, **special}
+        if self.max_input_chars_per_word != 100:
+            config["max_input_chars_per_word"] = self.max_input_chars_per_word
+        if self.never_split:
+            config["never_split"] = list(self.never_split)
+        for path, data in zip(paths[1:], (config, special)):
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump(data, f, indent=2, ensure_ascii=False)
+        return paths
 
     # -------------------------------------------------------------------------------- vocabulary
 
@@ -503,48 +347,116 @@ class MobileBertTokenizer:
     def __len__(self) -> int:
         return len(self.ids_to_tokens)
 
+    def get_vocab(self) -> dict[str, int]:
+        """{token: id}, a copy (as HF's)."""
+        return dict(self.vocab)
+
+    @property
+    def special_tokens_map(self) -> dict[str, Any]:
+        out: dict[str, Any] = {k: getattr(self, k) for k in SPECIAL_TOKENS}
+        if self.additional_special_tokens:
+            out["additional_special_tokens"] = list(self.additional_special_tokens)
+        return out
+
     @property
     def all_special_tokens(self) -> list[str]:
-        return [getattr(self, k) for k in SPECIAL_TOKENS] + self.additional_special_tokens
+        return list(dict.fromkeys([getattr(self, k) for k in SPECIAL_TOKENS] + self.additional_special_tokens))
 
     @property
     def all_special_ids(self) -> list[int]:
         return [self.vocab[t] for t in self.all_special_tokens]
+
+    @property
+    def additional_special_tokens_ids(self) -> list[int]:
+        return [self.vocab[t] for t in self.additional_special_tokens]
 
     unk_token_id = property(lambda self: self.vocab[self.unk_token])
     sep_token_id = property(lambda self: self.vocab[self.sep_token])
     pad_token_id = property(lambda self: self.vocab[self.pad_token])
     cls_token_id = property(lambda self: self.vocab[self.cls_token])
     mask_token_id = property(lambda self: self.vocab[self.mask_token])
+    pad_token_type_id = 0
+    is_fast = False
 
     def convert_tokens_to_ids(self, tokens: str | Iterable[str]) -> int | list[int]:
         """Vocabulary ids; a token not in the vocabulary gives the [UNK] id."""
         if isinstance(tokens, str):
             return self.vocab.get(tokens, self.unk_token_id)
-        return [self.vocab.get(t, self.unk_token_id) for t in tokens]
+        return [self.vocab.get(check_text(t, "a token"), self.unk_token_id) for t in tokens]
 
     def convert_ids_to_tokens(self, ids: int | Iterable[int], skip_special_tokens: bool = False) -> str | list[str]:
-        if isinstance(ids, (int, np.integer)):
+        """The token of an id, or the tokens of a sequence of ids."""
+        if isinstance(ids, (int, np.integer)) and not isinstance(ids, bool):
             return self.ids_to_tokens[self._check_id(ids)]
         special = set(self.all_special_ids) if skip_special_tokens else ()
-        return [self.ids_to_tokens[self._check_id(i)] for i in np.asarray(ids).reshape(-1).tolist() if i not in special]
+        return [self.ids_to_tokens[self._check_id(i)] for i in self._id_list(ids) if i not in special]
 
     def _check_id(self, i) -> int:
+        if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
+            raise TokenizerError(f"token ids are integers; got {describe(i)}")
         i = int(i)
         if not 0 <= i < len(self.ids_to_tokens):
-            raise ValueError(f"token id {i} is outside this vocabulary (ids 0..{len(self.ids_to_tokens) - 1})")
+            raise TokenizerError(f"token id {i} is outside this vocabulary (ids 0..{len(self.ids_to_tokens) - 1})")
         return i
 
-    # -------------------------------------------------------------------------------- steps 1-3
+    def _id_list(self, ids: Any) -> list:
+        """A sequence of ids (list, tuple, 1-D array) as a Python list of ints."""
+        if isinstance(ids, (str, bytes)) or ids is None:
+            raise TokenizerError(f"expected a sequence of token ids, got {describe(ids)}")
+        array = np.asarray(ids)
+        if array.ndim != 1:
+            raise TokenizerError(f"expected one sequence of token ids (1-D), got shape {array.shape}; for a batch "
+                                 "use batch_decode")
+        return [self._check_id(i) for i in array.tolist()] if array.dtype.kind not in "iu" else array.tolist()
+
+    # -------------------------------------------------------------------------------- special tokens, as HF
+
+    def num_special_tokens_to_add(self, pair: bool = False) -> int:
+        """[CLS] A [SEP] adds 2; [CLS] A [SEP] B [SEP] adds 3."""
+        return 3 if pair else 2
+
+    def build_inputs_with_special_tokens(self, token_ids_0: list[int], token_ids_1: list[int] | None = None) -> list[int]:
+        """[CLS] A [SEP], or [CLS] A [SEP] B [SEP]."""
+        out = [self.cls_token_id] + list(token_ids_0) + [self.sep_token_id]
+        return out if token_ids_1 is None else out + list(token_ids_1) + [self.sep_token_id]
+
+    def create_token_type_ids_from_sequences(self, token_ids_0: list[int],
+                                             token_ids_1: list[int] | None = None) -> list[int]:
+        """Token types of build_inputs_with_special_tokens: 0 for [CLS] A [SEP], 1 for B [SEP]."""
+        first = [0] * (len(token_ids_0) + 2)
+        return first if token_ids_1 is None else first + [1] * (len(token_ids_1) + 1)
+
+    def get_special_tokens_mask(self, token_ids_0: list[int], token_ids_1: list[int] | None = None,
+                                already_has_special_tokens: bool = False) -> list[int]:
+        """1 for a special token, 0 for a text token. already_has_special_tokens=True: `token_ids_0` is already
+        encoded, mark its special ids. False: the mask of build_inputs_with_special_tokens(ids_0, ids_1) (as
+        BertTokenizerLegacy; transformers 5's fast tokenizer raises NotImplementedError there)."""
+        if already_has_special_tokens:
+            if token_ids_1 is not None:
+                raise TokenizerError("already_has_special_tokens=True takes one encoded sequence; token_ids_1 must "
+                                     "be None")
+            special = set(self.all_special_ids)
+            return [1 if i in special else 0 for i in self._id_list(token_ids_0)]
+        mask = [1] + [0] * len(token_ids_0) + [1]
+        return mask if token_ids_1 is None else mask + [0] * len(token_ids_1) + [1]
+
+    # -------------------------------------------------------------------------------- steps 1-3, cached
 
     def _normalize(self, text: str) -> tuple[str, Sequence[int]]:
-        """normalize() with this tokenizer's options and its per-character cache."""
-        return normalize(text, self.do_lower_case, self.strip_accents, self.tokenize_chinese_chars, self._chars)
+        """normalize() with this tokenizer's options."""
+        return normalize(text, self.do_lower_case, self.strip_accents, self.tokenize_chinese_chars)
 
     def _wordpiece(self, word: str) -> tuple[tuple[int, int, int], ...]:
-        """(id, start, end) per piece of a word, [start, end) in the word's characters; cached."""
+        """(id, start, end) per piece of a word, [start, end) in the word's characters. Remembered in a
+        least-recently-used cache bounded in bytes; words longer than max_input_chars_per_word are [UNK] at
+        once and never stored."""
         cached = self._words.get(word)
+        if cached is not None:
+            return cached
+        cached = self._old_words.get(word)  # seen in the previous generation: keep it in this one
         if cached is None:
+            if len(word) > self.max_input_chars_per_word:
+                return ((self.unk_token_id, 0, len(word)),)
             pieces = wordpiece(word, self.vocab, self.max_input_chars_per_word, self._longest)
             if pieces is None:
                 cached = ((self.unk_token_id, 0, len(word)),)
@@ -555,108 +467,217 @@ class MobileBertTokenizer:
                     out.append((self.vocab[p], start, start + length))
                     start += length
                 cached = tuple(out)
-            if len(self._words) > 200_000:  # bound the cache on endless streams of new words
-                self._words.clear()
-            self._words[word] = cached
+        self._words[word] = cached
+        self._words_size += self._entry_bytes(word, cached)
+        if self._words_size > self.word_cache_bytes // 2:  # a new generation; the old one is forgotten
+            self._old_words, self._old_words_size = self._words, self._words_size
+            self._words, self._words_size = {}, 0
         return cached
 
-    def _parts(self, text: str) -> Iterable[tuple[int, str, bool]]:
-        """(start, part, is_special) of a text cut around the special tokens written in it ("[MASK]"),
-        which are kept whole and never normalized."""
-        if not isinstance(text, str):
-            raise TypeError(f"the tokenizer takes str texts, got {type(text).__name__}: {text!r:.80}")
+    @staticmethod
+    def _entry_bytes(word: str, pieces: tuple) -> int:
+        """Estimated memory of one cache entry: the word, its dict slot, and the tuple of (id, start, end)
+        tuples with their ints. tracemalloc measured 69 bytes + 72 a piece besides the word (random and real
+        words of 2 to 100 characters); rounded up."""
+        return sys.getsizeof(word) + 80 + 80 * len(pieces)
+
+    def word_cache_info(self) -> dict[str, int]:
+        """The word cache's own accounting: entries, estimated bytes (both generations), and the limit
+        (word_cache_bytes)."""
+        return {"entries": len(self._words) + len(self._old_words), "limit": self.word_cache_bytes,
+                "bytes": self._words_size + self._old_words_size}
+
+    def clear_word_cache(self) -> None:
+        self._words, self._old_words = {}, {}
+        self._words_size = self._old_words_size = 0
+
+    def _parts(self, text: str) -> Iterable[tuple[int, str, str | None]]:
+        """(start, part, kind) of a text cut around the special tokens written in it ("[MASK]"; kind
+        "special") and the never_split words (kind "whole"), which are kept whole and never normalized;
+        kind None for the text between them."""
         start = 0
-        if "[" in text or self.additional_special_tokens:
+        if any(ch in text for ch in self._special_first):  # usually one fast test: "[" in text
             for m in self._special_re.finditer(text):
                 if m.start() > start:
-                    yield start, text[start:m.start()], False
-                yield m.start(), m.group(), True
+                    yield start, text[start:m.start()], None
+                yield m.start(), m.group(), m.lastgroup
                 start = m.end()
         if start < len(text):
-            yield start, text[start:], False
+            yield start, text[start:] if start else text, None
 
-    def _segment(self, text: str) -> Segment:
-        """Steps 1-3 on one text: token ids, character offsets in `text`, word indexes."""
-        seg, word = Segment(), 0
-        for base, part, special in self._parts(text):
-            if special:
-                seg.ids.append(self.vocab[part])
+    def _add_words(self, seg: Segment, normalized: str, origin: Sequence[int], base: int, word: int) -> int:
+        """Steps 2-3 on a normalized text: append its tokens to `seg`, with offsets in the original text
+        (`base` + origin) and word indexes from `word` on. Returns the next word index."""
+        ids, offsets, words = seg.ids, seg.offsets, seg.words
+        for a, b in split_words(normalized):
+            for token_id, s, e in self._wordpiece(normalized[a:b]):
+                ids.append(token_id)
+                offsets.append((base + origin[a + s], base + origin[a + e - 1] + 1))
+                words.append(word)
+            word += 1
+        return word
+
+    def _segment(self, text: str, max_tokens: int | None = None, word: int = 0) -> Segment:
+        """Steps 1-3 on one text: token ids, character offsets in `text`, word indexes (from `word`).
+        max_tokens: stop once that many tokens are made (truncation keeps no more), so a long text costs
+        time and memory for what is kept; the tokens made are the first of the full result."""
+        seg = Segment()
+        for base, part, kind in self._parts(text):
+            if max_tokens is not None and len(seg.ids) >= max_tokens:
+                break
+            if kind is not None:  # a special token, or a never_split word: one token, one word
+                seg.ids.append(self.vocab.get(part, self.unk_token_id))
                 seg.offsets.append((base, base + len(part)))
                 seg.words.append(word)
                 word += 1
-                continue
-            normalized, origin = self._normalize(part)
-            for a, b in split_words(normalized):
-                for token_id, s, e in self._wordpiece(normalized[a:b]):
-                    seg.ids.append(token_id)
-                    seg.offsets.append((base + origin[a + s], base + origin[a + e - 1] + 1))
-                    seg.words.append(word)
-                word += 1
+            elif max_tokens is None or len(part) <= CHUNK:
+                normalized, origin = self._normalize(part)
+                word = self._add_words(seg, normalized, origin, base, word)
+            else:
+                word = self._segment_long(seg, part, base, word, max_tokens)
         return seg
 
-    def tokenize(self, text: str) -> list[str]:
-        """The WordPiece tokens of a text, without [CLS]/[SEP]."""
-        return [self.ids_to_tokens[i] for i in self._segment(text).ids]
+    def _is_boundary(self, ch: str) -> bool:
+        """Whether a word ends at this input character whatever follows: it normalizes to " ", to " 字 " (a
+        CJK ideograph) or to one punctuation character. (Over all code points, no other character's
+        normalized form holds a space or punctuation; tests/test_tokenizer_api.py checks it.)"""
+        n = self._chars[ch]
+        return n[:1] == " " or (len(n) == 1 and is_punctuation_cached(n))
+
+    def _segment_long(self, seg: Segment, part: str, base: int, word: int, max_tokens: int) -> int:
+        """Steps 1-3 on a long text, CHUNK characters at a time, each chunk cut after a word boundary, until
+        `seg` has max_tokens tokens. A run of CHUNK characters without a boundary is one word: it is measured
+        character by character (never copied whole) and becomes [UNK] if longer than
+        max_input_chars_per_word."""
+        start = 0
+        while start < len(part) and len(seg.ids) < max_tokens:
+            end = min(len(part), start + CHUNK)
+            if end < len(part):
+                cut = next((j + 1 for j in range(end - 1, start - 1, -1) if self._is_boundary(part[j])), None)
+                if cut is None:  # no boundary in CHUNK characters: one long word
+                    start, word = self._long_word(seg, part, start, base, word)
+                    continue
+                end = cut
+            normalized, origin = self._normalize(part[start:end])
+            word = self._add_words(seg, normalized, origin, base + start, word)
+            start = end
+        return word
+
+    def _long_word(self, seg: Segment, part: str, start: int, base: int, word: int) -> tuple[int, int]:
+        """The word that starts at part[start] and runs to the next boundary character: its tokens added to
+        seg. Returns (where the next chunk starts, the next word index)."""
+        kept: list[tuple[int, str]] = []  # (index, normalized) of its first characters, while it may fit
+        first = last = None
+        length, stop = 0, start
+        while stop < len(part) and not self._is_boundary(part[stop]):
+            n = self._chars[part[stop]]
+            if n:
+                first = stop if first is None else first
+                last = stop
+                length += len(n)
+                if length <= self.max_input_chars_per_word:
+                    kept.append((stop, n))
+            stop += 1
+        if first is None:  # only characters that normalize to nothing (controls)
+            return stop, word
+        if length > self.max_input_chars_per_word:  # [UNK], spanning the word's first to last character
+            seg.ids.append(self.unk_token_id)
+            seg.offsets.append((base + first, base + last + 1))
+            seg.words.append(word)
+            return stop, word + 1
+        normalized = "".join(n for _, n in kept)
+        origin = [i for i, n in kept for _ in n]
+        return stop, self._add_words(seg, normalized, origin, base, word)
+
+    def tokenize(self, text: str, pair: str | None = None, add_special_tokens: bool = False, **_: Any) -> list[str]:
+        """The WordPiece tokens of a text, without [CLS]/[SEP] (with them if add_special_tokens=True)."""
+        text = check_text(text, "text")
+        if add_special_tokens:
+            return self.convert_ids_to_tokens(self.encode(text, pair))
+        ids = self._segment(text).ids
+        if pair is not None:
+            ids = ids + self._segment(check_text(pair, "pair")).ids
+        return [self.ids_to_tokens[i] for i in ids]
+
+    def wordpiece_steps(self, word: str) -> list[tuple[str, bool]]:
+        """Every vocabulary lookup WordPiece makes for one word: (candidate, found), in order."""
+        return wordpiece_steps(check_text(word, "word"), self.vocab)
 
     def explain(self, text: str) -> Explanation:
         """Every step for one text: normalized text, words, each word's pieces, tokens and ids.
         `print(tokenizer.explain(text))` shows them as a table."""
+        text = check_text(text, "text")
         normalized, words, pieces = [], [], []
-        for _, part, special in self._parts(text):
-            norm = part if special else self._normalize(part)[0]
+        for _, part, kind in self._parts(text):
+            norm = part if kind else self._normalize(part)[0]
             normalized.append(norm)
-            spans = [(0, len(part))] if special else split_words(norm)
+            spans = [(0, len(part))] if kind else split_words(norm)
             for a, b in spans:
                 words.append(norm[a:b])
-                pieces.append([norm] if special else [self.ids_to_tokens[i] for i, _, _ in self._wordpiece(norm[a:b])])
+                pieces.append([norm] if kind else [self.ids_to_tokens[i] for i, _, _ in self._wordpiece(norm[a:b])])
         ids = self.encode(text)
         return Explanation(text, "".join(normalized), words, pieces, self.convert_ids_to_tokens(ids), ids)
 
     # -------------------------------------------------------------------------------- encoding
 
     @gc_paused()
-    def __call__(self, text: str | Sequence[str], text_pair: str | Sequence[str] | None = None, *,
-                 add_special_tokens: bool = True, padding: bool | str = False, truncation: bool | str | None = None,
-                 max_length: int | None = None, stride: int = 0, pad_to_multiple_of: int | None = None,
-                 return_tensors: str | None = None, return_token_type_ids: bool = True,
-                 return_attention_mask: bool = True, return_overflowing_tokens: bool = False,
-                 return_special_tokens_mask: bool = False, return_offsets_mapping: bool = False,
-                 return_length: bool = False) -> BatchEncoding:
+    def __call__(self, text: Any = None, text_pair: Any = None, *, add_special_tokens: bool = True,
+                 padding: bool | str = False, truncation: bool | str | None = None, max_length: int | None = None,
+                 stride: int = 0, is_split_into_words: bool = False, pad_to_multiple_of: int | None = None,
+                 padding_side: str | None = None, return_tensors: Any = None,
+                 return_token_type_ids: bool | None = None, return_attention_mask: bool | None = None,
+                 return_overflowing_tokens: bool = False, return_special_tokens_mask: bool = False,
+                 return_offsets_mapping: bool = False, return_length: bool = False, verbose: bool = True,
+                 **kwargs: Any) -> BatchEncoding:
         """Encode a text, a (text, text_pair), or a batch (lists). Hugging Face's options and results:
 
         truncation: True / "longest_first", "only_first", "only_second", False; on by default when
-            max_length is given (max_length defaults to model_max_length).
+            max_length is given (max_length defaults to model_max_length). tokenizer.truncation_side.
         stride + return_overflowing_tokens: what truncation cut off comes back as more rows (windows that
             overlap by `stride` tokens), with `overflow_to_sample_mapping` naming each row's input.
-        padding: True / "longest" (to the longest row), "max_length", False. Right side, with [PAD].
+        padding: True / "longest" (to the longest row), "max_length", False; pad_to_multiple_of;
+            padding_side "right" / "left" (default: tokenizer.padding_side).
+        is_split_into_words: each text is a list of words (word_ids index them; offsets are within each word).
         return_tensors: None (Python lists, as HF) or "np" (NumPy int64 arrays).
         """
-        batched = not isinstance(text, str)
-        texts = [text] if not batched else list(text)
+        if kwargs:
+            self._refuse_call_kwargs(kwargs)
+        if text is None:
+            raise TokenizerError("text is None; pass a str, a list of str (a batch), or with is_split_into_words=True "
+                                 "a list of words")
+        batched, texts = self._inputs(text, "text", is_split_into_words)
         if text_pair is None:
             pairs = [None] * len(texts)
-        elif isinstance(text_pair, str) == batched:
-            raise TypeError("text and text_pair must both be strings or both be lists of strings")
         else:
-            pairs = [text_pair] if not batched else list(text_pair)
+            pair_batched, pairs = self._inputs(text_pair, "text_pair", is_split_into_words)
+            if pair_batched != batched:
+                raise TokenizerError("text and text_pair must both be single inputs or both be batches (lists) of "
+                                     "the same length")
             if len(pairs) != len(texts):
-                raise ValueError(f"{len(texts)} texts but {len(pairs)} text pairs")
+                raise TokenizerError(f"{len(texts)} texts but {len(pairs)} text pairs")
         if truncation is None:
             truncation = max_length is not None  # HF: a max_length alone turns truncation on
-        if truncation not in TRUNCATION:
-            raise ValueError(f"truncation must be True, False, 'longest_first', 'only_first' or 'only_second', "
-                             f"got {truncation!r}")
-        if padding not in PADDING:
-            raise ValueError(f"padding must be True, False, 'longest' or 'max_length', got {padding!r}")
+        if not isinstance(truncation, (bool, str)) or truncation not in TRUNCATION:
+            raise TokenizerError(f"truncation must be True, False, 'longest_first', 'only_first' or 'only_second', "
+                                 f"got {truncation!r}")
+        if not isinstance(padding, (bool, str)) or padding not in PADDING:
+            raise TokenizerError(f"padding must be True, False, 'longest' or 'max_length', got {padding!r}")
+        return_tensors = getattr(return_tensors, "value", return_tensors)  # HF's TensorType enum
         if return_tensors not in (None, "np"):
-            raise ValueError(f"return_tensors={return_tensors!r}: this tokenizer returns Python lists (None) or "
-                             "NumPy arrays ('np'); there is no torch or tensorflow here")
+            raise TokenizerError(f"return_tensors={return_tensors!r}: this tokenizer returns Python lists (None) or "
+                                 "NumPy arrays ('np'); there is no torch or tensorflow here")
         strategy, pad_strategy = TRUNCATION[truncation], PADDING[padding]
-        limit = max_length if max_length is not None else self.model_max_length
-        if stride < 0:
-            raise ValueError(f"stride must be >= 0, got {stride}")
+        limit = self.model_max_length if max_length is None else as_int(max_length, "max_length", low=0)
+        stride = as_int(stride, "stride", low=0)
+        if pad_to_multiple_of is not None:
+            pad_to_multiple_of = as_int(pad_to_multiple_of, "pad_to_multiple_of")
+        side = self.padding_side if padding_side is None else as_side(padding_side, "padding_side")
+        add_special_tokens = as_bool(add_special_tokens, "add_special_tokens")
+        if strategy == "only_second" and text_pair is None:
+            raise TokenizerError("truncation='only_second' needs a text pair; use 'longest_first' for a single text")
 
-        rows = self._rows(texts, pairs, strategy, limit, stride, add_special_tokens, return_overflowing_tokens)
+        rows = self._rows(texts, pairs, strategy, limit, stride, add_special_tokens, bool(return_overflowing_tokens),
+                          is_split_into_words)
 
         width = None
         if pad_strategy == "longest" and rows:
@@ -667,10 +688,12 @@ class MobileBertTokenizer:
             width = -(-width // pad_to_multiple_of) * pad_to_multiple_of
         if width is not None:
             for r in rows:
-                self._pad(r, width)
+                self._pad(r, width, side)
 
-        keys = ["input_ids"] + ["token_type_ids"] * return_token_type_ids + ["attention_mask"] * return_attention_mask
-        keys += ["special_tokens_mask"] * return_special_tokens_mask + ["offset_mapping"] * return_offsets_mapping
+        keys = ["input_ids"] + ["token_type_ids"] * (return_token_type_ids is not False)
+        keys += ["attention_mask"] * (return_attention_mask is not False)
+        keys += ["special_tokens_mask"] * bool(return_special_tokens_mask)
+        keys += ["offset_mapping"] * bool(return_offsets_mapping)
         data = {k: [r[k] for r in rows] for k in keys}
         if return_length:
             data["length"] = [len(r["input_ids"]) for r in rows]
@@ -684,16 +707,72 @@ class MobileBertTokenizer:
             data = {k: self._array(k, v) for k, v in data.items()}
         return BatchEncoding(data, [r["sequence_ids"] for r in rows], [r["word_ids"] for r in rows])
 
+    @staticmethod
+    def _refuse_call_kwargs(kwargs: dict) -> None:
+        """HF arguments with no meaning here: a TokenizerError naming what to do instead."""
+        fixes = {"text_target": "this tokenizer has no target texts (no seq2seq models here); tokenize the targets "
+                                "with a second call",
+                 "text_pair_target": "this tokenizer has no target texts; tokenize them with a second call",
+                 "truncation_side": "set it on the tokenizer: tokenizer.truncation_side = 'left' (as HF reads it)",
+                 "return_token_type_ids_mask": "use return_token_type_ids"}
+        name = sorted(kwargs)[0]
+        fix = fixes.get(name, "it takes text, text_pair, add_special_tokens, padding, truncation, max_length, stride, "
+                              "is_split_into_words, pad_to_multiple_of, padding_side, return_tensors ('np'), "
+                              "return_token_type_ids, return_attention_mask, return_overflowing_tokens, "
+                              "return_special_tokens_mask, return_offsets_mapping, return_length")
+        raise TokenizerError(f"the tokenizer got unknown argument(s) {sorted(kwargs)}; {fix}")
+
+    @staticmethod
+    def _inputs(value: Any, name: str, split_into_words: bool) -> tuple[bool, list]:
+        """(batched, the inputs as a list), each input checked: a str, or with is_split_into_words a list of
+        str (its words)."""
+        if not split_into_words:
+            if isinstance(value, str):
+                return False, [value]
+            if isinstance(value, (list, tuple)):
+                return True, [check_text(v, f"{name}[{i}]") for i, v in enumerate(value)]
+            check_text(value, name)  # raises, naming the accepted types
+        if isinstance(value, (list, tuple)):
+            if all(isinstance(v, str) for v in value):
+                return False, [list(value)]
+            if all(isinstance(v, (list, tuple)) for v in value):
+                return True, [[check_text(w, f"{name}[{i}][{j}]") for j, w in enumerate(v)] for i, v in enumerate(value)]
+            bad = next(v for v in value if not isinstance(v, (str, list, tuple)))
+            check_text(bad, f"an item of {name}")
+        raise TokenizerError(f"{name} is {describe(value)}; with is_split_into_words=True give a list of words (list "
+                             "of str) or a batch of them (list of lists of str)")
+
+    def _segment_input(self, value: str | list[str], max_tokens: int | None = None) -> Segment:
+        """A text, or a list of words (is_split_into_words): each word tokenized alone, word_ids its index,
+        offsets within the word (as HF's fast tokenizer)."""
+        if isinstance(value, str):
+            return self._segment(value, max_tokens)
+        seg = Segment()
+        for i, word in enumerate(value):
+            if max_tokens is not None and len(seg.ids) >= max_tokens:
+                break
+            part = self._segment(word, max_tokens)
+            seg.ids += part.ids
+            seg.offsets += part.offsets
+            seg.words += [i] * len(part.ids)
+        return seg
+
     def _rows(self, texts, pairs, strategy: str, limit: int, stride: int, add_special_tokens: bool,
-              return_overflowing_tokens: bool) -> list[dict]:
+              return_overflowing_tokens: bool, split_into_words: bool = False) -> list[dict]:
         """Every text (pair) tokenized, truncated into its windows, and laid out as rows."""
         rows: list[dict] = []
         for index, (a, b) in enumerate(zip(texts, pairs)):
-            first, second = self._segment(a), None if b is None else self._segment(b)
-            n_special = (2 if second is None else 3) if add_special_tokens else 0
+            n_special = (2 if b is None else 3) if add_special_tokens else 0
             if strategy != "do_not_truncate" and limit < n_special:
-                raise ValueError(f"max_length={limit} leaves no room for the {n_special} special tokens")
-            fitted = truncation_windows(first, second, limit - n_special, strategy, stride)
+                raise TokenizerError(f"max_length={limit} leaves no room for the {n_special} special tokens")
+            budget = limit - n_special
+            # Only the first `budget` tokens of a single text can be kept: stop making tokens there (a 10 MB
+            # text then costs what is kept). Left truncation, windows and pairs need every token.
+            early = (strategy != "do_not_truncate" and not return_overflowing_tokens and b is None
+                     and self.truncation_side == "right")
+            first = self._segment_input(a, budget if early else None)
+            second = None if b is None else self._segment_input(b)
+            fitted = truncation_windows(first, second, budget, strategy, stride, self.truncation_side)
             if not return_overflowing_tokens:
                 fitted = fitted[:1]  # the truncated input; the overflow is dropped
             rows += [self._row(w1, w2, add_special_tokens, index) for w1, w2 in fitted]
@@ -720,25 +799,27 @@ class MobileBertTokenizer:
                 "special_tokens_mask": special, "offset_mapping": offsets, "sequence_ids": sequence_ids,
                 "word_ids": word_ids, "sample": sample}
 
-    def _pad(self, row: dict, width: int) -> None:
+    def _pad(self, row: dict, width: int, side: str = "right") -> None:
         n = width - len(row["input_ids"])
         if n <= 0:
             return
-        fill = {"input_ids": self.pad_token_id, "token_type_ids": 0, "attention_mask": 0, "special_tokens_mask": 1,
-                "offset_mapping": (0, 0), "sequence_ids": None, "word_ids": None}
+        fill = {"input_ids": self.pad_token_id, "token_type_ids": self.pad_token_type_id, "attention_mask": 0,
+                "special_tokens_mask": 1, "offset_mapping": (0, 0), "sequence_ids": None, "word_ids": None}
         for key, value in fill.items():
-            row[key] = row[key] + [value] * n
+            row[key] = row[key] + [value] * n if side == "right" else [value] * n + row[key]
 
     @staticmethod
     def _array(key: str, value: list) -> np.ndarray:
         try:
             return np.array(value, dtype=np.int64)
         except ValueError:
-            raise ValueError(f"the rows of {key!r} have different lengths, so they make no array; pass "
-                             "padding=True (or 'max_length') with return_tensors='np'") from None
+            raise TokenizerError(f"the rows of {key!r} have different lengths, so they make no array; pass "
+                                 "padding=True (or 'max_length') with return_tensors='np'") from None
 
-    def encode(self, text: str, text_pair: str | None = None, **options: Any) -> list[int]:
+    def encode(self, text: Any, text_pair: Any = None, **options: Any) -> list[int]:
         """The input ids of one text (or pair), with [CLS]/[SEP]."""
+        if options.get("return_tensors") is not None:
+            return self(text, text_pair, **options)["input_ids"]
         return list(self(text, text_pair, **options)["input_ids"])
 
     # -------------------------------------------------------------------------------- decoding
@@ -748,20 +829,20 @@ class MobileBertTokenizer:
         " ." " ?" " !" lose their space (the fast tokenizer's WordPiece decoder)."""
         out = []
         for i, token in enumerate(tokens):
+            token = check_text(token, "a token")
             if i:
                 token = token[len(PREFIX):] if token.startswith(PREFIX) else " " + token
             out.append(clean_up_piece(token))
         return "".join(out)
 
     def decode(self, ids: int | Sequence[int] | np.ndarray, skip_special_tokens: bool = False,
-               clean_up_tokenization_spaces: bool = False) -> str:
+               clean_up_tokenization_spaces: bool | None = None, **_: Any) -> str:
         """Token ids back to text (lower-cased and accent-free, as the tokens are)."""
-        if isinstance(ids, (int, np.integer)):
+        if isinstance(ids, (int, np.integer)) and not isinstance(ids, bool):
             ids = [ids]
-        ids = np.asarray(ids)
-        if ids.ndim != 1:
-            raise ValueError(f"decode takes one sequence of ids (1-D), got shape {ids.shape}; use batch_decode")
-        text = self.convert_tokens_to_string(self.convert_ids_to_tokens(ids, skip_special_tokens=skip_special_tokens))
+        text = self.convert_tokens_to_string(self.convert_ids_to_tokens(self._id_list(ids), skip_special_tokens))
+        if clean_up_tokenization_spaces is None:
+            clean_up_tokenization_spaces = self.clean_up_tokenization_spaces
         return clean_up_tokenization(text) if clean_up_tokenization_spaces else text
 
     def batch_decode(self, sequences: Iterable[Sequence[int]], **options: Any) -> list[str]:

@@ -273,9 +273,9 @@ def test_numpy_tensors_and_batch(ours):
 
 
 def test_bad_input_names_the_problem(ours):
-    with pytest.raises(TypeError, match="str texts, got int"):
+    with pytest.raises(mm.TokenizerError, match=r"text\[0\] is int 1; the tokenizer takes a str, a list of str"):
         ours([1, 2])
-    with pytest.raises(TypeError, match="both be strings or both be lists"):
+    with pytest.raises(mm.TokenizerError, match="both be single inputs or both be batches"):
         ours(["a"], "b")
     with pytest.raises(ValueError, match="2 texts but 1 text pairs"):
         ours(["a", "b"], ["c"])
@@ -305,7 +305,7 @@ def test_from_pretrained_reads_the_folder_config(tmp_path):
     assert tok.model_max_length == 128 and not tok.do_lower_case and not tok.strip_accents
     assert tok.tokenize("Café") != MobileBertTokenizer().tokenize("Café")  # case and accents kept
     (folder / "tokenizer_config.json").write_text("{not json")
-    with pytest.raises(ValueError, match="tokenizer_config.json is not valid JSON"):
+    with pytest.raises(ValueError, match="tokenizer_config.json.* is not valid JSON"):
         MobileBertTokenizer.from_pretrained(folder)
     os.remove(folder / "tokenizer_config.json")
     (folder / "vocab.txt").write_text("a\nb\n")
@@ -333,11 +333,14 @@ def test_normalization_rules_on_single_characters():
     assert normalize("Café", lowercase=False, strip_accents=False)[0] == "Café"
 
 
-def test_docstring_examples_hold():
-    import minimobilebert.tokenizer as module
+@pytest.mark.parametrize("name", ["tokenization", "tokenization.normalize", "tokenization.pretokenize",
+                                  "tokenization.wordpiece", "tokenization.truncation"])
+def test_docstring_examples_hold(name):
+    import importlib
 
+    module = importlib.import_module(f"minimobilebert.{name}")
     result = doctest.testmod(module)
-    assert result.attempted >= 4 and result.failed == 0
+    assert result.attempted >= 1 and result.failed == 0
 
 
 @pytest.mark.oracle
@@ -361,7 +364,7 @@ def test_tokenizer_json_of_another_kind_or_nothing_is_refused(tmp_path):
         MobileBertTokenizer.from_pretrained(tmp_path)
     (tmp_path / "tokenizer.json").write_text(json.dumps({"model": {"type": "WordPiece", "vocab": {"a": 0, "b": 0}},
                                                          "normalizer": {"type": "BertNormalizer"}}))
-    with pytest.raises(ValueError, match="ids are not 0..1 once each"):
+    with pytest.raises(ValueError, match="the id 0 is given to both .a. and .b."):
         MobileBertTokenizer.from_pretrained(tmp_path)
     os.remove(tmp_path / "tokenizer.json")
     with pytest.raises(FileNotFoundError, match="no vocab.txt and no tokenizer.json"):
@@ -388,7 +391,7 @@ def test_garbage_collector_state_is_restored(ours):
     assert gc.isenabled()
     ours(["a", "b"])
     assert gc.isenabled()
-    with pytest.raises(TypeError):
+    with pytest.raises(mm.TokenizerError):
         ours([1])
     assert gc.isenabled()
     gc.disable()

@@ -1,0 +1,219 @@
+"""Reading a tokenizer's files, as hostile input: vocab.txt, tokenizer.json, tokenizer_config.json and
+special_tokens_map.json.
+
+Every file goes through minimobilebert/files.py (regular files only, size limits, UTF-8, errors naming the
+file). Every value read from them is checked for its type before use, and a wrong one is a TokenizerError
+naming the file and the field: `"do_lower_case": "no"` is refused (transformers refuses it too, with a
+TypeError), never read as True; `"additional_special_tokens": "the"` is refused, never taken as the three
+tokens "t", "h", "e".
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Iterable, Mapping
+
+from .. import files
+from ..errors import TokenizerError, TokenizerFileNotFoundError
+from .wordpiece import PREFIX
+
+VOCAB_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "vocab.txt")
+SPECIAL_TOKENS = {"unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]", "cls_token": "[CLS]",
+                  "mask_token": "[MASK]"}
+MAX_VOCAB = 5_000_000  # entries; the largest published WordPiece vocabularies have ~250k
+NO_LIMIT = 10 ** 12  # HF writes model_max_length = 1e30 for "no limit"; anything above this means that
+
+# ------------------------------------------------------------------------------------ vocabularies
+
+
+def load_vocab(path: str | os.PathLike) -> list[str]:
+    """vocab.txt: one token a line; the line number is the id. Trailing whitespace ("\\r" of Windows line
+    ends) is not part of a token, as for the fast tokenizer."""
+    if not os.path.lexists(path):
+        raise TokenizerFileNotFoundError(
+            f"no vocabulary file at {os.fspath(path)!r}; a BERT vocab.txt has one token per line (MobileBertTokenizer() "
+            "without arguments uses the BERT uncased vocab shipped with us)")
+    text = files.read_text(path, "vocab.txt", files.TEXT_LIMIT, TokenizerError)
+    tokens = [line.rstrip() for line in text.split("\n")]
+    if tokens and tokens[-1] == "":
+        tokens.pop()  # the final newline ends the last line; it does not start an empty token
+    if not tokens:
+        raise TokenizerError(f"vocab.txt: {os.fspath(path)!r} is empty; a vocab.txt has one token per line")
+    return tokens
+
+
+def vocab_from_mapping(vocab: Mapping, what: str) -> list[str]:
+    """The tokens in id order of a {token: id} mapping (as HF's `vocab=` dict and tokenizer.json hold it),
+    whatever the mapping's own order. The ids must be 0..n-1, each once."""
+    if len(vocab) > MAX_VOCAB:
+        raise TokenizerError(f"{what}: {len(vocab):,} entries, over the limit of {MAX_VOCAB:,}; is it a vocabulary?")
+    tokens: list[str | None] = [None] * len(vocab)
+    for token, i in vocab.items():
+        if not isinstance(token, str):
+            raise TokenizerError(f"{what}: the token {token!r} is a {type(token).__name__}; tokens are strings")
+        if isinstance(i, bool) or not isinstance(i, int):
+            raise TokenizerError(f"{what}: the id of {token!r} is {i!r}; ids are integers 0..{len(tokens) - 1}")
+        if not 0 <= i < len(tokens):
+            raise TokenizerError(f"{what}: the id of {token!r} is {i}, outside 0..{len(tokens) - 1}: the ids of "
+                                 f"{len(tokens)} tokens must be 0..{len(tokens) - 1}, each once (no gaps)")
+        if tokens[i] is not None:
+            raise TokenizerError(f"{what}: the id {i} is given to both {tokens[i]!r} and {token!r}; each id must "
+                                 "name one token")
+        tokens[i] = token
+    return tokens  # type: ignore[return-value]  (no None is left: n distinct ids in 0..n-1)
+
+
+def vocab_from_tokens(tokens: Iterable, what: str) -> list[str]:
+    """A list of tokens in id order, checked."""
+    tokens = list(tokens)
+    bad = next((t for t in tokens if not isinstance(t, str)), None)
+    if bad is not None:
+        raise TokenizerError(f"{what}: {bad!r} is a {type(bad).__name__}; a vocabulary is a list of token strings "
+                             "in id order, a {token: id} dict, or the path of a vocab.txt")
+    if not tokens:
+        raise TokenizerError(f"{what} is empty")
+    return tokens
+
+
+# ------------------------------------------------------------------------------------ values in files
+
+
+def as_bool(value: Any, what: str) -> bool:
+    """A boolean setting: JSON true/false only. transformers refuses strings such as "no" or "false" (a
+    TypeError); so do we, with the fix."""
+    if not isinstance(value, bool):
+        raise TokenizerError(f"{what} is {value!r} ({type(value).__name__}); it must be true or false (a JSON "
+                             "boolean, or a Python bool)")
+    return value
+
+
+def as_optional_bool(value: Any, what: str) -> bool | None:
+    return None if value is None else as_bool(value, what)
+
+
+def as_int(value: Any, what: str, low: int = 1, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+        limits = f">= {low}" if high is None else f"in {low}..{high}"
+        raise TokenizerError(f"{what} is {value!r}; it must be a whole number {limits}")
+    return value
+
+
+def as_max_length(value: Any, what: str) -> int:
+    """model_max_length: a positive integer; HF's "no limit" (1e30, as an int or a float) is kept as is."""
+    if isinstance(value, float) and value >= NO_LIMIT:
+        return int(value)
+    return as_int(value, what)
+
+
+def as_token(value: Any, what: str) -> str:
+    """A special token: a string, or HF's AddedToken form {"content": "[MASK]", ...}."""
+    if isinstance(value, Mapping):
+        value = value.get("content")
+    if not isinstance(value, str) or not value:
+        raise TokenizerError(f"{what} is {value!r}; a special token is a non-empty string (or {{\"content\": "
+                             "\"...\"}} as HF writes it)")
+    return value
+
+
+def as_token_list(value: Any, what: str) -> list[str]:
+    """A list of tokens (additional_special_tokens, never_split). A bare string is refused: read as a list it
+    would make each of its letters a token."""
+    if value is None:
+        return []
+    if isinstance(value, Mapping):  # transformers 5's extra_special_tokens may be {name: token}
+        value = list(value.values())
+    if isinstance(value, str):
+        raise TokenizerError(f"{what} is the string {value!r:.80}, not a list; for one token write [{value!r:.40}] "
+                             "(a string read as a list would make each of its letters a token)")
+    if not isinstance(value, (list, tuple)):
+        raise TokenizerError(f"{what} is {value!r:.80}; it must be a list of token strings")
+    return [as_token(v, f"{what}[{i}]") for i, v in enumerate(value)]
+
+
+def as_side(value: Any, what: str) -> str:
+    if value not in ("right", "left"):
+        raise TokenizerError(f"{what} is {value!r}; it must be 'right' or 'left'")
+    return value
+
+
+# ------------------------------------------------------------------------------------ tokenizer files
+
+
+def read_tokenizer_json(path: str) -> dict[str, Any]:
+    """The settings of a `tokenizers` tokenizer.json, as MobileBertTokenizer arguments; only BERT's kind
+    (BertNormalizer + WordPiece with "##") is accepted."""
+    what = "tokenizer.json"
+    data = files.read_json(path, what, TokenizerError)
+    model, normalizer = data.get("model"), data.get("normalizer")
+    for name, value in (("model", model), ("normalizer", normalizer)):
+        if not isinstance(value, dict):
+            raise TokenizerError(f"{what}: {path!r} has {name} = {value!r:.80}; a BERT tokenizer.json has a "
+                                 f"{name} object (save the tokenizer again with transformers)")
+    if model.get("type") != "WordPiece" or model.get("continuing_subword_prefix", PREFIX) != PREFIX:
+        raise TokenizerError(f"{what}: {path!r} describes a {model.get('type')!r} tokenizer; MobileBERT's is BERT's "
+                             f"WordPiece with {PREFIX!r} continuations")
+    if normalizer.get("type") != "BertNormalizer" or normalizer.get("clean_text", True) is not True:
+        raise TokenizerError(f"{what}: {path!r} normalizes text with {normalizer.get('type')!r}; this tokenizer "
+                             "implements BERT's BertNormalizer (with clean_text)")
+    vocab = model.get("vocab")
+    if not isinstance(vocab, dict) or not vocab:
+        raise TokenizerError(f"{what}: {path!r} has model.vocab = {vocab!r:.80}; it must be a non-empty "
+                             "{token: id} object")
+    tokens = vocab_from_mapping(vocab, f"{what} {path!r}: model.vocab")
+    added = data.get("added_tokens") or []
+    if not isinstance(added, list) or not all(isinstance(t, dict) for t in added):
+        raise TokenizerError(f"{what}: {path!r} has added_tokens = {added!r:.80}; it must be a list of objects")
+    special = [as_token(t, f"{what}: added_tokens[{i}]") for i, t in enumerate(added) if t.get("special")]
+    missing = [t for t in special if t not in vocab]
+    if missing:
+        raise TokenizerError(f"{what}: {path!r} adds tokens outside its WordPiece vocabulary ({missing}); not "
+                             "supported")
+    field = f"{what} {path!r}: "
+    return {"vocab": tokens,
+            "do_lower_case": as_bool(normalizer.get("lowercase", True), field + "normalizer.lowercase"),
+            "strip_accents": as_optional_bool(normalizer.get("strip_accents"), field + "normalizer.strip_accents"),
+            "tokenize_chinese_chars": as_bool(normalizer.get("handle_chinese_chars", True),
+                                              field + "normalizer.handle_chinese_chars"),
+            "max_input_chars_per_word": as_int(model.get("max_input_chars_per_word", 100),
+                                               field + "model.max_input_chars_per_word"),
+            "unk_token": as_token(model.get("unk_token", "[UNK]"), field + "model.unk_token"),
+            "additional_special_tokens": [t for t in special if t not in SPECIAL_TOKENS.values()]}
+
+
+# tokenizer_config.json / special_tokens_map.json keys we read, with their checkers.
+CONFIG_FIELDS = {
+    "do_lower_case": as_bool, "strip_accents": as_optional_bool, "tokenize_chinese_chars": as_bool,
+    "max_input_chars_per_word": as_int, "model_max_length": as_max_length, "padding_side": as_side,
+    "truncation_side": as_side, "clean_up_tokenization_spaces": as_bool, "never_split": as_token_list,
+    "do_basic_tokenize": as_bool,
+    **{name: as_token for name in SPECIAL_TOKENS},
+}
+
+
+def read_tokenizer_options(folder: str) -> dict[str, Any]:
+    """MobileBertTokenizer arguments from a folder's special_tokens_map.json and tokenizer_config.json (the
+    latter wins), each value checked. Keys that describe other things (tokenizer_class, added_tokens_decoder,
+    ...) are not read."""
+    options: dict[str, Any] = {}
+    for name in ("special_tokens_map.json", "tokenizer_config.json"):
+        path = os.path.join(folder, name)
+        if not os.path.lexists(path):
+            continue
+        data = files.read_json(path, name, TokenizerError)
+        for key, check in CONFIG_FIELDS.items():
+            if data.get(key) is not None:
+                options[key] = check(data[key], f"{name}: {key!r}")
+        extra = []
+        for key in ("additional_special_tokens", "extra_special_tokens"):  # transformers 4 / 5 names
+            if data.get(key) is not None:
+                extra += as_token_list(data[key], f"{name}: {key!r}")
+        if extra:
+            options["additional_special_tokens"] = list(dict.fromkeys(extra))
+    if options.get("model_max_length", 0) >= NO_LIMIT:
+        del options["model_max_length"]  # "no limit": keep MobileBERT's 512
+    if options.get("do_basic_tokenize") is False:
+        raise TokenizerError(f"tokenizer_config.json in {folder!r}: do_basic_tokenize is false (WordPiece on "
+                             "raw whitespace-split text); this tokenizer always normalizes and splits words as BERT "
+                             "does; remove the field")
+    options.pop("do_basic_tokenize", None)
+    return options
