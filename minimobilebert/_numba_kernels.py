@@ -60,10 +60,13 @@ def _act(v, code):
 def _exp_shifted(x):
     """exp(x) in float32 for a softmax's shifted scores (x <= 0): NaN for NaN, exactly 0 below -87 (where
     float32's exp leaves the normal range; np.exp gives at most 1.6e-38 there). x = n ln2 + r with
-    |r| <= ln2/2; exp(r) by Cephes expf's polynomial (about 1 ulp); 2^n built in the exponent bits.
-    Branch-free, so a loop of it vectorizes, unlike a libm call per element."""
+    n = round(x / ln2) (by truncating x / ln2 - 1/2, as x <= 0) and |r| <= ln2/2; exp(r) by Cephes expf's
+    polynomial (about 1 ulp); 2^n built in the exponent bits. Branch-free, so a loop of it vectorizes,
+    unlike a libm call per element. The same steps as the Cython backend's."""
     xc = np.float32(-87.0) if x < np.float32(-87.0) else x  # a NaN fails the test and stays NaN
-    n = math.floor(xc * np.float32(1.4426950408889634) + np.float32(0.5))  # round(x / ln2)
+    t = xc * np.float32(1.4426950408889634) - np.float32(0.5)
+    ni = np.int32(t) if t == t else np.int32(0)  # in [-126, 0]; for a NaN x, p below is NaN anyway
+    n = np.float32(ni)
     r = xc - n * np.float32(0.693359375) + n * np.float32(2.12194440e-4)  # x - n ln2, ln2 split in two
     p = np.float32(1.9875691500e-4)
     p = p * r + np.float32(1.3981999507e-3)
@@ -72,8 +75,7 @@ def _exp_shifted(x):
     p = p * r + np.float32(1.6666665459e-1)
     p = p * r + np.float32(5.0000001201e-1)
     p = p * (r * r) + r + np.float32(1.0)  # exp(r)
-    ni = np.int32(n) if n == n else np.int32(0)  # n is NaN only for x NaN, where p is NaN already
-    two_n = np.int32((ni + np.int32(127)) << np.int32(23)).view(np.float32)  # 2^n, n in [-126, 128)
+    two_n = np.int32((ni + np.int32(127)) << np.int32(23)).view(np.float32)  # 2^n
     return np.float32(0.0) if x < np.float32(-87.0) else p * two_n
 
 
