@@ -357,6 +357,11 @@ class MobileBertConfig:
                 "remove true_hidden_size or fix intra_bottleneck_size / use_bottleneck"
             )
         self.validate()
+        if self.problem_type == "single_label_classification" and self.num_labels == 1:
+            # checked when a config is made, as transformers does (not by validate(): HF's own tests set
+            # problem_type and num_labels one at a time and build a model in between)
+            raise ConfigError('problem_type="single_label_classification" needs num_labels > 1; use num_labels=2 '
+                              'for a binary classifier, or problem_type="regression" for one output')
         self._warn_meaningless()
         object.__setattr__(self, "_ready", True)
 
@@ -522,9 +527,6 @@ class MobileBertConfig:
             )
         if self.pad_token_id is not None and not 0 <= self.pad_token_id < self.vocab_size:
             raise ConfigError(f"pad_token_id={self.pad_token_id} is outside the vocabulary [0, {self.vocab_size})")
-        if self.problem_type == "single_label_classification" and self.num_labels == 1:
-            raise ConfigError('problem_type="single_label_classification" needs num_labels > 1; use num_labels=2 '
-                              'for a binary classifier, or problem_type="regression" for one output')
         for name in ("layer_norm_eps", "embedding_and_output_norm_eps"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be > 0, got {getattr(self, name)!r}")

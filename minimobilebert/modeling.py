@@ -99,6 +99,7 @@ class Embedding:
 class MobileBertPreTrainedModel:
     head = "base"
     base_model_prefix = "mobilebert"
+    main_input_name = "input_ids"
     config_class = MobileBertConfig
     training = False  # inference only: eval() is a no-op, train() refuses
 
@@ -252,6 +253,20 @@ class MobileBertPreTrainedModel:
 
     def get_input_embeddings(self) -> Embedding:
         return Embedding(self._base_params["embeddings"]["word_embeddings"]["weight"])
+
+    def set_input_embeddings(self, value: Embedding | np.ndarray) -> None:
+        """Replace the word-embedding table by one of the same shape (resizing the vocabulary is not supported)."""
+        name = ("" if self.head == "base" else "mobilebert.") + "embeddings.word_embeddings.weight"
+        weight = np.asarray(getattr(value, "weight", value))
+        if weight.shape != self.params[name].shape or not np.issubdtype(weight.dtype, np.floating):
+            raise InputError(f"the new word embeddings have shape {weight.shape} ({weight.dtype}); this model's table "
+                             f"is {self.params[name].shape} float32 (resizing the vocabulary is not supported)")
+        self.params[name] = np.ascontiguousarray(weight, dtype=np.float32)
+        self.p = nest(self.params)
+
+    def get_output_embeddings(self) -> Embedding | None:
+        """The masked-LM head's tied decoder (the word-embedding table) for the heads that have one, else None."""
+        return self.get_input_embeddings() if self.head in ("masked_lm", "pretraining") else None
 
     # ----------------------------------------------------------------------------- what torch scripts call
     def eval(self):

@@ -537,3 +537,78 @@ def test_constructors_refuse_what_they_do_not_take():
         MobileBertConfig(30522, 512)
     with pytest.raises(InputError, match="unknown keyword argument.*hidden_size.*MobileBertConfig"):
         mm.MobileBertModel(MobileBertConfig(**TINY), hidden_size=32)
+
+
+# Adapted from tests/test_modeling_common.py (ModelTesterMixin): the common tests that need no torch.
+ALL_CLASSES = [mm.MobileBertModel, mm.MobileBertForMaskedLM, mm.MobileBertForMultipleChoice,
+               mm.MobileBertForNextSentencePrediction, mm.MobileBertForPreTraining, mm.MobileBertForQuestionAnswering,
+               mm.MobileBertForSequenceClassification, mm.MobileBertForTokenClassification]
+
+
+def common_inputs(model_class, rng, config):
+    ids = rng.integers(0, config.vocab_size, (3, 7))
+    inputs = dict(input_ids=ids, token_type_ids=rng.integers(0, config.type_vocab_size, (3, 7)),
+                  attention_mask=np.ones((3, 7), np.int64))
+    if model_class is mm.MobileBertForMultipleChoice:
+        inputs = {k: np.repeat(v[:, None], 2, axis=1) for k, v in inputs.items()}
+    return inputs
+
+
+def test_hf_common_model_tests(tmp_path):
+    import inspect
+
+    rng = np.random.default_rng(0)
+    for model_class in ALL_CLASSES:
+        config = MobileBertConfig(**HF_TESTER)
+        model = model_class(config)
+        inputs = common_inputs(model_class, rng, config)
+        # test_forward_signature / test_model_main_input_name
+        assert list(inspect.signature(model.forward).parameters)[:1] == ["input_ids"] == [model.main_input_name]
+        # test_determinism
+        first, second = model(**inputs)[0], model(**inputs)[0]
+        np.testing.assert_array_equal(first, second)
+        # test_hidden_states_output: by argument, then from the config
+        hidden = model(**inputs, output_hidden_states=True).hidden_states
+        assert len(hidden) == config.num_hidden_layers + 1 and hidden[0].shape[-2:] == (7, config.hidden_size)
+        config.output_hidden_states = True
+        assert len(model(**inputs).hidden_states) == config.num_hidden_layers + 1
+        # test_attention_outputs: from the config
+        config.output_attentions = True
+        attentions = model(**inputs).attentions
+        assert len(attentions) == config.num_hidden_layers
+        assert attentions[0].shape[-3:] == (config.num_attention_heads, 7, 7)
+        # test_feed_forward_chunking: chunking changes nothing in the result
+        config.chunk_size_feed_forward = 1
+        np.testing.assert_array_equal(model(**inputs)[0], first)
+        # test_model_outputs_equivalence: the tuple holds the same values
+        for a, b in zip(model(**inputs, return_dict=False), model(**inputs).to_tuple()):
+            assert type(a) is type(b)
+        # test_model_get_set_embeddings
+        embeddings = model.get_input_embeddings()
+        model.set_input_embeddings(embeddings.weight * 2)
+        np.testing.assert_array_equal(model.get_input_embeddings().weight, embeddings.weight * 2)
+        assert model.get_output_embeddings() is None or model.get_output_embeddings().weight.shape[0] == 99
+        # test_save_load
+        folder = tmp_path / model_class.__name__
+        model.save_pretrained(folder)
+        again = model_class.from_pretrained(folder)
+        np.testing.assert_array_equal(again(**inputs)[0], model(**inputs)[0])
+        # test_model_is_small
+        assert model.num_parameters() < 1_000_000
+
+
+def test_hf_problem_types():
+    """tests/test_modeling_common.py test_problem_types, with NumPy labels."""
+    config = MobileBertConfig(**HF_TESTER)
+    rng = np.random.default_rng(1)
+    inputs = common_inputs(mm.MobileBertForSequenceClassification, rng, config)
+    for title, num_labels, dtype in [("multi_label_classification", 2, np.float32),
+                                     ("single_label_classification", 1, np.int64), ("regression", 1, np.float32)]:
+        config.problem_type = title
+        config.num_labels = num_labels
+        model = mm.MobileBertForSequenceClassification(config)
+        labels = np.zeros(3, np.int64)  # what HF's _prepare_for_class(return_labels=True) gives
+        if num_labels > 1:
+            labels = np.repeat(labels[:, None], num_labels, axis=1)
+        loss = model(**inputs, labels=labels.astype(dtype)).loss
+        assert np.isfinite(loss), title
