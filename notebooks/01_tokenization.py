@@ -27,9 +27,26 @@
 # Each step is a plain function in `minimobilebert.tokenizer`; this notebook calls them one by one and then
 # checks that the tokenizer, which chains them, gives the published ids.
 
+# %% [markdown]
+# **Run it yourself** (Colab, Binder, a fresh Python): run the next cell first. It installs minimobilebert
+# only when it cannot be imported — from the repository checkout this notebook sits in (Binder), else from
+# `MINIMOBILEBERT_INSTALL` (a pip requirement, e.g. `git+https://...` of the repository) — and does nothing
+# when the package is already installed.
+
+# %%
+import importlib.util, os, subprocess, sys  # noqa: E401
+from pathlib import Path
+
+if importlib.util.find_spec("minimobilebert") is None:
+    checkout = Path.cwd().parent  # notebooks/ -> the repository
+    requirement = (f"{checkout}[notebooks]" if (checkout / "minimobilebert" / "__init__.py").is_file()
+                   else os.environ.get("MINIMOBILEBERT_INSTALL", "minimobilebert[notebooks]"))
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", requirement])
+
 # %%
 import numpy as np
 
+from minimobilebert.exercises import check, question, solution
 from minimobilebert.tokenizer import MobileBertTokenizer, normalize, split_words, wordpiece, wordpiece_steps
 
 tokenizer = MobileBertTokenizer()  # the shipped BERT uncased vocabulary
@@ -93,7 +110,7 @@ for w, p in zip(words, pieces):
 print(wordpiece("x" * 101, tokenizer.vocab), tokenizer.tokenize("x" * 101), tokenizer.tokenize("👍🏽 ok"))
 
 # %% [markdown]
-# ## All steps at once: `explain`
+# ## All steps at once
 #
 # The tokenizer chains the steps; `explain` shows each intermediate result for one text.
 
@@ -107,8 +124,8 @@ for sample in ("Hello, my dog is cute", "The capital of France is [MASK].", "Tok
 #
 # ## Checking against the published ids
 #
-# From the model cards (`shared/reference/published-values.md`), with the `bert-base-uncased`
-# vocabulary. A second segment gets token type 1.
+# The ids of Hugging Face's documentation examples in the `bert-base-uncased` vocabulary (listed with their
+# sources on the docs site's [Published facts](../../facts/) page). A second segment gets token type 1.
 
 # %%
 PUBLISHED = {
@@ -171,6 +188,53 @@ print(tokenizer.decode(ids))
 print(tokenizer.decode(ids, skip_special_tokens=True))
 
 # %% [markdown]
-# ## From ids to the model
+# ## Exercise: WordPiece by hand
+#
+# Write `my_wordpiece(word, vocab)`: greedy longest-match-first, continuation pieces prefixed with `##`,
+# `None` when some part of the word matches nothing (the tokenizer then emits `[UNK]` for the whole word)
+# or the word is longer than 100 characters. The checker compares it with `tokenizer.wordpiece` on a dozen
+# words.
+
+# %%
+print(question("wordpiece"))
+
+
+def my_wordpiece(word, vocab):
+    return solution("wordpiece")(word, vocab)  # replace with your code
+
+
+check("wordpiece", my_wordpiece)
+
+# %% [markdown]
+# <details><summary>Solution</summary>
+#
+# ```python
+# def my_wordpiece(word, vocab):
+#     if len(word) > 100:
+#         return None
+#     pieces, start = [], 0
+#     while start < len(word):
+#         end = len(word)
+#         while end > start:                                  # longest candidate first
+#             piece = ("##" if start else "") + word[start:end]
+#             if piece in vocab:
+#                 break
+#             end -= 1
+#         if end == start:                                    # nothing matched: the word is unknown
+#             return None
+#         pieces.append(piece)
+#         start = end
+#     return pieces
+# ```
+# </details>
+#
+# ## Summary
+#
+# * MobileBERT reads BERT's uncased WordPiece vocabulary (30522 entries) with BERT's tokenizer.
+# * normalize (drop controls, whitespace to spaces, split CJK, strip accents, lower-case) -> split words
+#   (whitespace, every punctuation character alone) -> WordPiece (greedy longest match, `##` continuations,
+#   `[UNK]` for words that cannot be split) -> ids with `[CLS]`, `[SEP]` and token types.
+# * Special tokens like `[MASK]` are found before normalization; offsets map tokens back to characters.
+# * Padding, masks, overflowing windows and decode complete what the model and the pipelines need.
 #
 # The ids index the 128-wide word-embedding table; notebook 02 takes it from there.

@@ -22,12 +22,28 @@
 # 128 dimensions, and a 1-D convolution with kernel size 3 over the raw token embeddings produces the
 # 512-dimensional output.
 #
+# ![The trigram embedding](../../img/diagram-trigram.png)
+#
 # Everything below calls the package: `minimobilebert.model` holds one function per block of Figure 1,
 # `minimobilebert.capture()` records every intermediate of a forward pass.
 
-# %%
-import os
+# %% [markdown]
+# **Run it yourself** (Colab, Binder, a fresh Python): run the next cell first. It installs minimobilebert
+# only when it cannot be imported — from the repository checkout this notebook sits in (Binder), else from
+# `MINIMOBILEBERT_INSTALL` (a pip requirement, e.g. `git+https://...` of the repository) — and does nothing
+# when the package is already installed.
 
+# %%
+import importlib.util, os, subprocess, sys  # noqa: E401
+from pathlib import Path
+
+if importlib.util.find_spec("minimobilebert") is None:
+    checkout = Path.cwd().parent  # notebooks/ -> the repository
+    requirement = (f"{checkout}[notebooks]" if (checkout / "minimobilebert" / "__init__.py").is_file()
+                   else os.environ.get("MINIMOBILEBERT_INSTALL", "minimobilebert[notebooks]"))
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", requirement])
+
+# %%
 os.environ.setdefault("MINIMOBILEBERT_BACKEND", "numpy")  # step through the readable NumPy reference
 
 import numpy as np
@@ -36,18 +52,18 @@ import minimobilebert
 from minimobilebert import MobileBertConfig, MobileBertModel, capture
 from minimobilebert import functional as F
 from minimobilebert import model as mb  # the free functions, one per block of Figure 1
-from minimobilebert.cli import token_name
+from minimobilebert import MobileBertTokenizer
+from minimobilebert.exercises import check, load_mobilebert, question, solution
 from minimobilebert.params import count_parameters, embedding_shapes
 
 np.set_printoptions(precision=4, suppress=False, linewidth=110)
 
-CHECKPOINT = os.environ.get("MINIMOBILEBERT_CHECKPOINT")  # a local google/mobilebert-uncased folder, if any
-if CHECKPOINT:
-    net = MobileBertModel.from_pretrained(CHECKPOINT)
-else:  # the published shapes, 2 layers instead of 24, random weights drawn as HF initialises them
-    net = MobileBertModel(MobileBertConfig.published(num_hidden_layers=2), seed=0)
+# MINIMOBILEBERT_CHECKPOINT (a folder or a hub id) if set, else the published shapes with 2 layers instead
+# of 24 and random weights drawn as HF initialises them
+net, weights = load_mobilebert()
 config = net.config
-print("weights:", CHECKPOINT or "random (seed 0)", "| backend:", minimobilebert.current_backend())
+tokenizer = MobileBertTokenizer()
+print("MobileBERT weights:", weights, "| backend:", minimobilebert.current_backend())
 print(f"embedding_size={config.embedding_size}  hidden_size={config.hidden_size}  "
       f"trigram_input={config.trigram_input}  normalization_type={config.normalization_type!r}")
 
@@ -59,7 +75,7 @@ print(f"embedding_size={config.embedding_size}  hidden_size={config.hidden_size}
 
 # %%
 input_ids = np.array([[101, 1996, 3007, 1997, 2605, 2003, 103, 1012, 102]])
-print([token_name(int(i), config.vocab_size) for i in input_ids[0]])
+print(tokenizer.convert_ids_to_tokens(input_ids[0]))
 B, T = input_ids.shape
 
 # %% [markdown]
@@ -189,9 +205,12 @@ if config.normalization_type == "no_norm":  # NoNorm is elementwise: the change 
 # > "We replace the layer normalization of a n-channel hidden state h with an element-wise linear
 # > transformation" — Sun et al., 2020, *Operational Optimizations*: NoNorm(h) = γ ∘ h + β.
 #
-# The reason is latency: LayerNorm needs a mean and a variance per token (two reductions) before it can
-# scale anything; NoNorm is one multiply-add per element. The price is that NoNorm does not
-# *normalise*: whatever scale comes in goes out. We feed both the same vector at three scales.
+# The paper's reason is latency: *"layer normalization and gelu activation accounted for a considerable
+# proportion of total latency"* (Sun et al., 2020, Operational Optimizations). *Our reading* of why
+# LayerNorm is slow on a phone: it needs a mean and a variance per token (two reductions over the 512
+# channels) before it can scale anything, while NoNorm is one multiply-add per element — the paper does
+# not break the latency down. The price is that NoNorm does not *normalise*: whatever scale comes in goes
+# out. We feed both the same vector at three scales.
 
 # %%
 rng = np.random.default_rng(0)
@@ -204,7 +223,8 @@ for scale in (1.0, 1e3, 1e6):
 
 # %% [markdown]
 # A rough timing on this machine (NumPy, one `[128, 512]` activation). The ratio on a phone's
-# accelerator is the paper's concern; here it only illustrates the extra reductions.
+# accelerator is the paper's concern; this NumPy timing says nothing about it, and only shows that the
+# normalising version does more work per element here.
 
 # %%
 import timeit
@@ -215,5 +235,73 @@ t_ln = min(timeit.repeat(lambda: F.layer_norm(x, gamma, beta, 1e-12), number=200
 print(f"NoNorm {t_no * 1e6:.1f} us, LayerNorm {t_ln * 1e6:.1f} us ({t_ln / t_no:.1f}x)")
 
 # %% [markdown]
-# Notebook 04 follows the consequence: with nothing pulling the scale back, the trained model's
-# activations reach 1e7.
+# ## Exercises
+#
+# **1. Implement the trigram.** `my_trigram(word_embeddings)` takes `[B, T, 128]` and returns `[B, T, 384]`:
+# at each position `[next token | this token | previous token]`, zeros past either end. The checker feeds
+# it the looked-up rows of a padded batch and compares with the captured `embeddings.trigram`.
+
+# %%
+print(question("trigram"))
+
+
+def my_trigram(x):
+    return solution("trigram")(x)  # replace with your code
+
+
+check("trigram", my_trigram)
+
+# %% [markdown]
+# <details><summary>Solution</summary>
+#
+# ```python
+# def my_trigram(x):
+#     zeros = np.zeros_like(x[:, :1])                            # [B, 1, E]
+#     nxt = np.concatenate([x[:, 1:], zeros], axis=1)            # token t+1 at position t
+#     prev = np.concatenate([zeros, x[:, :-1]], axis=1)          # token t-1 at position t
+#     return np.concatenate([nxt, x, prev], axis=-1)             # [B, T, 3E]
+# ```
+# </details>
+#
+# **2. Flip the order, watch parity break, then repair it.** Build the trigram the other way round,
+# `[previous | this | next]`, and compare the embedding output with the model's: it differs. The order is
+# only a convention shared by the code and the trained weight `embedding_transformation.weight [512, 384]`,
+# whose columns come in three blocks of 128, one per neighbour. Write `flip_taps(weight)` returning the
+# weight that makes the flipped input give the model's output again.
+
+# %%
+flipped = np.concatenate([tri[..., 2 * E:], tri[..., E:2 * E], tri[..., :E]], axis=-1)  # [previous | this | next]
+broken = F.linear(flipped, t["weight"], t["bias"])
+print("flipped order, same weight: max difference from the model's projection",
+      float(np.abs(broken - dense_view).max()), "(parity broken)" if not np.allclose(broken, dense_view) else "")
+print(question("trigram_flip_taps"))
+
+
+def flip_taps(weight):
+    return solution("trigram_flip_taps")(weight)  # replace with your code
+
+
+check("trigram_flip_taps", flip_taps)
+
+# %% [markdown]
+# <details><summary>Solution</summary>
+#
+# ```python
+# def flip_taps(weight):
+#     E = weight.shape[1] // 3
+#     return np.concatenate([weight[:, 2 * E:], weight[:, E:2 * E], weight[:, :E]], axis=1)
+# ```
+# Swapping the first and last 128-column blocks moves each tap to the neighbour it was trained for.
+# </details>
+#
+# ## Summary
+#
+# * The word-embedding table is 128 wide; each token's row is concatenated with its next and previous
+#   neighbours' (`[next | this | previous]`, zeros past the ends) and a dense 384 -> 512 layer — a kernel-3
+#   convolution — brings it to the block width.
+# * This saves parameters: the factorised embedding is much smaller than a 512-wide table (printed above).
+# * Position and token-type embeddings (512 wide) are added after the transformation; then NoNorm,
+#   γ ∘ h + β, which does not normalise: the scale that comes in goes out.
+# * The trigram order is a convention tied to the trained weights: flip it and you must permute the weight.
+#
+# Notebook 04 follows the consequence of NoNorm: the trained model's activations reach 1e7.

@@ -13,8 +13,7 @@
 # %% [markdown]
 # # 6. Kernels: the NumPy reference vs Numba vs Cython
 #
-# `model.py` calls four kernel functions through `backend.ops()`: `linear_act`, `linear_norm`, `ffn`
-# and `attention`. The NumPy versions in `functional.py` are the readable definition; the Numba and
+# `model.py` calls its kernel functions (`functional.KERNELS`) through `backend.ops()`. The NumPy versions in `functional.py` are the readable definition; the Numba and
 # Cython backends implement the same signatures with the elementwise work fused into compiled loops
 # (the matrix products stay in BLAS). Here we run one MobileBERT block under every backend that loads,
 # check they agree, and time them.
@@ -22,10 +21,24 @@
 # If only NumPy is available (no Numba installed, no C compiler at install time) the notebook still runs
 # and says so.
 
+# %% [markdown]
+# **Run it yourself** (Colab, Binder, a fresh Python): run the next cell first. It installs minimobilebert
+# only when it cannot be imported — from the repository checkout this notebook sits in (Binder), else from
+# `MINIMOBILEBERT_INSTALL` (a pip requirement, e.g. `git+https://...` of the repository) — and does nothing
+# when the package is already installed.
+
 # %%
-import os
-import timeit
+import importlib.util, os, subprocess, sys  # noqa: E401
 from pathlib import Path
+
+if importlib.util.find_spec("minimobilebert") is None:
+    checkout = Path.cwd().parent  # notebooks/ -> the repository
+    requirement = (f"{checkout}[notebooks]" if (checkout / "minimobilebert" / "__init__.py").is_file()
+                   else os.environ.get("MINIMOBILEBERT_INSTALL", "minimobilebert[notebooks]"))
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", requirement])
+
+# %%
+import timeit
 
 import numpy as np
 
@@ -33,7 +46,8 @@ import minimobilebert
 from minimobilebert import MobileBertConfig, MobileBertModel, capture, use_backend
 from minimobilebert import functional as F
 from minimobilebert import model as mb
-from minimobilebert.backend import get_backend, unavailable_backends
+from minimobilebert.backend import unavailable_backends
+from minimobilebert.exercises import check, load_mobilebert, question, solution
 
 backends = minimobilebert.available_backends()
 print("available (fastest first):", backends)
@@ -49,10 +63,9 @@ if backends == ["numpy"]:
 # on the values). We take the block's input from a captured forward pass.
 
 # %%
-CHECKPOINT = os.environ.get("MINIMOBILEBERT_CHECKPOINT")
-net = (MobileBertModel.from_pretrained(CHECKPOINT) if CHECKPOINT
-       else MobileBertModel(MobileBertConfig.published(num_hidden_layers=1), seed=0))
+net, weights = load_mobilebert(num_hidden_layers=1)  # MINIMOBILEBERT_CHECKPOINT, else random weights
 config = net.config
+print("MobileBERT weights:", weights)
 rng = np.random.default_rng(0)
 T = 128
 ids = rng.integers(1000, 30000, size=(1, T))
@@ -81,37 +94,31 @@ for name, out in outputs.items():
     assert rel < 1e-4, name
 
 # %% [markdown]
-# The same check kernel by kernel, calling each backend's module directly (`backend.get_backend`):
+# The same check intermediate by intermediate: run the whole model under `capture()` with each backend
+# and compare every captured activation with the NumPy reference's. Each row is one step of the block, so a
+# kernel that disagrees shows exactly where.
 
 # %%
-D, H = config.true_hidden_size, config.hidden_size
-x128 = acts["encoder.layer.0.attention.output"]
-ffn_p = p["ffn"][0]
-q, k, v = (acts[f"encoder.layer.0.attention.self.{n}"] for n in ("query", "key", "value"))
-i, o = ffn_p["intermediate"]["dense"], ffn_p["output"]["dense"]
-n = ffn_p["output"]["LayerNorm"]
-cases = {
-    "linear_act": lambda m: m.linear_act(x128, i["weight"], i["bias"], "relu"),
-    "linear_norm": lambda m: m.linear_norm(hidden, p["bottleneck"]["input"]["dense"]["weight"],
-                                           p["bottleneck"]["input"]["dense"]["bias"],
-                                           p["bottleneck"]["input"]["LayerNorm"]["weight"],
-                                           p["bottleneck"]["input"]["LayerNorm"]["bias"], None, "no_norm", 1e-12),
-    "ffn": lambda m: m.ffn(x128, i["weight"], i["bias"], o["weight"], o["bias"], n["weight"], n["bias"],
-                           "relu", "no_norm", 1e-12),
-    "attention": lambda m: m.attention(q, k, v, None, config.num_attention_heads)[0],
-}
-print(f"{'kernel':12s}" + "".join(f"{b:>14s}" for b in backends))
-for kernel, call in cases.items():
-    ref = call(F)
-    row = [float(np.abs(call(get_backend(b)) - ref).max() / np.abs(ref).max()) for b in backends]
-    print(f"{kernel:12s}" + "".join(f"{r:14.1e}" for r in row))
+captured = {}
+for name in backends:
+    with use_backend(name), capture() as backend_acts:
+        net(ids)
+    captured[name] = backend_acts
+print(f"{'intermediate':44s}" + "".join(f"{b:>12s}" for b in backends))
+for key, ref in captured["numpy"].items():
+    if not key.startswith("encoder.layer.0.") or ref.dtype.kind != "f":
+        continue
+    row = [float(np.abs(captured[b][key] - ref).max() / max(np.abs(ref).max(), 1e-30)) for b in backends]
+    print(f"{key[len('encoder.layer.0.'):]:44s}" + "".join(f"{r:12.1e}" for r in row))
 
 # %% [markdown]
 # ## Speed
 #
 # Median of a few repeats, one block, batch 1 x 128 tokens, after a warm-up call (Numba compiles on
-# first use; its cache makes later sessions fast). These are this machine's numbers, with whatever
-# BLAS thread count the environment sets — the notebook test runs with one thread.
+# first use; its cache makes later sessions fast). The timing runs with **one BLAS thread**, fixed here
+# with `threadpoolctl` (and `notebooks/build.py` starts the kernel with `OPENBLAS_NUM_THREADS=1`): on a
+# shared 2-core machine, BLAS threads that spin-wait for each other made the same table swing between
+# builds. These are this machine's numbers at the time of the build, not a benchmark.
 
 # %%
 def time_block(name, repeats=5, number=10):
@@ -121,9 +128,16 @@ def time_block(name, repeats=5, number=10):
     return float(np.median(runs)) / number
 
 
-timings = {name: time_block(name) for name in backends}
+try:
+    from threadpoolctl import threadpool_limits
+except ImportError:  # without threadpoolctl, the environment's thread count applies
+    import contextlib
+
+    threadpool_limits = lambda limits: contextlib.nullcontext()  # noqa: E731
+with threadpool_limits(limits=1):
+    timings = {name: time_block(name) for name in backends}
 base = timings["numpy"]
-print(f"threads: OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")
+print(f"BLAS threads: 1 (threadpoolctl); OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")
 for name, seconds in timings.items():
     print(f"{name:7s} {seconds * 1e3:7.2f} ms per block   ({base / seconds:4.2f}x vs numpy)")
 
@@ -135,10 +149,64 @@ for name, seconds in timings.items():
 # is shown here; otherwise run the script.
 
 # %%
-plot = Path(minimobilebert.__file__).resolve().parents[1] / "docs" / "img" / "benchmark.png"
+plot = Path.cwd().parent / "docs" / "img" / "benchmark.png"  # notebooks/ -> the repository's docs/
 if plot.is_file():
     from IPython.display import Image, display
 
     display(Image(filename=str(plot)))
 else:
     print(f"{plot} does not exist yet: run `python kernels/benchmark.py` to produce it.")
+
+# %% [markdown]
+# ## Exercises
+#
+# **1. One fused step by hand.** The first half of every FFN is `relu(x @ W.T + b)` — what the
+# `linear_act` kernel fuses. Write it; the checker compares it with the package on captured activations.
+
+# %%
+print(question("linear_relu"))
+
+
+def my_linear_relu(x, weight, bias):
+    return solution("linear_relu")(x, weight, bias)  # replace with your code
+
+
+check("linear_relu", my_linear_relu)
+
+# %% [markdown]
+# <details><summary>Solution</summary>
+#
+# ```python
+# def my_linear_relu(x, weight, bias):
+#     return np.maximum(x @ weight.T + bias, 0)      # [B, T, 128] @ [128, 512] -> [B, T, 512]
+# ```
+# </details>
+#
+# **2. gelu or relu?** MobileBERT replaced BERT's gelu with relu for latency. Time both on a `[128, 512]`
+# array (min of several `timeit` repeats), then answer which is slower.
+
+# %%
+x = np.random.default_rng(0).normal(size=(128, 512)).astype(np.float32)
+with threadpool_limits(limits=1):
+    for act in ("relu", "gelu"):
+        seconds = min(timeit.repeat(lambda: getattr(F, act)(x), number=50, repeat=5)) / 50
+        print(f"{act}: {seconds * 1e6:8.1f} us")
+print(question("slower_activation"))
+check("slower_activation", solution("slower_activation"))  # replace with your answer, "gelu" or "relu"
+
+# %% [markdown]
+# <details><summary>Solution</summary>
+#
+# `"gelu"`: relu is one comparison per element; our gelu evaluates erf with a polynomial and an exp per
+# element (`functional.erf`), several times the work. On a phone the paper reports gelu (with LayerNorm)
+# as *"a considerable proportion of total latency"*.
+# </details>
+#
+# ## Summary
+#
+# * The model calls a few kernels through `backend.ops()`; NumPy (`functional.py`) is the reference, Numba
+#   and Cython fuse the elementwise work around the same BLAS matrix products.
+# * Backends agree to float32 rounding (they sum in different orders), checked block by block and
+#   intermediate by intermediate with `capture()`.
+# * Timings depend on the machine and its BLAS threads: the table above is for one thread, on the machine
+#   that built this page. `kernels/benchmark.py` is the place for real measurements.

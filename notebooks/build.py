@@ -4,7 +4,10 @@
     python notebooks/build.py 03_one_layer    # just one (a name, a prefix or a path)
     python notebooks/build.py --no-execute    # convert only
 
-The `.py` files are the source of truth; `notebooks/build/` is git-ignored. Notebooks run in a kernel of
+The `.py` files are the source of truth; `notebooks/build/` is git-ignored. The build runs every kernel with
+one BLAS/OpenMP thread (`BUILD_BLAS_THREADS`; OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and MKL_NUM_THREADS are
+set unless your environment already sets them), so the timings a notebook prints (notebook 06's speed table)
+come from a fixed thread count and can be compared between builds. `--threads N` changes it. Notebooks run in a kernel of
 *this* interpreter (`sys.executable`), registered under a private name in a temporary Jupyter path, so a
 `python3` kernelspec that points at another Python cannot be picked up by mistake. The test
 `tests/test_notebooks.py` uses `execute()` from here.
@@ -67,6 +70,7 @@ INLINE = "module://matplotlib_inline.backend_inline"  # Jupyter's default: figur
 
 
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+BUILD_BLAS_THREADS = 1  # the build and the docs site run notebooks single-threaded: reproducible timings
 
 
 def execute(source: Path, timeout: int = 300, kernel_name: str | None = None, mpl_backend: str = INLINE,
@@ -112,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help="notebooks to build (default: all)")
     parser.add_argument("--no-execute", action="store_true", help="convert without running")
     parser.add_argument("--timeout", type=int, default=300, help="seconds per cell")
+    parser.add_argument("--threads", type=int, default=BUILD_BLAS_THREADS,
+                        help="BLAS/OpenMP threads of the kernel (default: %(default)s, for reproducible timings)")
     args = parser.parse_args(argv)
 
     chosen = sources()
@@ -123,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     with kernel_for_this_python() as kernel:
         for source in chosen:
             started = time.perf_counter()
-            nb = read(source) if args.no_execute else execute(source, args.timeout, kernel)
+            nb = read(source) if args.no_execute else execute(source, args.timeout, kernel, blas_threads=args.threads)
             target = BUILD / (source.stem + ".ipynb")
             nbformat.write(nb, target)
             print(f"{target.relative_to(HERE.parent)}  ({time.perf_counter() - started:.1f} s)")
