@@ -196,6 +196,40 @@ def test_text_lines_and_several_files_keep_order_and_ids(models, client, tmp_pat
     assert_same([r["result"] for r in rows], pipeline("text-classification", models["classify"])(texts))
 
 
+def test_existing_scheduler_by_address(models, client, tmp_path):
+    """--scheduler: connect to a running cluster, use it, leave it running."""
+    texts = corpus_texts(30)
+    write_jsonl(tmp_path / "texts.jsonl", texts)
+    summary = map_corpus("classify", models["classify"], [str(tmp_path / "texts.jsonl")], str(tmp_path / "out"),
+                         scheduler=client.scheduler.address, partition_size=10, progress=False)
+    assert summary.done == 3 and [r["line"] for r in read_rows(tmp_path / "out")] == list(range(1, 31))
+    assert len(client.nthreads()) == 2  # the cluster we connected to is still there
+
+
+def test_parquet_output_has_the_same_rows(models, client, tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet", reason="Parquet output is optional: pip install pyarrow")
+    texts = corpus_texts(30)
+    write_jsonl(tmp_path / "texts.jsonl", texts)
+    for fmt in ("jsonl", "parquet"):
+        map_corpus("embed", models["embed"], [str(tmp_path / "texts.jsonl")], str(tmp_path / fmt), client=client,
+                   partition_size=12, fmt=fmt, progress=False)
+    tables = [pq.read_table(p).to_pylist() for p in sorted(glob.glob(str(tmp_path / "parquet" / "part-*.parquet")))]
+    rows = [r for t in tables for r in t]
+    reference = read_rows(tmp_path / "jsonl")
+    assert [r["id"] for r in rows] == [str(r["id"]) for r in reference]
+    assert [r["line"] for r in rows] == list(range(1, 31))
+    np.testing.assert_array_equal(np.array([r["result"] for r in rows], np.float32),
+                                  np.array([r["result"] for r in reference], np.float32))
+
+
+def test_parquet_without_pyarrow_says_so(models, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    write_jsonl(tmp_path / "texts.jsonl", ["a [MASK] text"])
+    with pytest.raises(InputError, match="pip install pyarrow"):
+        map_corpus("classify", models["classify"], [str(tmp_path / "texts.jsonl")], str(tmp_path / "out"),
+                   fmt="parquet")
+
+
 # ------------------------------------------------------------------------------------------------ faults
 
 
@@ -395,6 +429,11 @@ def test_output_folder_of_another_run_or_of_other_files_is_refused(models, clien
         map_corpus("classify", models["classify"], inputs, out, client=client, partition_size=9, progress=False)
     with pytest.raises(InputError, match="other task"):
         map_corpus("ner", models["ner"], inputs, out, client=client, partition_size=8, progress=False)
+    import socket
+
+    (tmp_path / "out" / ".lock").write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))
+    with pytest.raises(InputError, match="another run"):  # a live run holds the folder
+        map_corpus("classify", models["classify"], inputs, out, client=client, partition_size=8, progress=False)
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "thesis.tex").write_text("precious")
     with pytest.raises(InputError, match="not empty"):

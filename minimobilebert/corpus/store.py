@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import time
 import uuid
@@ -173,6 +174,7 @@ class OutputFolder:
                 json.dump(me, f)
             self._locked = True
             return
+        raise InputError(f"cannot take the lock {path}: another run keeps creating it; wait for that run")
 
     # ------------------------------------------------------------------ partitions
     def done(self, index: int) -> bool:
@@ -219,15 +221,26 @@ class OutputFolder:
 
     # ------------------------------------------------------------------ closing
     def merge_errors(self, indices: list[int]) -> int:
-        """errors.jsonl: the errors files of the done partitions, in input order. Returns the error count."""
-        pieces, count = [], 0
-        for index in indices:
-            entry = self.partitions.get(str(index)) or {}
-            if entry.get("status") == "done" and entry.get("errors_file"):
-                with open(os.path.join(self.folder, entry["errors_file"]), "rb") as f:
-                    pieces.append(f.read())
-                count += int(entry.get("errors", 0))
-        atomic_write(os.path.join(self.folder, "errors.jsonl"), b"".join(pieces))
+        """errors.jsonl: the errors files of the done partitions, in input order, copied file by file (a
+        run with millions of bad records never holds them in memory). Returns the error count."""
+        count = 0
+        path = os.path.join(self.folder, "errors.jsonl")
+        temporary = os.path.join(self.folder, f".errors.jsonl.tmp-{uuid.uuid4().hex[:12]}")
+        try:
+            with open(temporary, "wb") as merged:
+                for index in indices:
+                    entry = self.partitions.get(str(index)) or {}
+                    if entry.get("status") == "done" and entry.get("errors_file"):
+                        with open(os.path.join(self.folder, entry["errors_file"]), "rb") as f:
+                            shutil.copyfileobj(f, merged)
+                        count += int(entry.get("errors", 0))
+                merged.flush()
+                os.fsync(merged.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+            raise
         return count
 
     def close(self) -> None:
