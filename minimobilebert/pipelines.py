@@ -501,19 +501,24 @@ class FeatureExtractionPipeline(Pipeline):
         texts = [inputs] if single else list(inputs)
         options = dict(tokenize_kwargs or {})
         if truncation is not None:
+            if "truncation" in options:  # HF's check and message
+                raise ValueError("truncation parameter defined twice (given as keyword argument as well as in "
+                                 "tokenize_kwargs)")
             options["truncation"] = truncation
-        for key in ("padding", "return_tensors"):
-            if key in options:
-                raise ValueError(f"tokenize_kwargs[{key!r}] is chosen by the pipeline; leave it out")
+        if "return_tensors" in options:
+            raise ValueError("tokenize_kwargs['return_tensors'] is chosen by the pipeline; pass return_tensors=True "
+                             "to the call for arrays")
         results = []
         for chunk in batches(texts, self.batch_size, self.task):
-            rows = self.tokenizer(list(chunk), **options)
-            ids = pad(rows["input_ids"], self.tokenizer.pad_token_id)  # [B, T]
-            types = pad(rows["token_type_ids"], 0) if "token_type_ids" in rows else None  # [B, T]
-            mask = pad([[1] * len(r) for r in rows["input_ids"]], 0)  # [B, T]
+            # Each text is tokenized alone, as HF's pipeline does (so a padding option pads a text on its own,
+            # e.g. to max_length), then the batch is padded together and each result cut back to its text.
+            rows = [self.tokenizer(text, **options) for text in chunk]
+            ids = pad([r["input_ids"] for r in rows], self.tokenizer.pad_token_id)  # [B, T]
+            mask = pad([r.get("attention_mask", [1] * len(r["input_ids"])) for r in rows], 0)  # [B, T]
+            types = pad([r["token_type_ids"] for r in rows], 0) if all("token_type_ids" in r for r in rows) else None
             hidden = self.model(ids, attention_mask=mask, token_type_ids=types).last_hidden_state  # [B, T, H]
-            for i, r in enumerate(rows["input_ids"]):
-                features = hidden[i : i + 1, : len(r)]  # [1, tokens, H]
+            for i, r in enumerate(rows):
+                features = hidden[i : i + 1, : len(r["input_ids"])]  # [1, tokens, H]
                 results.append(features if return_tensors else features.tolist())
         return results[0] if single else results
 

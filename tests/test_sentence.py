@@ -299,9 +299,7 @@ def test_folders_we_cannot_run_are_refused_by_name(minilm_folder, tmp_path, case
 def test_feature_extraction_matches_hf(oracle, minilm_folder):
     """HF's feature-extraction pipeline on the same BERT weights: nested lists [1][tokens][hidden] per text."""
     torch, transformers = oracle
-    hf = transformers.pipeline("feature-extraction", model=minilm_folder, framework="pt") \
-        if "framework" in transformers.pipeline.__code__.co_varnames else \
-        transformers.pipeline("feature-extraction", model=minilm_folder)
+    hf = transformers.pipeline("feature-extraction", model=minilm_folder)
     ours = mm.pipeline("feature-extraction", minilm_folder)
     texts = ["Hello, my dog is cute", "Ünïcödé café 東京", "a much longer text than the others, with commas, " * 3]
     for text in texts:
@@ -315,6 +313,26 @@ def test_feature_extraction_matches_hf(oracle, minilm_folder):
     assert [a.shape for a in arrays] == [(1, len(ours.tokenizer(t)["input_ids"]), 384) for t in texts]
     long = ours("word " * 600, truncation=True, return_tensors=True)
     assert long.shape == (1, 512, 384)
+
+
+def test_feature_extraction_tokenize_kwargs_as_hf(oracle, minilm_folder):
+    """HF's own pipeline test calls (tests/pipelines/test_pipelines_feature_extraction.py), on the MiniLM,
+    compared with HF's pipeline: each text tokenized alone with the options given, then cut to its tokens."""
+    _, transformers = oracle
+    hf = transformers.pipeline("feature-extraction", model=minilm_folder)
+    ours = mm.pipeline("feature-extraction", minilm_folder)
+    texts = ["This is a test", "This", "This is", "This is a", "This is a test test test test"]
+    assert np.squeeze(ours("This is a test", tokenize_kwargs={"max_length": 3})).shape == (3, 384)
+    for call in ({"tokenize_kwargs": {"truncation": True, "padding": True, "max_length": 4}},
+                 {"truncation": True, "tokenize_kwargs": {"padding": True, "max_length": 4}},
+                 {"tokenize_kwargs": {"padding": "max_length", "max_length": 12}}):
+        mine, theirs = ours(texts, **call), hf(texts, **call)
+        assert [np.shape(m) for m in mine] == [np.shape(t) for t in theirs]
+        for m, t in zip(mine, theirs):
+            assert relative(m, t) <= TOLERANCE
+    with pytest.raises(ValueError, match="truncation parameter defined twice"):
+        ours(texts, truncation=True, tokenize_kwargs={"truncation": True})
+    assert np.shape(ours("This is a test" * 100, truncation=True))[0] == 1
 
 
 def test_sentence_embedding_pipeline_defaults_to_the_installed_minilm(minilm):
