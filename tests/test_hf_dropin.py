@@ -612,3 +612,47 @@ def test_hf_problem_types():
             labels = np.repeat(labels[:, None], num_labels, axis=1)
         loss = model(**inputs, labels=labels.astype(dtype)).loss
         assert np.isfinite(loss), title
+
+
+# The same with transformers' Auto classes, which most scripts use (minimobilebert.auto).
+AUTO_SCRIPT = '''
+{imports}
+import numpy as np
+
+tokenizer = AutoTokenizer.from_pretrained(FOLDER)
+model = AutoModelForSequenceClassification.from_pretrained(FOLDER, output_hidden_states=True)
+model.eval()
+batch = tokenizer(["a good film", "a bad film, really"], padding=True, return_tensors=TENSORS)
+outputs = model(**batch)
+logits = np.asarray(outputs.logits)
+config = AutoConfig.from_pretrained(FOLDER)
+encoder = AutoModel.from_pretrained(FOLDER)
+RESULT = dict(logits=logits, labels=[config.id2label[int(i)] for i in logits.argmax(-1)],
+              hidden=len(outputs.hidden_states), encoded=np.asarray(encoder(**batch).last_hidden_state),
+              random_shape=np.asarray(AutoModelForMaskedLM.from_config(config)(**batch)[0]).shape)
+'''
+AUTO_IMPORTS = {
+    "transformers": "import torch\ntorch.set_grad_enabled(False)\nfrom transformers import AutoConfig, AutoModel, "
+                    "AutoModelForMaskedLM, AutoModelForSequenceClassification, AutoTokenizer\nTENSORS = 'pt'",
+    "minimobilebert": "from minimobilebert.auto import AutoConfig, AutoModel, AutoModelForMaskedLM, "
+                      "AutoModelForSequenceClassification, AutoTokenizer\nTENSORS = 'np'",
+}
+
+
+@pytest.mark.oracle
+def test_auto_class_script_runs_unchanged(oracle, hf_classifier_folder):
+    torch, _ = oracle
+    results = {}
+    for library in ("transformers", "minimobilebert"):
+        namespace = {"FOLDER": hf_classifier_folder}
+        try:
+            exec(compile(AUTO_SCRIPT.format(imports=AUTO_IMPORTS[library]), f"<auto script on {library}>", "exec"),
+                 namespace)
+        finally:
+            torch.set_grad_enabled(True)
+        results[library] = namespace["RESULT"]
+    ours, theirs = results["minimobilebert"], results["transformers"]
+    assert ours["labels"] == theirs["labels"] and ours["hidden"] == theirs["hidden"]
+    assert ours["random_shape"] == theirs["random_shape"]
+    assert_close(ours["logits"], theirs["logits"], "logits")
+    assert_close(ours["encoded"], theirs["encoded"], "encoded")
