@@ -122,3 +122,24 @@ def test_every_notebook_has_an_install_cell_and_a_summary():
             continue  # another part's notebook (sentence embeddings)
         assert 'find_spec("minimobilebert") is None' in text, f"{source.name}: no install cell for a fresh Python"
         assert "## Summary" in text, f"{source.name}: no summary"
+
+
+def test_a_hub_id_works_where_a_folder_does(kernel_name, checkpoint_folder, tmp_path, monkeypatch):
+    """MINIMOBILEBERT_CHECKPOINT may be a hub id: the notebooks resolve it through huggingface_hub's cache
+    (here a cache filled by hand, offline), as from_pretrained does. Notebook 5 reads the config and the
+    tokenizer as well as the weights, so it is the one that used to break on a hub id."""
+    pytest.importorskip("huggingface_hub")
+    import shutil
+
+    repo = tmp_path / "hub" / "models--google--mobilebert-uncased"
+    snapshot = repo / "snapshots" / ("0" * 40)
+    shutil.copytree(checkpoint_folder, snapshot)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0" * 40)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("MINIMOBILEBERT_CHECKPOINT", "google/mobilebert-uncased")
+    source = next(p for p in build.sources() if p.name.startswith("05_"))
+    nb = build.execute(source, timeout=240, kernel_name=kernel_name, mpl_backend="Agg", blas_threads=1)
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "checkpoint google/mobilebert-uncased" in text
