@@ -1,31 +1,32 @@
-"""Benchmark: minimobilebert's backends vs Hugging Face transformers (torch eager) vs ONNX Runtime fp32.
+"""Benchmark: minimobilebert's compiled engine vs ONNX Runtime fp32 and Hugging Face transformers (torch eager).
 
-    python kernels/benchmark.py            # the full run (~8 minutes on 2 cores)
-    python kernels/benchmark.py --quick    # fewer repeats, for a smoke test
+    python kernels/benchmark.py            # the full run (~6 minutes on 2 cores)
+    python kernels/benchmark.py --quick    # fewer rounds, a smoke test
+    python kernels/benchmark.py --extra numba   # also time a kernel-per-op backend (numpy, numba, cython-ops)
 
-A script, not a test. One run does everything side by side on the same machine and the same random
-weights (the published MobileBERT configuration, minimobilebert's random init, saved once as a checkpoint
-that every engine loads):
+A script, not a test. Everything runs on the same random weights of the published MobileBERT configuration
+(minimobilebert's random init, saved once as a checkpoint that every engine loads; HF's model exported to
+ONNX from it). What it does, and why:
 
-* latency: median over repeated forwards after warm-up (the lower median of 2 sweeps over all engines), at (batch, seq) = (1, 128), (8, 128), (1, 384),
-  with 1 and 2 threads (threadpoolctl for NumPy's BLAS, torch.set_num_threads, ORT intra_op_num_threads;
-  our Numba kernels have no parallel regions, so Numba's own thread count does not apply), for every backend
-  that loads, torch eager and ONNX Runtime;
-* for every timed cell, the CPU time that OTHER processes used meanwhile (from /proc/stat, minus this
-  child's own), as a share of the machine: a cell above 5% is marked "busy" in the table. 2-thread cells are
-  the fragile ones: OpenBLAS's two threads meet at a barrier after every small GEMM, so a competing process
-  on either core stalls every matrix product (seen here: a 1x128 forward at 2 threads took 507 ms instead of
-  ~52 ms while a test suite ran on the other core);
-* each engine runs in its own child process, once with the machine's OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE
-  and once with both removed from that child's environment only (they pick OpenBLAS's kernel);
-* ratios to ONNX Runtime and to torch eager, achieved GFLOP/s, and which BLAS kernel ran (threadpoolctl);
-* peak RSS of a forward: in the engine's child, after loading and one warm-up forward, the kernel's peak-RSS
-  counter (VmHWM) is reset through /proc/self/clear_refs, one forward runs, and VmHWM is read again: the
-  peak resident size of the whole process during that forward (interpreter, libraries and weights
-  included), compared with the weight bytes; the forward's own increment over the RSS before it is also
-  reported;
-* a per-block profile (embeddings, bottlenecks, attention, FFNs, output, LM head) for the best backend;
-* tokenizer throughput, by running kernels/bench_tokenizer.py if it exists.
+* Engines are INTERLEAVED in rounds inside one process: every round times each engine on each shape, in
+  a rotated order, and the ratios ours / ONNX Runtime and ours / torch are computed PER ROUND. This host
+  has slow periods (tens of seconds, invisible in /proc/stat) that slow everything by 40-50%; timing one
+  engine after another would turn them into fake differences between engines, per-round ratios do not.
+* Machine health: every round starts by timing a fixed single-threaded GEMM (128 x 512 x 512, the engine's
+  own kernel). A round whose GFLOP/s is below 85% of the child's best round is flagged "slow"; the summary
+  gives ratios over all rounds and over the healthy rounds only.
+* Thread counts 1 and 2 (ours: MINIMOBILEBERT_NUM_THREADS; ONNX Runtime: intra_op_num_threads; torch:
+  set_num_threads; OpenBLAS: threadpoolctl), shapes (batch x seq) 1x128, 8x128, 1x384.
+* OPENBLAS_CORETYPE unset and set to Haswell, each in its own child process (the variable is read when
+  OpenBLAS loads; it is set or removed for that child's command only). Our engine does not use BLAS; the
+  variable matters for torch and the kernel-per-op backends.
+* Contention: in the 2-thread child, rounds alternate between a quiet machine and one core busy with a
+  CPU hog (a busy loop pinned to core 0); the cell reports each engine's latency growth under the hog.
+* Peak RSS of loading + one 1x128 forward with the engine, in a fresh process (VmHWM), vs the weight bytes.
+
+"ours" is `MobileBertModel.from_pretrained(folder)(ids, attention_mask=mask).last_hidden_state` under the
+"cython" backend, i.e. the user-facing call with validation and glue, which runs the compiled engine
+(minimobilebert/engine.py) when it covers the config (the child checks that it does).
 
 Writes kernels/results/benchmark.json and docs/img/benchmark.png.
 
@@ -42,6 +43,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -53,8 +55,11 @@ RESULTS = os.path.join(HERE, "results", "benchmark.json")
 PLOT = os.path.join(ROOT, "docs", "img", "benchmark.png")
 SHAPES = [(1, 128), (8, 128), (1, 384)]
 THREADS = [1, 2]
-OURS = ["numpy", "numba", "cython"]
 BLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+ENVS = {"unset": {}, "Haswell": {"OPENBLAS_CORETYPE": "Haswell"}}
+TARGETS = {1: 0.9, 2: 0.8}  # issue 9: ours / ONNX Runtime at most this, per thread count
+SLOW_ROUND = 0.85  # a round whose health probe is below this share of the best round is "slow"
+PROBE = (128, 512, 512)  # M, K, N of the health probe GEMM
 
 
 # ------------------------------------------------------------------------------------------ FLOPs
@@ -84,261 +89,303 @@ def encoder_flops(config, seq: int) -> int:
     return 2 * macs
 
 
-# ------------------------------------------------------------------------------------------ child: one engine
+# ------------------------------------------------------------------------------------------ child
 
 
-def _rss_status():
-    """(VmRSS, VmHWM) of this process in bytes, from /proc/self/status (Linux)."""
-    out = {}
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(("VmRSS:", "VmHWM:")):
-                key, value = line.split(":")
-                out[key] = int(value.split()[0]) * 1024
-    return out.get("VmRSS", 0), out.get("VmHWM", 0)
-
-
-def _cpu_ticks() -> tuple[int, int, int]:
-    """(busy ticks of the whole machine, ticks of this process, number of CPUs) from /proc (Linux), or zeros."""
-    try:
-        with open("/proc/stat") as f:
-            fields = [int(v) for v in f.readline().split()[1:]]
-        busy = sum(fields) - fields[3] - (fields[4] if len(fields) > 4 else 0)  # minus idle and iowait
-        with open("/proc/self/stat") as f:
-            stat = f.read()
-        own = stat[stat.rindex(")") + 2:].split()
-        return busy, int(own[11]) + int(own[12]), os.cpu_count() or 1  # utime + stime, all threads
-    except (OSError, ValueError, IndexError):
-        return 0, 0, 1
-
-
-def _reset_peak_rss() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")  # Linux >= 4.0: reset VmHWM to the current RSS
-        return True
-    except OSError:
-        return False
-
-
-def _make_runner(engine: str, folder: str, onnx_path: str):
-    """Returns (run(ids, mask), set_threads(n), blas_info())."""
+def _load_engines(names: list[str], folder: str, onnx_path: str, threads: int) -> dict:
+    """name -> run(ids, mask). Thread counts are fixed here, once, for the whole child."""
     import numpy as np
-    from threadpoolctl import threadpool_info, threadpool_limits
+    from threadpoolctl import threadpool_limits
 
-    def set_blas_threads(n):
-        threadpool_limits(n)  # applies at once, process-wide (we never restore: the child exits)
+    threadpool_limits(threads)  # OpenBLAS (numpy's, torch's if it uses it)
+    runners = {}
+    for name in names:
+        if name == "onnxruntime":
+            import onnxruntime as ort
 
-    if engine in OURS:
-        import minimobilebert as mm
+            so = ort.SessionOptions()
+            so.intra_op_num_threads = threads
+            so.inter_op_num_threads = 1
+            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            sess = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
+            runners[name] = lambda ids, mask, s=sess: s.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        elif name == "torch":
+            import torch
+            import transformers
 
-        # The parent set MINIMOBILEBERT_BACKEND=engine and CI=1: a backend that cannot load fails at import,
-        # and no other backend is imported (available_backends() would import them all).
-        if mm.current_backend() != engine:
-            raise RuntimeError(f"backend {engine} not active (got {mm.current_backend()})")
-        model = mm.MobileBertModel.from_pretrained(folder)
+            torch.set_num_threads(threads)
+            hf = transformers.MobileBertModel.from_pretrained(folder).eval()
 
-        def run(ids, mask):
-            with mm.use_backend(engine):
-                return model(ids, attention_mask=mask).last_hidden_state
+            def run(ids, mask, hf=hf, torch=torch):
+                with torch.inference_mode():
+                    return hf(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask)).last_hidden_state
+            runners[name] = run
+        else:  # ours: "engine" (cython backend -> the compiled engine) or a kernel-per-op backend
+            import minimobilebert as mm
+            from minimobilebert import backend
 
-        def set_threads(n):
-            # BLAS only. Not numba.set_num_threads: no kernel of ours is parallel=True, and that call would
-            # start Numba's threading layer (loading an OpenMP runtime) for nothing.
-            set_blas_threads(n)
+            model = mm.MobileBertModel.from_pretrained(folder)
+            backend_name = "cython" if name == "engine" else name.replace("-ops", "")
+            if name == "engine":
+                status = backend.engine_status(model.config) if hasattr(backend, "engine_status") else "unknown"
+                if status != "engine":
+                    raise RuntimeError(f"the compiled engine does not run here: {status}")
 
-        weight_bytes = sum(v.nbytes for v in model.params.values())
-        return run, set_threads, threadpool_info, weight_bytes
-
-    if engine == "torch":
-        import torch
-        import transformers
-
-        hf = transformers.MobileBertModel.from_pretrained(folder).eval()
-
-        def run(ids, mask):
-            with torch.inference_mode():
-                return hf(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask)).last_hidden_state
-
-        def set_threads(n):
-            set_blas_threads(n)
-            torch.set_num_threads(n)
-
-        weight_bytes = sum(p.numel() * p.element_size() for p in hf.parameters())
-        return run, set_threads, threadpool_info, weight_bytes
-
-    if engine == "onnxruntime":
-        import onnxruntime as ort
-
-        sessions = {}
-
-        def session(n):
-            if n not in sessions:
-                so = ort.SessionOptions()
-                so.intra_op_num_threads = n
-                so.inter_op_num_threads = 1
-                so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-                sessions.clear()  # one session alive at a time (RSS)
-                sessions[n] = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
-            return sessions[n]
-
-        state = {"n": 2}
-
-        def run(ids, mask):
-            return session(state["n"]).run(None, {"input_ids": ids, "attention_mask": mask})[0]
-
-        def set_threads(n):
-            set_blas_threads(n)
-            state["n"] = n
-
-        weight_bytes = os.path.getsize(onnx_path)
-        return run, set_threads, threadpool_info, weight_bytes
-    raise ValueError(engine)
+            def run(ids, mask, model=model, b=backend_name, mm=mm):
+                with mm.use_backend(b):
+                    return model(ids, attention_mask=mask).last_hidden_state
+            if name == "cython-ops":  # the kernel-per-op path of the cython backend: hide the engine
+                run = _without_engine(run)
+            runners[name] = run
+    rng = np.random.default_rng(0)
+    ids = rng.integers(1, 30522, (2, 16)).astype(np.int64)
+    for r in runners.values():
+        r(ids, np.ones_like(ids))  # load lazily-built state (plans, JIT) before any timing
+    return runners
 
 
-def child_engine(args) -> dict:
-    """Measure one engine: latencies for every shape and thread count, peak RSS, BLAS info."""
+def _without_engine(run):
+    def wrapped(ids, mask):
+        from minimobilebert import capture
+
+        with capture():  # the engine keeps no intermediates, so model.py uses the kernel-per-op path
+            return run(ids, mask)
+    return wrapped
+
+
+def _probe_gflops() -> float:
+    """GFLOP/s of a fixed single-threaded GEMM with the engine's kernel (numpy's BLAS if not built)."""
     import numpy as np
 
-    t0 = time.perf_counter()
-    _, hwm_start = _rss_status()
-    run, set_threads, blas_info, weight_bytes = _make_runner(args.engine, args.folder, args.onnx)
-    load_s = time.perf_counter() - t0
+    M, K, N = PROBE
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((M, K), dtype=np.float32), rng.standard_normal((K, N), dtype=np.float32)
+    out = np.empty((M, N), dtype=np.float32)
+    try:
+        from minimobilebert import _engine
+
+        def gemm():
+            _engine.gemm(a, b, out=out)
+    except ImportError:
+        def gemm():
+            np.matmul(a, b, out=out)
+    best = float("inf")
+    for _ in range(5):
+        t = time.perf_counter()
+        for _ in range(10):
+            gemm()
+        best = min(best, (time.perf_counter() - t) / 10)
+    return 2 * M * K * N / best / 1e9
+
+
+def _time_cell(run, ids, mask, seconds: float, min_runs: int, max_runs: int = 60) -> float:
+    """Median ms of repeated calls after one warm-up call."""
+    run(ids, mask)
+    times, start = [], time.perf_counter()
+    while len(times) < min_runs or (time.perf_counter() - start < seconds and len(times) < max_runs):
+        t = time.perf_counter()
+        run(ids, mask)
+        times.append(time.perf_counter() - t)
+    return 1000 * statistics.median(times)
+
+
+def child_rounds(args) -> dict:
+    import numpy as np
+
+    names = args.engines.split(",")
+    runners = _load_engines(names, args.folder, args.onnx, args.threads)
     rng = np.random.default_rng(0)
     inputs = {}
     for B, T in SHAPES:
         ids = rng.integers(1, 30522, (B, T)).astype(np.int64)
-        inputs[(B, T)] = (ids, np.ones((B, T), dtype=np.int64))
-    result = {"engine": args.engine, "load_s": load_s, "weight_bytes": weight_bytes, "latency_ms": {},
-              "peak_rss": {}}
-    # Peak RSS of one forward, 2 threads, after a warm-up forward of that shape.
-    set_threads(2)
-    for shape in [(1, 128), (8, 128)]:
-        run(*inputs[shape])
-        rss_before, _ = _rss_status()
-        reset = _reset_peak_rss()
-        run(*inputs[shape])
-        rss_after, hwm = _rss_status()
-        result["peak_rss"][f"{shape[0]}x{shape[1]}"] = {
-            "rss_before": rss_before, "peak": hwm if reset else None, "rss_after": rss_after,
-            "forward_increment": (hwm - rss_before) if reset else None, "hwm_reset_worked": reset}
-    result["peak_rss_since_start"] = max(_rss_status()[1], hwm_start)
-    budget = args.seconds
-    for n in THREADS:
-        set_threads(n)
-        result["blas"] = [{k: v for k, v in info.items() if k in ("user_api", "internal_api", "prefix",
-                                                                   "version", "architecture", "num_threads",
-                                                                   "threading_layer")}
-                          for info in blas_info()]
-        for B, T in SHAPES:
-            ids, mask = inputs[(B, T)]
-            for _ in range(2):  # warm-up (the first call may JIT or allocate)
-                run(ids, mask)
-            times, start = [], time.perf_counter()
-            busy0, own0, cpus = _cpu_ticks()
-            while len(times) < args.min_runs or (time.perf_counter() - start < budget and len(times) < 200):
-                t = time.perf_counter()
-                run(ids, mask)
-                times.append(time.perf_counter() - t)
-            busy1, own1, _ = _cpu_ticks()
-            wall_ticks = (time.perf_counter() - start) * os.sysconf("SC_CLK_TCK") * cpus
-            times.sort()
-            result["latency_ms"][f"{B}x{T}x{n}"] = {
-                "median": 1000 * times[len(times) // 2], "min": 1000 * times[0], "runs": len(times),
-                # share of all CPUs that other processes used while this cell ran (clock ticks of 10 ms: coarse)
-                "other_cpu": max(0.0, ((busy1 - busy0) - (own1 - own0)) / wall_ticks) if wall_ticks else None}
-    return result
-
-
-# ------------------------------------------------------------------------------------------ child: profile
-
-
-def child_profile(args) -> dict:
-    """Time each block of the forward (model.py's functions, called in order) for one backend."""
-    import numpy as np
-    from threadpoolctl import threadpool_limits
-
-    import minimobilebert as mm
-    from minimobilebert import heads, model as M
-    from minimobilebert.functional import mask_bias_from_attention_mask
-
-    lm = mm.MobileBertForMaskedLM.from_pretrained(args.folder)
-    config, p = lm.config, lm.p["mobilebert"]
-    out = {"backend": args.engine, "shapes": {}}
-    rng = np.random.default_rng(0)
-    for B, T in [(1, 128), (8, 128)]:
-        ids = rng.integers(1, 30522, (B, T)).astype(np.int64)
-        mask = np.ones((B, T), dtype=np.int64)
-        types = np.zeros_like(ids)
-        positions = np.arange(T)[None, :]
-        totals: dict[str, float] = {}
-
-        def timed(name, fn, *a):
-            t = time.perf_counter()
-            r = fn(*a)
-            totals[name] = totals.get(name, 0.0) + time.perf_counter() - t
-            return r
-
-        def forward():
-            x = timed("embeddings", M.embeddings, ids, types, positions, p["embeddings"], config)
-            mask_bias = mask_bias_from_attention_mask(mask)
-            for lp in p["encoder"]["layer"]:
-                hidden = x
-                q_in, k_in, v_in, layer_in = timed("bottlenecks (in, shared k/q)", M.bottleneck, hidden,
-                                                   lp["bottleneck"], config)
-                a, _ = timed("attention (q/k/v proj, softmax, output)", M.attention, q_in, k_in, v_in,
-                             layer_in, mask_bias, lp["attention"], config)
-                for fp in lp["ffn"]:
-                    a = timed("FFNs (the 3 stacked before the last)", M.feed_forward, a, fp, config)
-                i = lp["intermediate"]["dense"]
-                h = timed("last FFN (intermediate, output dense)", mm.backend.ops().linear_act, a, i["weight"],
-                          i["bias"], config.hidden_act)
-                o = timed("last FFN (intermediate, output dense)", M.dense_norm, h, lp["output"], config, a,
-                          getattr(config, "embedding_and_output_norm_eps", 1e-5))
-                x = timed("output bottleneck (128 -> 512)", M.dense_norm, o, lp["output"]["bottleneck"], config,
-                          hidden)
-            timed("LM head (transform + 30522-way decoder)", heads.lm_prediction_head, x,
-                  lm.p["cls"]["predictions"], p["embeddings"]["word_embeddings"]["weight"], config)
-
-        with threadpool_limits(2), mm.use_backend(args.engine):
-            for _ in range(2):
-                forward()
-            totals.clear()
-            reps = 5 if B == 1 else 2
-            for _ in range(reps):
-                forward()
-        out["shapes"][f"{B}x{T}"] = {k: 1000 * v / reps for k, v in totals.items()}
+        inputs[f"{B}x{T}"] = (ids, np.ones_like(ids))
+    out = {"threads": args.threads, "engines": names, "rounds": [], "contention": []}
+    pause = 0.02  # lets the previous engine's spinning worker threads go to sleep before the next one runs
+    for r in range(args.rounds):
+        rnd = {"probe_gflops": _probe_gflops(), "ms": {}}
+        for shape, (ids, mask) in inputs.items():
+            order = names[r % len(names):] + names[: r % len(names)]
+            rnd["ms"][shape] = {}
+            for name in order:
+                time.sleep(pause)
+                rnd["ms"][shape][name] = _time_cell(runners[name], ids, mask, args.seconds, args.min_runs)
+        out["rounds"].append(rnd)
+        print(f"  round {r + 1}: probe {rnd['probe_gflops']:.0f} GFLOP/s  " + "  ".join(
+            f"{s}: " + " ".join(f"{n}={v:.1f}" for n, v in cells.items()) for s, cells in rnd["ms"].items()),
+            file=sys.stderr)
+    if args.contention:
+        ids, mask = inputs["1x128"]
+        hog_code = "import os\nos.sched_setaffinity(0, {0})\nwhile True:\n    pass\n"
+        for r in range(args.rounds):
+            rnd = {"probe_gflops": _probe_gflops()}
+            for state in ("quiet", "hog"):
+                hog = subprocess.Popen([sys.executable, "-c", hog_code]) if state == "hog" else None
+                try:
+                    time.sleep(0.3 if hog else pause)
+                    rnd[state] = {}
+                    for name in names[r % len(names):] + names[: r % len(names)]:
+                        time.sleep(pause)
+                        rnd[state][name] = _time_cell(runners[name], ids, mask, args.seconds, args.min_runs)
+                finally:
+                    if hog is not None:
+                        hog.kill()
+                        hog.wait()
+            out["contention"].append(rnd)
+            print(f"  contention round {r + 1}: " + "  ".join(
+                f"{n}: {rnd['quiet'][n]:.1f} -> {rnd['hog'][n]:.1f} ms" for n in names), file=sys.stderr)
     return out
+
+
+RSS_CODE = r"""
+import json, sys
+import numpy as np
+sys.path.insert(0, {root!r})
+import minimobilebert as mm
+from minimobilebert import engine
+def hwm():
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmHWM:"))
+start = hwm()
+m = mm.MobileBertModel.from_pretrained({folder!r})
+ids = np.arange(1, 129, dtype=np.int64)[None]
+engine.encode(m.p, m.config, ids, np.ones_like(ids), np.zeros_like(ids), np.arange(128)[None])
+print(json.dumps({{"weights": sum(v.nbytes for v in m.params.values()), "peak": hwm(), "before_loading": start}}))
+"""
+
+
+def peak_rss(folder: str) -> dict:
+    proc = subprocess.run([sys.executable, "-c", RSS_CODE.format(root=ROOT, folder=folder)], capture_output=True,
+                          text=True, env=dict(os.environ, MINIMOBILEBERT_NUM_THREADS="2"))
+    if proc.returncode != 0:
+        return {"error": proc.stderr.strip()[-300:]}
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    r["peak_over_weights"] = r["peak"] / r["weights"]
+    return r
 
 
 # ------------------------------------------------------------------------------------------ parent
 
 
-def run_child(mode: str, engine: str, folder: str, onnx: str, env: dict, seconds: float, min_runs: int):
-    env = dict(env)
-    if engine in OURS:  # load only this backend: `auto` would import Numba (+70 MB RSS) in every child
-        env["MINIMOBILEBERT_BACKEND"] = engine
-        env["CI"] = "1"  # an explicitly requested backend that cannot load is then an error, not numpy
-    cmd = [sys.executable, os.path.abspath(__file__), "--child", mode, "--engine", engine, "--folder", folder,
-           "--onnx", onnx, "--seconds", str(seconds), "--min-runs", str(min_runs)]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+def run_child(env_name: str, threads: int, args, folder: str, onnx: str, engines: list[str],
+              contention: bool) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in BLAS_ENV}
+    env.update(ENVS[env_name])
+    env["MINIMOBILEBERT_NUM_THREADS"] = str(threads)
+    env["MINIMOBILEBERT_BACKEND"] = "cython"
+    cmd = [sys.executable, os.path.abspath(__file__), "--child", "--threads", str(threads), "--folder", folder,
+           "--onnx", onnx, "--engines", ",".join(engines), "--rounds", str(args.rounds), "--seconds",
+           str(args.seconds), "--min-runs", str(args.min_runs)] + (["--contention"] if contention else [])
+    print(f"[OpenBLAS env {env_name}, {threads} thread(s)]", file=sys.stderr)
+    proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True)
     if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-        return {"engine": engine, "error": " | ".join(tail)}
+        return {"error": f"child exited with {proc.returncode}"}
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def merge_round(store: dict, engine: str, r: dict) -> None:
-    """Keep, per cell, the lower of the rounds' medians: the machine is shared and noisy, and a transient
-    slowdown should not decide a ratio (every engine gets the same number of rounds)."""
-    if engine not in store or "error" in store[engine]:
-        store[engine] = r
-        return
-    if "error" in r:
-        return
-    for key, cell in r["latency_ms"].items():
-        if cell["median"] < store[engine]["latency_ms"][key]["median"]:
-            store[engine]["latency_ms"][key] = cell  # keeps that round's other_cpu with it
+def summarise(child: dict, ours: list[str]) -> dict:
+    """Per shape: each engine's median over rounds, and the median over rounds of the PER-ROUND ratios of
+    ours to ORT and torch, over all rounds and over the healthy ones."""
+    rounds = child["rounds"]
+    best = max(r["probe_gflops"] for r in rounds)
+    healthy = [i for i, r in enumerate(rounds) if r["probe_gflops"] >= SLOW_ROUND * best]
+    out = {"probe_gflops": [round(r["probe_gflops"], 1) for r in rounds],
+           "slow_rounds": [i for i in range(len(rounds)) if i not in healthy], "shapes": {}}
+    for shape in rounds[0]["ms"]:
+        cells = [r["ms"][shape] for r in rounds]
+        s = {"median_ms": {n: statistics.median(c[n] for c in cells) for n in cells[0]}}
+        for name in ours:
+            for ref in ("onnxruntime", "torch"):
+                if ref not in cells[0] or name not in cells[0]:
+                    continue
+                per_round = [c[name] / c[ref] for c in cells]
+                s[f"{name}/{ref}"] = {"per_round": [round(x, 3) for x in per_round],
+                                      "median": statistics.median(per_round),
+                                      "median_healthy": statistics.median(per_round[i] for i in healthy)}
+        out["shapes"][shape] = s
+    if child.get("contention"):
+        growth = {}
+        for name in child["engines"]:
+            g = [r["hog"][name] / r["quiet"][name] for r in child["contention"]]
+            growth[name] = {"per_round": [round(x, 2) for x in g], "median": statistics.median(g),
+                            "quiet_ms": statistics.median(r["quiet"][name] for r in child["contention"]),
+                            "hog_ms": statistics.median(r["hog"][name] for r in child["contention"])}
+        out["contention_1x128"] = growth
+    return out
+
+
+def report(results: dict, ours: list[str]) -> list[str]:
+    flops = results["flops_per_sequence"]
+    lines = [f"machine: {results['machine']['cpu']}, {results['machine']['cores']} cores, run "
+             f"{results['machine']['date']}"]
+    for env_name, by_threads in results["summary"].items():
+        for threads, s in by_threads.items():
+            if "error" in s:
+                lines.append(f"\n[OpenBLAS env {env_name}, {threads} thread(s)] ERROR {s['error']}")
+                continue
+            target = TARGETS[int(threads)]
+            lines.append(f"\n== OpenBLAS env {env_name}, {threads} thread(s): median ms over rounds; x ORT / x torch = "
+                         f"median of per-round ratios (healthy rounds only in brackets); target x ORT <= {target} ==")
+            lines.append(f"   health probe GFLOP/s per round: {s['probe_gflops']}; slow rounds: {s['slow_rounds'] or 'none'}")
+            for shape, c in s["shapes"].items():
+                B, T = (int(v) for v in shape.split("x"))
+                ms = "  ".join(f"{n} {v:.1f}" for n, v in c["median_ms"].items())
+                lines.append(f"  {shape:>6}: {ms}")
+                for name in ours:
+                    if f"{name}/onnxruntime" not in c:
+                        continue
+                    xo, xt = c[f"{name}/onnxruntime"], c.get(f"{name}/torch")
+                    gf = B * flops[str(T)] / (c["median_ms"][name] / 1000) / 1e9
+                    ok = "meets target" if xo["median"] <= target else "ABOVE target"
+                    lines.append(f"          {name}: x ORT {xo['median']:.2f} [{xo['median_healthy']:.2f}]"
+                                 + (f"  x torch {xt['median']:.2f} [{xt['median_healthy']:.2f}]" if xt else "")
+                                 + f"  {gf:.0f} GFLOP/s  {ok}   per round x ORT {xo['per_round']}")
+            if "contention_1x128" in s:
+                lines.append("  contention (1x128, a CPU hog pinned to core 0): latency quiet -> hog, growth")
+                for n, g in s["contention_1x128"].items():
+                    lines.append(f"          {n:<12} {g['quiet_ms']:.1f} -> {g['hog_ms']:.1f} ms  x{g['median']:.2f}"
+                                 f"  per round {g['per_round']}")
+    rss = results.get("peak_rss", {})
+    if "peak" in rss:
+        lines.append(f"\npeak RSS, load + one 1x128 forward with the engine (whole process, VmHWM): "
+                     f"{rss['peak'] / 1e6:.1f} MB = {rss['peak_over_weights']:.2f}x the weights "
+                     f"({rss['weights'] / 1e6:.1f} MB); {rss['before_loading'] / 1e6:.1f} MB before loading")
+    return lines
+
+
+def plot(results: dict, ours: list[str], path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [(e, t) for e, by in results["summary"].items() for t, s in by.items() if "error" not in s]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.0 * len(panels), 3.6), squeeze=False)
+    for ax, (env_name, threads) in zip(axes[0], panels):
+        s = results["summary"][env_name][threads]
+        shapes = list(s["shapes"])
+        names = [n for n in ours + ["torch"] if all(f"{n}/onnxruntime" in s["shapes"][sh] or n == "torch"
+                                                    for sh in shapes)]
+        width = 0.8 / max(1, len(names))
+        for j, name in enumerate(names):
+            vals = []
+            for sh in shapes:
+                c = s["shapes"][sh]
+                vals.append(c[f"{name}/onnxruntime"]["median"] if name != "torch"
+                            else c["median_ms"]["torch"] / c["median_ms"]["onnxruntime"])
+            ax.bar([i + (j - (len(names) - 1) / 2) * width for i in range(len(shapes))], vals, width=width,
+                   label=name)
+        ax.axhline(1.0, color="black", lw=0.8)
+        ax.axhline(TARGETS[int(threads)], color="red", lw=0.8, ls="--", label=f"target {TARGETS[int(threads)]}")
+        ax.set_xticks(range(len(shapes)))
+        ax.set_xticklabels(shapes, fontsize=8)
+        ax.set_title(f"{threads} thread(s), OPENBLAS_CORETYPE {env_name}", fontsize=9)
+        ax.set_ylabel("latency / ONNX Runtime's (median of rounds)", fontsize=8)
+        ax.legend(fontsize=7)
+    fig.suptitle("MobileBERT forward, published config, fp32, " + results["machine"]["cpu"] + ", "
+                 + results["machine"]["date"], fontsize=10)
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fig.savefig(path, dpi=110)
 
 
 def export_onnx(folder: str, path: str) -> str:
@@ -390,60 +437,6 @@ def tokenizer_benchmark() -> dict | None:
             "stderr": proc.stderr.strip()[-500:] if proc.returncode else ""}
 
 
-def table(results: dict, env_name: str, flops: dict) -> list[str]:
-    engines = results["engines"][env_name]
-    lines = [f"\n== latency, OpenBLAS env {env_name} (median ms; x ORT = ours/ORT, lower is better; other CPU = "
-             "share of the machine other processes used during the cell, 'busy' above 5%: distrust that row) =="]
-    head = f"{'engine':<12}{'B x T':>8}{'thr':>4}{'ms':>9}{'x ORT':>8}{'x torch':>9}{'GFLOP/s':>9}{'other CPU':>11}"
-    lines.append(head)
-    for n in THREADS:
-        for B, T in SHAPES:
-            key = f"{B}x{T}x{n}"
-            ort_ms = engines.get("onnxruntime", {}).get("latency_ms", {}).get(key, {}).get("median")
-            torch_ms = engines.get("torch", {}).get("latency_ms", {}).get(key, {}).get("median")
-            for name, r in engines.items():
-                if "error" in r:
-                    continue
-                ms = r["latency_ms"][key]["median"]
-                gf = B * flops[T] / (ms / 1000) / 1e9
-                xo = f"{ms / ort_ms:.2f}" if ort_ms else "-"
-                xt = f"{ms / torch_ms:.2f}" if torch_ms else "-"
-                other = r["latency_ms"][key].get("other_cpu")
-                busy = "-" if other is None else f"{100 * other:.0f}%" + (" busy" if other > 0.05 else "")
-                lines.append(f"{name:<12}{B:>4} x{T:<4}{n:>3}{ms:>9.1f}{xo:>8}{xt:>9}{gf:>9.0f}{busy:>11}")
-    return lines
-
-
-def plot(results: dict, path: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    env_names = list(results["engines"])
-    fig, axes = plt.subplots(len(env_names), len(SHAPES), figsize=(4.2 * len(SHAPES), 3.4 * len(env_names)),
-                             squeeze=False)
-    for row, env_name in enumerate(env_names):
-        engines = {k: v for k, v in results["engines"][env_name].items() if "error" not in v}
-        for col, (B, T) in enumerate(SHAPES):
-            ax = axes[row][col]
-            names = list(engines)
-            for j, n in enumerate(THREADS):
-                vals = [engines[e]["latency_ms"][f"{B}x{T}x{n}"]["median"] for e in names]
-                xs = [i + (j - 0.5) * 0.38 for i in range(len(names))]
-                ax.bar(xs, vals, width=0.38, label=f"{n} thread{'s' if n > 1 else ''}")
-            ax.set_xticks(range(len(names)))
-            ax.set_xticklabels(names, rotation=30, ha="right", fontsize=8)
-            ax.set_title(f"batch {B}, seq {T} (OpenBLAS env {env_name})", fontsize=9)
-            ax.set_ylabel("median latency (ms)", fontsize=8)
-            if row == 0 and col == 0:
-                ax.legend(fontsize=8)
-    fig.suptitle("MobileBERT forward, published config, fp32, " + results["machine"]["cpu"], fontsize=10)
-    fig.tight_layout()
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    fig.savefig(path, dpi=110)
-
-
 def cpu_name() -> str:
     try:
         with open("/proc/cpuinfo") as f:
@@ -461,78 +454,36 @@ def main_parent(args) -> None:
 
     config = mm.MobileBertConfig.published()
     flops = {T: encoder_flops(config, T) for _, T in SHAPES}
-    seconds = 0.6 if args.quick else args.seconds
-    rounds = 1 if args.quick else args.rounds
-    min_runs = 3 if args.quick else 7
+    ours = ["engine"] + [e for e in args.extra.split(",") if e]
+    engines = ours + ["onnxruntime", "torch"]
     results = {"machine": {"cpu": cpu_name(), "cores": os.cpu_count(), "python": platform.python_version(),
-                           "blas_env": {k: os.environ.get(k) for k in BLAS_ENV}},
+                           "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                           "blas_env_of_this_shell": {k: os.environ.get(k) for k in BLAS_ENV}},
                "flops_per_sequence": {str(T): f for T, f in flops.items()},
                "flop_count": "2 x multiply-adds of every matrix product of the encoder (embedding "
                              "transformation, all dense layers, QK^T and PV); no LM head, no elementwise work",
-               "engines": {}}
-    print(f"GFLOP per sequence: " + ", ".join(f"T={T}: {f / 1e9:.2f}" for T, f in flops.items()))
+               "settings": {"rounds": args.rounds, "seconds_per_cell": args.seconds, "min_runs": args.min_runs,
+                            "slow_round_threshold": SLOW_ROUND, "probe_gemm_mkn": PROBE, "targets_x_ort": TARGETS},
+               "children": {}, "summary": {}}
     with tempfile.TemporaryDirectory() as tmp:
         folder = os.path.join(tmp, "weights")
-        mm.MobileBertForMaskedLM(config, seed=0).save_pretrained(folder)  # one set of random weights for all
+        mm.MobileBertModel(config, seed=0).save_pretrained(folder)  # one set of random weights for all
         onnx = os.path.join(tmp, "mobilebert.onnx")
         results["onnx_export"] = export_onnx(folder, onnx)
-        print("ONNX:", results["onnx_export"])
         results["same_function_relative_error_vs_torch"] = check_same_outputs(folder, onnx)
-        print("relative error vs torch on a (2, 64) batch:", results["same_function_relative_error_vs_torch"])
-        engines = [*mm.available_backends(), "torch", "onnxruntime"]
-        engines = [e for e in ["numpy", "numba", "cython", "torch", "onnxruntime"] if e in engines]
-        envs = {"set": dict(os.environ), "unset": {k: v for k, v in os.environ.items() if k not in BLAS_ENV}}
-        if not any(k in os.environ for k in BLAS_ENV):
-            envs = {"unset": envs["unset"]}
-        for round_ in range(rounds):
-            for env_name, env in envs.items():
-                results["engines"].setdefault(env_name, {})
-                for engine in engines:
-                    t = time.perf_counter()
-                    r = run_child("engine", engine, folder, onnx, env, seconds, min_runs)
-                    merge_round(results["engines"][env_name], engine, r)
-                    blas = ", ".join(f"{b.get('internal_api')}/{b.get('architecture')}" for b in r.get("blas", [])
-                                     if b.get("user_api") == "blas")
-                    print(f"[round {round_ + 1}, env {env_name}] {engine:<12} {time.perf_counter() - t:5.1f}s  "
-                          f"BLAS {blas or '-'}" + (f"  ERROR {r['error']}" if "error" in r else ""))
-        # Best backend of ours: lowest median at (1, 128) with 2 threads, machine env.
-        first_env = list(results["engines"])[0]
-        ours = {k: v for k, v in results["engines"][first_env].items() if k in OURS and "error" not in v}
-        best = min(ours, key=lambda k: ours[k]["latency_ms"]["1x128x2"]["median"])
-        results["best_backend"] = best
-        results["profile"] = {e: run_child("profile", best, folder, onnx, env, seconds, min_runs)
-                              for e, env in envs.items()}
-    results["tokenizer"] = tokenizer_benchmark()
-
-    lines = [f"machine: {results['machine']['cpu']}, {results['machine']['cores']} cores; "
-             f"FLOPs: {results['flop_count']}"]
-    for env_name in results["engines"]:
-        lines += table(results, env_name, flops)
-        lines.append("BLAS per engine: " + "; ".join(
-            f"{e}: " + ",".join(f"{b.get('internal_api')} {b.get('architecture') or ''} ({b.get('prefix')})"
-                               for b in r.get("blas", []) if b.get("user_api") == "blas")
-            for e, r in results["engines"][env_name].items() if "error" not in r))
-        lines.append("peak RSS of a forward (2 threads; whole process, VmHWM reset before the forward):")
-        for e, r in results["engines"][env_name].items():
-            if "error" in r:
-                continue
-            wb = r["weight_bytes"]
-            for shape, m in r["peak_rss"].items():
-                if m["peak"] is None:
-                    continue
-                lines.append(f"  {e:<12} {shape:>6}: peak {m['peak'] / 1e6:7.1f} MB = {m['peak'] / wb:4.2f}x "
-                             f"weights ({wb / 1e6:.1f} MB); the forward adds {m['forward_increment'] / 1e6:6.1f} MB"
-                             f" = {m['forward_increment'] / wb:4.2f}x weights")
-    for env_name, prof in results["profile"].items():
-        if "error" in prof:
-            lines.append(f"profile [{env_name}]: ERROR {prof['error']}")
-            continue
-        lines.append(f"\n== per-block profile, backend {prof['backend']}, 2 threads, OpenBLAS env {env_name} (ms) ==")
-        for shape, blocks in prof["shapes"].items():
-            total = sum(blocks.values())
-            lines.append(f"  B x T = {shape}: total {total:.1f} ms")
-            for name, ms in sorted(blocks.items(), key=lambda kv: -kv[1]):
-                lines.append(f"    {name:<45}{ms:8.2f} ms {100 * ms / total:5.1f}%")
+        print("relative error vs torch on a (2, 64) batch:", results["same_function_relative_error_vs_torch"],
+              file=sys.stderr)
+        results["peak_rss"] = peak_rss(folder)
+        envs = ["unset"] if args.quick else list(ENVS)
+        for env_name in envs:
+            for threads in THREADS:
+                contention = threads == 2 and env_name == "unset" and not args.no_contention
+                child = run_child(env_name, threads, args, folder, onnx, engines, contention)
+                results["children"].setdefault(env_name, {})[str(threads)] = child
+                results["summary"].setdefault(env_name, {})[str(threads)] = (
+                    child if "error" in child else summarise(child, ours))
+    results["tokenizer"] = None if args.quick else tokenizer_benchmark()
+    lines = report(results, ours)
     if results["tokenizer"]:
         lines.append("\n== tokenizer (kernels/bench_tokenizer.py) ==\n" + results["tokenizer"]["output"])
     text = "\n".join(lines)
@@ -541,25 +492,32 @@ def main_parent(args) -> None:
     os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
     with open(RESULTS, "w") as f:
         json.dump(results, f, indent=1)
-    plot(results, PLOT)
+    plot(results, ours, PLOT)
     print(f"\nwrote {os.path.relpath(RESULTS, ROOT)} and {os.path.relpath(PLOT, ROOT)}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="fewer repeats (smoke test)")
-    ap.add_argument("--seconds", type=float, default=1.5, help="time budget per engine, shape and thread count")
-    ap.add_argument("--rounds", type=int, default=2, help="sweeps over all engines; each cell keeps its best median")
-    ap.add_argument("--child", choices=["engine", "profile"], help=argparse.SUPPRESS)
-    ap.add_argument("--engine", help=argparse.SUPPRESS)
+    ap.add_argument("--quick", action="store_true", help="2 rounds, OpenBLAS env unset only, no tokenizer")
+    ap.add_argument("--rounds", type=int, default=None, help="rounds per child (default 5; --quick 2)")
+    ap.add_argument("--seconds", type=float, default=None, help="time budget per engine and shape in a round")
+    ap.add_argument("--min-runs", type=int, default=None, help="at least this many timed calls per cell")
+    ap.add_argument("--extra", default="", help="also time these of ours, comma-separated: numpy, numba, "
+                                                "cython-ops (the cython backend's kernel-per-op path)")
+    ap.add_argument("--no-contention", action="store_true", help="skip the CPU-hog cell")
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--threads", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--folder", help=argparse.SUPPRESS)
     ap.add_argument("--onnx", help=argparse.SUPPRESS)
-    ap.add_argument("--min-runs", type=int, default=7, help=argparse.SUPPRESS)
+    ap.add_argument("--engines", help=argparse.SUPPRESS)
+    ap.add_argument("--contention", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    args.rounds = args.rounds or (2 if args.quick else 5)
+    args.seconds = args.seconds if args.seconds is not None else (0.4 if args.quick else 0.8)
+    args.min_runs = args.min_runs or (3 if args.quick else 5)
     if args.child:
         sys.path.insert(0, ROOT)
-        result = child_engine(args) if args.child == "engine" else child_profile(args)
-        print(json.dumps(result))
+        print(json.dumps(child_rounds(args)))
     else:
         main_parent(args)
 

@@ -94,6 +94,7 @@ TGT_AVX2 static void kern_avx2(ptrdiff_t K, const float *Ap, const float *B, ptr
 /* ------------------------------------------------------------------------------- AVX-512 micro-kernel */
 #define MR_512 12
 #define NR_512 32
+#define PF_512 16
 TGT_AVX512 static void kern_avx512(ptrdiff_t K, const float *Ap, const float *B, ptrdiff_t ldb, int mr, int nr,
                                    float *C, ptrdiff_t ldc, ptrdiff_t row0, ptrdiff_t col0,
                                    const mmb_epilogue *e) {
@@ -104,6 +105,10 @@ TGT_AVX512 static void kern_avx512(ptrdiff_t K, const float *Ap, const float *B,
            c80 = c00, c81 = c00, c90 = c00, c91 = c00, cA0 = c00, cA1 = c00, cB0 = c00, cB1 = c00;
     for (ptrdiff_t k = 0; k < K; k++, Ap += MR_512, B += ldb) {
         const __m512 b0 = _mm512_maskz_loadu_ps(m0, B), b1 = _mm512_maskz_loadu_ps(m1, B + 16);
+        /* B's rows are ldb apart (a column block of a packed weight buffer): fetch PF rows ahead, so the
+         * first row panel to touch a weight does not wait for memory (never faults past the end). */
+        _mm_prefetch((const char *)(B + PF_512 * ldb), _MM_HINT_T0);
+        _mm_prefetch((const char *)(B + PF_512 * ldb + 16), _MM_HINT_T0);
         __m512 a;
 #define ROW5(i, n)                                                                                              \
     a = _mm512_set1_ps(Ap[n]);                                                                                  \
