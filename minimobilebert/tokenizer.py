@@ -565,22 +565,36 @@ class MobileBertTokenizer:
 
     def _long_word(self, seg: Segment, part: str, start: int, base: int, word: int) -> tuple[int, int]:
         """The word that starts at part[start] and runs to the next boundary character: its tokens added to
-        seg. Returns (where the next chunk starts, the next word index)."""
-        kept: list[tuple[int, str]] = []  # (index, normalized) of its first characters, while it may fit
+        seg. Returns (where the next chunk starts, the next word index). Read CHUNK characters at a time;
+        once the word is too long to be anything but [UNK], only where it ends matters, found per distinct
+        character of each block (str.rfind), so a 10 MB word costs neither memory nor a Python loop per
+        character."""
+        table, limit = self._chars, self.max_input_chars_per_word
+        kept: list[tuple[int, str]] = []  # (index, normalized) of the word's characters while it may fit
         first = last = None
-        length, stop = 0, start
-        while stop < len(part) and not self._is_boundary(part[stop]):
-            n = self._chars[part[stop]]
-            if n:
-                first = stop if first is None else first
-                last = stop
-                length += len(n)
-                if length <= self.max_input_chars_per_word:
-                    kept.append((stop, n))
-            stop += 1
+        length, stop, ended = 0, start, False
+        while stop < len(part) and not ended:
+            block = part[stop:stop + CHUNK]
+            chars = set(block)
+            ends = [block.index(c) for c in chars if self._is_boundary(c)]
+            if ends:  # the word ends in this block
+                block, ended = block[:min(ends)], True
+                chars = set(block)
+            visible = [c for c in chars if table[c]]  # characters that do not normalize to nothing
+            if visible and length <= limit:  # the word may still fit: character by character
+                for i, ch in enumerate(block, stop):
+                    n = table[ch]
+                    if n:
+                        first = i if first is None else first
+                        last, length = i, length + len(n)
+                        if length <= limit:
+                            kept.append((i, n))
+            elif visible:
+                last = stop + max(block.rfind(c) for c in visible)
+            stop += len(block)
         if first is None:  # only characters that normalize to nothing (controls)
             return stop, word
-        if length > self.max_input_chars_per_word:  # [UNK], spanning the word's first to last character
+        if length > limit:  # [UNK], spanning the word's first to last character
             seg.ids.append(self.unk_token_id)
             seg.offsets.append((base + first, base + last + 1))
             seg.words.append(word)
@@ -594,10 +608,15 @@ class MobileBertTokenizer:
         text = check_text(text, "text")
         if add_special_tokens:
             return self.convert_ids_to_tokens(self.encode(text, pair))
-        ids = self._segment(text).ids
-        if pair is not None:
-            ids = ids + self._segment(check_text(pair, "pair")).ids
-        return [self.ids_to_tokens[i] for i in ids]
+        tokens = []
+        for t in (text,) if pair is None else (text, check_text(pair, "pair")):
+            seg = self._segment(t)
+            tokens += [self.ids_to_tokens[i] for i in seg.ids]
+            if self.never_split:  # a never_split word is its own token, in the vocabulary or not (as HF's)
+                for k, (i, (a, b)) in enumerate(zip(seg.ids, seg.offsets), start=len(tokens) - len(seg.ids)):
+                    if i == self.unk_token_id and t[a:b] in self.never_split:
+                        tokens[k] = t[a:b]
+        return tokens
 
     def wordpiece_steps(self, word: str) -> list[tuple[str, bool]]:
         """Every vocabulary lookup WordPiece makes for one word: (candidate, found), in order."""
