@@ -12,6 +12,19 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+#if defined(__linux__)
+#include <limits.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define MMB_PAUSE() _mm_pause()
+#else
+#define MMB_PAUSE() ((void)0)
+#endif
+#include <sched.h>
 
 #define QB 64  /* query rows per attention block */
 #define EC 120 /* embedding rows per block */
@@ -22,6 +35,40 @@ int mmb_has_openmp(void) {
 #else
     return 0;
 #endif
+}
+
+/* The barrier before each attention step. Not `#pragma omp barrier`: libgomp's spins for a long time
+ * (GOMP_SPINCOUNT, 300000 by default), so when another process holds one core, the thread waiting on
+ * the free core keeps it busy and the descheduled thread cannot move there. This one spins ~50 us (a
+ * quiet machine's imbalance), then sleeps on a futex (Linux; elsewhere it yields), leaving the core free. */
+#define BARRIER_SPINS 2000
+typedef struct {
+    int count;  /* threads arrived in this phase (atomic) */
+    int phase;  /* generation number (atomic) */
+} mmb_barrier;
+
+static void barrier_wait(mmb_barrier *b, int n) {
+    if (n <= 1) return;
+    const int phase = __atomic_load_n(&b->phase, __ATOMIC_ACQUIRE);
+    if (__atomic_add_fetch(&b->count, 1, __ATOMIC_ACQ_REL) == n) {
+        __atomic_store_n(&b->count, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&b->phase, phase + 1, __ATOMIC_RELEASE);
+#if defined(__linux__)
+        syscall(SYS_futex, &b->phase, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+#endif
+        return;
+    }
+    for (int i = 0; i < BARRIER_SPINS; i++) {
+        if (__atomic_load_n(&b->phase, __ATOMIC_ACQUIRE) != phase) return;
+        MMB_PAUSE();
+    }
+    while (__atomic_load_n(&b->phase, __ATOMIC_ACQUIRE) == phase) {
+#if defined(__linux__)
+        syscall(SYS_futex, &b->phase, FUTEX_WAIT_PRIVATE, phase, NULL, NULL, 0);
+#else
+        sched_yield();
+#endif
+    }
 }
 
 typedef struct {
@@ -150,6 +197,7 @@ int mmb_forward(const mmb_forward_args *a) {
     float *mem = (float *)malloc(per * nt * sizeof(float));
     if (mem == NULL) return -1;
     scratch sc[64];
+    mmb_barrier barrier = {0, 0};
     for (int t = 0; t < nt; t++) {
         float *p = mem + per * t;
         sc[t].work = p; p += nwork;
@@ -174,9 +222,7 @@ int mmb_forward(const mmb_forward_args *a) {
         for (int i = 0; i < a->nops; i++) {
             const mmb_op *op = &a->ops[i];
             if (op->kind == MMB_OP_ATTENTION) {
-#ifdef _OPENMP
-#pragma omp barrier
-#endif
+                barrier_wait(&barrier, n);
                 attention(a, op, r0, r1, s);
             } else {
                 gemm_step(a, op, r0, r1, s);
