@@ -60,13 +60,14 @@ TGT static void F(epi_store)(const float *t, ptrdiff_t ldt, int mr, int nr, floa
 TGT static void F(pack_a)(const float *A, ptrdiff_t lda, ptrdiff_t M, ptrdiff_t K, int MR, float *out) {
     for (ptrdiff_t p = 0; p < M; p += MR) {
         int mr = (int)(M - p < MR ? M - p : MR);
-        for (int i = 0; i < MR; i++) {
-            if (i < mr) {
-                const float *a = A + (p + i) * lda;
-                for (ptrdiff_t k = 0; k < K; k++) out[k * MR + i] = a[k];
-            } else {
-                for (ptrdiff_t k = 0; k < K; k++) out[k * MR + i] = 0.0f;
-            }
+        const float *rows[16];
+        for (int i = 0; i < MR; i++) rows[i] = A + (p + (i < mr ? i : 0)) * lda;
+        if (mr == MR) {
+            for (ptrdiff_t k = 0; k < K; k++)
+                for (int i = 0; i < MR; i++) out[k * MR + i] = rows[i][k];
+        } else {
+            for (ptrdiff_t k = 0; k < K; k++)
+                for (int i = 0; i < MR; i++) out[k * MR + i] = i < mr ? rows[i][k] : 0.0f;
         }
         out += K * MR;
     }
