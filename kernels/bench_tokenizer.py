@@ -26,6 +26,10 @@ Two ways of calling each:
 
 tokens/s counts word pieces, without [CLS]/[SEP] (the same count for every tokenizer that agrees with HF).
 "agree" is the share of texts whose input_ids equal HF fast's, so a fast but wrong tokenizer shows.
+
+A last line times one long text (the corpus joined, ~1 MB; --quick: ~170 KB) encoded with truncation=True,
+max_length=512, as the pipelines call it: ours stops normalizing once 512 tokens exist, HF fast tokenizes
+the whole text first. "same" says whether the two gave the same ids.
 """
 
 from __future__ import annotations
@@ -210,6 +214,20 @@ def main() -> None:
         for key in ("batch_error", "one_error"):
             if key in r:
                 print(f"{'':<10} {key.split('_')[0]} call failed: {r[key][:200]}")
+    long_text = " ".join(corpus(2000 if args.quick else 12000, seed=1))
+    cells, long_ids = [], {}
+    for name in ["ours", "HF fast"]:
+        if name not in loaded:
+            continue
+        tok = loaded[name][0]
+        try:
+            long_ids[name] = list(tok(long_text, truncation=True, max_length=512)["input_ids"])
+            s = median_seconds(lambda: tok(long_text, truncation=True, max_length=512), passes)
+            cells.append(f"{name} {1000 * s:.1f} ms")
+        except Exception as e:  # noqa: BLE001
+            cells.append(f"{name} failed: {type(e).__name__}: {str(e)[:100]}")
+    same = "" if len(long_ids) < 2 else f"; same ids: {long_ids['ours'] == long_ids['HF fast']}"
+    print(f"one {len(long_text) / 1e6:.2f} MB text, truncation=True, max_length=512: {', '.join(cells)}{same}")
     if "ours" in results and "HF fast" in results and "HF slow" in results:
         ours, slow, fast = (results[k].get("batch_s") for k in ("ours", "HF slow", "HF fast"))
         if ours and slow and fast:

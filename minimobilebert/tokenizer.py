@@ -664,6 +664,9 @@ class MobileBertTokenizer:
         if text is None:
             raise TokenizerError("text is None; pass a str, a list of str (a batch), or with is_split_into_words=True "
                                  "a list of words")
+        if (text_pair is None and not is_split_into_words and isinstance(text, (list, tuple)) and text
+                and all(isinstance(t, (list, tuple)) and len(t) == 2 for t in text)):
+            text, text_pair = [t[0] for t in text], [t[1] for t in text]  # HF: a batch of (text, pair) tuples
         batched, texts = self._inputs(text, "text", is_split_into_words)
         if text_pair is None:
             pairs = [None] * len(texts)

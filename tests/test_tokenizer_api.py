@@ -212,6 +212,14 @@ def test_sides_set_on_the_tokenizer_match_hf(transformers, options):
 
 
 @pytest.mark.oracle
+def test_batch_of_pair_tuples_matches_hf(ours, hf):
+    batch = [("Who was Jim Henson?", "Jim Henson was a nice puppet"), ["short", "a b c"]]
+    same_as_hf(ours(batch, return_offsets_mapping=True), hf(batch, return_offsets_mapping=True), rows=2)
+    with pytest.raises(TokenizerError, match=r"text\[0\] is tuple"):
+        ours([("a", "b", "c")])
+
+
+@pytest.mark.oracle
 def test_is_split_into_words_matches_hf(ours, hf):
     words = [["Hello", "world", "don't"], ["a[MASK]", " ", "Ünïcödé", ""], []]
     options = dict(is_split_into_words=True, return_offsets_mapping=True, padding=True)
@@ -359,6 +367,7 @@ def write_folder(folder: Path, **files) -> Path:
     ("tokenizer_config__json", {"model_max_length": "512"}, "'model_max_length' is '512'; it must be a whole number"),
     ("tokenizer_config__json", {"model_max_length": -1}, "'model_max_length' is -1"),
     ("tokenizer_config__json", {"model_max_length": 51.5}, "'model_max_length' is 51.5"),
+    ("tokenizer_config__json", {"model_max_length": True}, "'model_max_length' is True"),
     ("tokenizer_config__json", {"padding_side": "up"}, "'padding_side' is 'up'; it must be 'right' or 'left'"),
     ("tokenizer_config__json", {"never_split": "Hello"}, "'never_split' is the string"),
     ("tokenizer_config__json", {"max_input_chars_per_word": 0}, "'max_input_chars_per_word' is 0"),

@@ -100,8 +100,8 @@ def as_int(value: Any, what: str, low: int = 1, high: int | None = None) -> int:
 
 def as_max_length(value: Any, what: str) -> int:
     """model_max_length: a positive integer; HF's "no limit" (1e30, as an int or a float) is kept as is."""
-    if isinstance(value, float) and value >= NO_LIMIT:
-        return int(value)
+    if isinstance(value, float) and (value >= NO_LIMIT or (value.is_integer() and value >= 1)):
+        return int(value)  # 512.0 is 512, as transformers reads it
     return as_int(value, what)
 
 
