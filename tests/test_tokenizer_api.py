@@ -624,3 +624,47 @@ def test_only_characters_the_long_text_path_cuts_at_end_words():
         if n == " " or (len(n) == 1 and tokenizer_module.is_punctuation(n)) or is_cjk(ch):
             continue
         assert " " not in n and not any(tokenizer_module.is_punctuation(c) for c in n), hex(cp)
+
+
+def test_hf_step_classes_as_transformers_tests_use_them():
+    """transformers' own BERT tokenization tests (tests/models/bert/test_tokenization_bert.py), their
+    expected values, on our BasicTokenizer / WordpieceTokenizer / character classes."""
+    from minimobilebert.tokenizer import (BasicTokenizer, WordpieceTokenizer, _is_control, _is_punctuation,
+                                          _is_whitespace)
+
+    assert BasicTokenizer().tokenize("ah\u535a\u63a8zz") == ["ah", "\u535a", "\u63a8", "zz"]
+    assert BasicTokenizer(do_lower_case=True).tokenize(" \tHeLLo!how  \n Are yoU?  ") == \
+        ["hello", "!", "how", "are", "you", "?"]
+    assert BasicTokenizer(do_lower_case=True).tokenize("H\u00e9llo") == ["hello"]
+    assert BasicTokenizer(do_lower_case=True, strip_accents=False).tokenize(" \tHäLLo!how  \n Are yoU?  ") == \
+        ["hällo", "!", "how", "are", "you", "?"]
+    assert BasicTokenizer(do_lower_case=True, strip_accents=True).tokenize(" \tHäLLo!how  \n Are yoU?  ") == \
+        ["hallo", "!", "how", "are", "you", "?"]
+    assert BasicTokenizer(do_lower_case=False).tokenize(" \tHeLLo!how  \n Are yoU?  ") == \
+        ["HeLLo", "!", "how", "Are", "yoU", "?"]
+    assert BasicTokenizer(do_lower_case=False, strip_accents=True).tokenize(" \tHäLLo!how  \n Are yoU?  ") == \
+        ["HaLLo", "!", "how", "Are", "yoU", "?"]
+    assert BasicTokenizer(do_lower_case=False, never_split=["[UNK]"]).tokenize(" \tHeLLo!how  \n Are yoU? [UNK]") \
+        == ["HeLLo", "!", "how", "Are", "yoU", "?", "[UNK]"]
+    assert BasicTokenizer().tokenize("a\n'll !!to?'d of, can't.") == \
+        ["a", "'", "ll", "!", "!", "to", "?", "'", "d", "of", ",", "can", "'", "t", "."]
+    vocab_tokens = ["[UNK]", "[CLS]", "[SEP]", "want", "##want", "##ed", "wa", "un", "runn", "##ing"]
+    wordpiece = WordpieceTokenizer(vocab={t: i for i, t in enumerate(vocab_tokens)}, unk_token="[UNK]")
+    assert wordpiece.tokenize("") == []
+    assert wordpiece.tokenize("unwanted running") == ["un", "##want", "##ed", "runn", "##ing"]
+    assert wordpiece.tokenize("unwantedX running") == ["[UNK]", "runn", "##ing"]
+    assert all(_is_whitespace(c) for c in " \t\r\n\u00a0") and not _is_whitespace("A") and not _is_whitespace("-")
+    assert _is_control("\u0005") and not any(_is_control(c) for c in "A \t\r")
+    assert all(_is_punctuation(c) for c in "-$`.") and not _is_punctuation("A") and not _is_punctuation(" ")
+
+
+def test_full_tokenizer_as_transformers_tests_build_it(tmp_path):
+    """transformers' test_full_tokenizer: a small vocab.txt, positional path, its expected tokens and ids."""
+    vocab_tokens = ["[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]", "want", "##want", "##ed", "wa", "un", "runn",
+                    "##ing", ",", "low", "lowest"]
+    (tmp_path / "vocab.txt").write_text("".join(t + "\n" for t in vocab_tokens))
+    tok = MobileBertTokenizer(str(tmp_path / "vocab.txt"))
+    tokens = tok.tokenize("UNwant\u00e9d,running")
+    assert tokens == ["un", "##want", "##ed", ",", "runn", "##ing"]
+    assert tok.convert_tokens_to_ids(tokens) == [9, 6, 7, 12, 10, 11]
+    assert [tok.tokenize(t) for t in ["Test", "\xad", "test"]] == [["[UNK]"], [], ["[UNK]"]]
