@@ -66,6 +66,8 @@ cdef extern from "engine/engine.h":
         int nops
         Py_ssize_t max_k
         int nthreads
+        float *scratch
+        size_t scratch_floats
     int mmb_set_isa(int isa) nogil
     int mmb_get_isa() nogil
     int mmb_cpu_isa() nogil
@@ -74,6 +76,7 @@ cdef extern from "engine/engine.h":
     void mmb_gemm(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float *A, Py_ssize_t lda, const float *B,
                   Py_ssize_t ldb, float *C, Py_ssize_t ldc, const mmb_epilogue *epi, float *work) nogil
     int mmb_forward(const mmb_forward_args *a) nogil
+    size_t mmb_forward_scratch_floats(const mmb_forward_args *a) nogil
 
 ISA_NAMES = {0: "auto", 1: "portable", 2: "avx2", 3: "avx512"}
 _ISA_CODES = {v: k for k, v in ISA_NAMES.items()}
@@ -161,6 +164,7 @@ cdef class Plan:
     cdef public object widths
     cdef public Py_ssize_t max_k
     cdef public int H
+    cdef public list pool  # reusable (rows, activation buffers but the output, scratch) of recent calls
 
     def __cinit__(self):
         self.ops = NULL
@@ -175,6 +179,7 @@ cdef class Plan:
         head_dim, K, N); widths: row width of each activation buffer."""
         self.widths = list(widths)
         self.H = H
+        self.pool = []
         word = emb["word"]
         self.emb.word = _fptr(word)
         self.emb.vocab = word.shape[0]
@@ -230,11 +235,18 @@ cdef class Plan:
 def forward(Plan plan, input_ids, token_type_ids, position_ids, attention_mask, int nthreads):
     """Embeddings through the last layer: returns the float32 [B, T, H] sequence output. The id arrays are
     C-contiguous int64 [B, T] (position_ids [1, T] or [B, T]; attention_mask [B, T] or None), already
-    validated (every id inside its table)."""
+    validated (every id inside its table). Activation buffers and scratch of a previous call of the same
+    size are reused (taken from plan.pool, so concurrent calls never share them); the output is new."""
     cdef Py_ssize_t B = input_ids.shape[0], T = input_ids.shape[1]
     cdef Py_ssize_t rows = B * T
-    bufs = [np.empty((B, T, plan.H), dtype=np.float32)]
-    bufs += [np.empty((rows, w), dtype=np.float32) for w in plan.widths[1:]]
+    try:
+        item = plan.pool.pop()  # atomic under the GIL
+    except IndexError:
+        item = None
+    if item is None or item[0] != rows:
+        item = (rows, [np.empty((rows, w), dtype=np.float32) for w in plan.widths[1:]], None)
+    bufs = [np.empty((B, T, plan.H), dtype=np.float32)] + item[1]
+    scratch = item[2]
     cdef int nb = len(bufs)
     cdef float **pbufs = <float**>malloc(nb * sizeof(float*))
     cdef Py_ssize_t *lds = <Py_ssize_t*>malloc(nb * sizeof(Py_ssize_t))
@@ -244,6 +256,7 @@ def forward(Plan plan, input_ids, token_type_ids, position_ids, attention_mask, 
         raise MemoryError()
     cdef mmb_forward_args a
     cdef int rc
+    cdef size_t need
     try:
         for i in range(nb):
             pbufs[i] = <float*>_fptr(bufs[i])
@@ -264,6 +277,11 @@ def forward(Plan plan, input_ids, token_type_ids, position_ids, attention_mask, 
         a.nops = plan.nops
         a.max_k = plan.max_k
         a.nthreads = nthreads
+        need = mmb_forward_scratch_floats(&a)
+        if scratch is None or scratch.size < need:
+            scratch = np.empty(need, dtype=np.float32)
+        a.scratch = <float*>_fptr(scratch)
+        a.scratch_floats = scratch.size
         with nogil:
             rc = mmb_forward(&a)
     finally:
@@ -271,4 +289,7 @@ def forward(Plan plan, input_ids, token_type_ids, position_ids, attention_mask, 
         free(lds)
     if rc != 0:
         raise MemoryError("the engine could not allocate its scratch memory")
+    plan.pool.append((rows, bufs[1:], scratch))
+    if len(plan.pool) > 2:  # keep the two most recent
+        del plan.pool[0]
     return bufs[0]

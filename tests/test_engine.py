@@ -129,6 +129,24 @@ def test_thread_counts_agree(compiled, monkeypatch, threads):
         assert err <= ENGINE_TOLERANCE, f"{B}x{T}: {err:.3g}"
 
 
+def test_concurrent_calls_from_python_threads(compiled):
+    """Python threads calling the engine at once (it runs without the GIL) get each their own result: the
+    reused activation buffers are never shared between calls in flight."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    config = mm.MobileBertConfig(**CONFIG_GRID["mobilebert"])
+    m = perturbed_model(config)
+    rng = np.random.default_rng(7)
+    batches = [random_batch(rng, config.vocab_size, 2, 30, config.type_vocab_size) for _ in range(8)]
+    positions = np.arange(30, dtype=np.int64)[None]
+    alone = [run_engine(m, ids, mask, types, positions) for ids, mask, types in batches]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(3):
+            together = list(pool.map(lambda b: run_engine(m, b[0], b[1], b[2], positions), batches))
+            for a, t in zip(alone, together):
+                np.testing.assert_array_equal(t, a)
+
+
 def test_every_cpu_path_equals_reference(compiled):
     """Forcing each micro-kernel path the CPU can run (AVX-512, AVX2, portable) gives the reference's result."""
     m = perturbed_model(mm.MobileBertConfig(**CONFIG_GRID["layer_norm_gelu"]))

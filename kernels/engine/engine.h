@@ -94,7 +94,11 @@ typedef struct {
     const mmb_op *ops; int nops;             /* all layers' steps in order */
     ptrdiff_t max_k;                         /* largest K of any GEMM step (for scratch sizing) */
     int nthreads;
+    float *scratch; size_t scratch_floats;   /* optional: mmb_forward_scratch_floats(args) floats, else malloc */
 } mmb_forward_args;
+
+/* Floats of scratch mmb_forward needs (all threads together) for these args. */
+size_t mmb_forward_scratch_floats(const mmb_forward_args *a);
 
 /* Embeddings through the last layer in one call (OpenMP threads split the B*T rows; GEMMs inside are
  * single-threaded). Returns 0, or -1 if scratch memory could not be allocated. Call without the GIL. */

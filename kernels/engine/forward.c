@@ -176,9 +176,9 @@ static void gemm_step(const mmb_forward_args *a, const mmb_op *op, ptrdiff_t r0,
     }
 }
 
-int mmb_forward(const mmb_forward_args *a) {
+/* Per-thread scratch sizes for these args (floats), and the thread count the forward will use. */
+static size_t scratch_per_thread(const mmb_forward_args *a, int *threads) {
     const ptrdiff_t rows = a->B * a->T, T = a->T;
-    if (rows <= 0) return 0;
     ptrdiff_t maxk = a->max_k, d = 1;
     ptrdiff_t width = a->emb->trigram ? 3 * a->emb->E : a->emb->E;
     if (width > maxk) maxk = width;
@@ -187,15 +187,40 @@ int mmb_forward(const mmb_forward_args *a) {
         if (a->ops[i].kind == MMB_OP_ATTENTION && a->ops[i].head_dim > d) d = a->ops[i].head_dim;
     if (d > maxk) maxk = d;
     int nt = a->nthreads < 1 ? 1 : a->nthreads;
-    if (nt > rows) nt = (int)rows;
+    if (nt > rows) nt = rows > 0 ? (int)rows : 1;
 #ifndef _OPENMP
     nt = 1;
 #endif
     if (nt > 64) nt = 64;
+    *threads = nt;
+    return mmb_gemm_work_floats(EC, maxk) + (size_t)EC * width + (size_t)d * T + (size_t)QB * T + QB + T + 64;
+}
+
+size_t mmb_forward_scratch_floats(const mmb_forward_args *a) {
+    int nt;
+    size_t per = scratch_per_thread(a, &nt);
+    return per * nt;
+}
+
+int mmb_forward(const mmb_forward_args *a) {
+    const ptrdiff_t rows = a->B * a->T, T = a->T;
+    if (rows <= 0) return 0;
+    int nt;
+    const size_t per = scratch_per_thread(a, &nt);
+    ptrdiff_t d = 1, width = a->emb->trigram ? 3 * a->emb->E : a->emb->E;
+    for (int i = 0; i < a->nops; i++)
+        if (a->ops[i].kind == MMB_OP_ATTENTION && a->ops[i].head_dim > d) d = a->ops[i].head_dim;
+    ptrdiff_t maxk = a->max_k;
+    if (width > maxk) maxk = width;
+    if (T > maxk) maxk = T;
+    if (d > maxk) maxk = d;
     const size_t nwork = mmb_gemm_work_floats(EC, maxk), nemb = (size_t)EC * width, nkt = (size_t)d * T,
-                 ns = (size_t)QB * T, per = nwork + nemb + nkt + ns + QB + T + 64;
-    float *mem = (float *)malloc(per * nt * sizeof(float));
-    if (mem == NULL) return -1;
+                 ns = (size_t)QB * T;
+    float *owned = NULL, *mem = a->scratch;
+    if (mem == NULL || a->scratch_floats < per * nt) {
+        owned = mem = (float *)malloc(per * nt * sizeof(float));
+        if (mem == NULL) return -1;
+    }
     scratch sc[64];
     mmb_barrier barrier = {0, 0};
     for (int t = 0; t < nt; t++) {
@@ -229,6 +254,6 @@ int mmb_forward(const mmb_forward_args *a) {
             }
         }
     }
-    free(mem);
+    free(owned);
     return 0;
 }
