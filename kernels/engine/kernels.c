@@ -95,28 +95,36 @@ TGT_AVX2 static void kern_avx2(ptrdiff_t K, const float *Ap, const float *B, ptr
 #define MR_512 12
 #define NR_512 32
 #define PF_512 16
-TGT_AVX512 static void kern_avx512(ptrdiff_t K, const float *Ap, const float *B, ptrdiff_t ldb, int mr, int nr,
-                                   float *C, ptrdiff_t ldc, ptrdiff_t row0, ptrdiff_t col0,
-                                   const mmb_epilogue *e) {
+/* The 12 x 32 kernel, written once: DIRECT = 0 reads A from a packed panel ([K][12]), DIRECT = 1 reads
+ * the 12 rows of A in place (row stride lda): no packing for full row panels. */
+TGT_AVX512 static inline __attribute__((always_inline)) void kern_avx512_core(
+    const int DIRECT, ptrdiff_t K, const float *Ap, ptrdiff_t lda, const float *B, ptrdiff_t ldb, int mr, int nr,
+    float *C, ptrdiff_t ldc, ptrdiff_t row0, ptrdiff_t col0, const mmb_epilogue *e) {
+    const float *a0 = Ap, *a3 = Ap + 3 * lda, *a6 = Ap + 6 * lda, *a9 = Ap + 9 * lda;
     const __mmask16 m0 = nr >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1u);
     const __mmask16 m1 = nr >= 32 ? (__mmask16)0xFFFF : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1u) : 0;
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
            c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00,
            c80 = c00, c81 = c00, c90 = c00, c91 = c00, cA0 = c00, cA1 = c00, cB0 = c00, cB1 = c00;
-    for (ptrdiff_t k = 0; k < K; k++, Ap += MR_512, B += ldb) {
+    for (ptrdiff_t k = 0; k < K; k++, B += ldb) {
         const __m512 b0 = _mm512_maskz_loadu_ps(m0, B), b1 = _mm512_maskz_loadu_ps(m1, B + 16);
         /* B's rows are ldb apart (a column block of a packed weight buffer): fetch PF rows ahead, so the
          * first row panel to touch a weight does not wait for memory (never faults past the end). */
         _mm_prefetch((const char *)(B + PF_512 * ldb), _MM_HINT_T0);
         _mm_prefetch((const char *)(B + PF_512 * ldb + 16), _MM_HINT_T0);
         __m512 a;
+#define AELEM(n) (DIRECT ? ((n) < 3 ? a0[(n) * lda] : (n) < 6 ? a3[((n) - 3) * lda] : (n) < 9 ? a6[((n) - 6) * lda] \
+                                                                                  : a9[((n) - 9) * lda])        \
+                         : Ap[n])
 #define ROW5(i, n)                                                                                              \
-    a = _mm512_set1_ps(Ap[n]);                                                                                  \
+    a = _mm512_set1_ps(AELEM(n));                                                                               \
     c##i##0 = _mm512_fmadd_ps(a, b0, c##i##0);                                                                  \
     c##i##1 = _mm512_fmadd_ps(a, b1, c##i##1);
         ROW5(0, 0) ROW5(1, 1) ROW5(2, 2) ROW5(3, 3) ROW5(4, 4) ROW5(5, 5)
         ROW5(6, 6) ROW5(7, 7) ROW5(8, 8) ROW5(9, 9) ROW5(A, 10) ROW5(B, 11)
 #undef ROW5
+#undef AELEM
+        if (DIRECT) { a0++; a3++; a6++; a9++; } else { Ap += MR_512; }
     }
     if (e == NULL || e->act == MMB_ACT_NONE || e->act == MMB_ACT_RELU) {
         /* The epilogue in registers: bias, relu, residual, NoNorm, masked store of the valid part. */
@@ -165,6 +173,18 @@ TGT_AVX512 static void kern_avx512(ptrdiff_t K, const float *Ap, const float *B,
 #undef ST5
     epi_store_avx512(t, NR_512, mr, nr, C, ldc, row0, col0, e);
 }
+
+TGT_AVX512 static void kern_avx512(ptrdiff_t K, const float *Ap, const float *B, ptrdiff_t ldb, int mr, int nr,
+                                   float *C, ptrdiff_t ldc, ptrdiff_t row0, ptrdiff_t col0,
+                                   const mmb_epilogue *e) {
+    kern_avx512_core(0, K, Ap, 0, B, ldb, mr, nr, C, ldc, row0, col0, e);
+}
+
+TGT_AVX512 static void kern_avx512_direct(ptrdiff_t K, const float *A, ptrdiff_t lda, const float *B, ptrdiff_t ldb,
+                                          int nr, float *C, ptrdiff_t ldc, ptrdiff_t row0, ptrdiff_t col0,
+                                          const mmb_epilogue *e) {
+    kern_avx512_core(1, K, A, lda, B, ldb, MR_512, nr, C, ldc, row0, col0, e);
+}
 #endif
 
 /* ------------------------------------------------------------------------------- dispatch */
@@ -211,6 +231,21 @@ void mmb_gemm(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const float *A, ptrdiff_t l
 #if MMB_X86
     if (isa == MMB_ISA_AVX512) { MR = MR_512; NR = NR_512; kern = kern_avx512; pack = pack_a_avx512; }
     else if (isa == MMB_ISA_AVX2) { MR = MR_2; NR = NR_2; kern = kern_avx2; pack = pack_a_avx2; }
+#endif
+#if MMB_X86
+    if (isa == MMB_ISA_AVX512 && K > 0) {
+        /* Full 12-row panels read A in place; only a last partial panel is packed (zero rows added). */
+        const ptrdiff_t full = M / MR_512 * MR_512;
+        if (full < M) pack_a_avx512(A + full * lda, lda, M - full, K, MR_512, work);
+        for (ptrdiff_t j = 0; j < N; j += NR_512) {
+            int nr = (int)(N - j < NR_512 ? N - j : NR_512);
+            for (ptrdiff_t i = 0; i < full; i += MR_512)
+                kern_avx512_direct(K, A + i * lda, lda, B + j, ldb, nr, C + i * ldc + j, ldc, i, j, epi);
+            if (full < M)
+                kern_avx512(K, work, B + j, ldb, (int)(M - full), nr, C + full * ldc + j, ldc, full, j, epi);
+        }
+        return;
+    }
 #endif
     for (ptrdiff_t m0 = 0; m0 < M; m0 += MC) {
         ptrdiff_t mc = M - m0 < MC ? M - m0 : MC;
