@@ -100,11 +100,10 @@ def modules(*entries: tuple[str, str]) -> list[dict]:
 def test_minilm_matches_sentence_transformers(sentence_transformers, minilm, minilm_folder):
     theirs = st_model(sentence_transformers, minilm_folder)
     assert minilm.pooling == ["mean"] and minilm.normalize and minilm.max_seq_length == 256
-    for batch_size in (32, 3):
-        ours = minilm.encode(TEXTS, batch_size=batch_size)
-        expected = theirs.encode(TEXTS, batch_size=batch_size)
-        assert ours.dtype == np.float32 and ours.shape == (len(TEXTS), 384)
-        assert relative(ours, expected) <= TOLERANCE
+    ours = minilm.encode(TEXTS, batch_size=3)  # sorted by length into 3 batches
+    expected = theirs.encode(TEXTS, batch_size=32)
+    assert ours.dtype == np.float32 and ours.shape == (len(TEXTS), 384)
+    assert relative(ours, expected) <= TOLERANCE
     # one text -> one vector, as sentence-transformers
     assert relative(minilm.encode(TEXTS[0]), theirs.encode(TEXTS[0])) <= TOLERANCE
     # token vectors: unpadded, truncated to max_seq_length
