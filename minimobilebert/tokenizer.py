@@ -16,8 +16,11 @@ in its own module of `minimobilebert.tokenization` (and importable from here):
 
 This module is the class around them: it keeps a word cache (bounded in bytes), finds special tokens
 written in the text ("[MASK]"), tracks character offsets and word indexes, adds [CLS] A [SEP] (B [SEP]),
-token types, attention masks, truncation (tokenization/truncation.py), overflowing windows and padding,
-with Hugging Face's arguments and results. `explain(text)` shows every intermediate step.
+token types, attention masks, truncation and overflowing windows (tokenization/truncation.py) and padding,
+with Hugging Face's arguments and results (tokenization/encoding.py), and decodes (tokenization/decoding.py).
+Its files are read by tokenization/loading.py, every value checked. `explain(text)` shows every
+intermediate step. transformers' own names for the steps (BasicTokenizer, WordpieceTokenizer) are in
+tokenization/compat.py.
 
 The reference is Hugging Face's fast BERT tokenizer (the `tokenizers` library; `transformers.BertTokenizer`
 since transformers 5), tests/test_tokenizer.py compares against it. Where the older Python tokenizer
@@ -43,15 +46,18 @@ import json
 import os
 import re
 import sys
-from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from .errors import TokenizerError
-from .tokenization.loading import (
+from .tokenization.compat import BasicTokenizer, WordpieceTokenizer, _is_control, _is_punctuation, _is_whitespace  # noqa: F401
+from .tokenization.decoding import CLEAN_UP, clean_up_piece, clean_up_tokenization  # noqa: F401
+from .tokenization.encoding import BatchEncoding, Explanation
+from .tokenization.loading import (  # noqa: F401
     SPECIAL_TOKENS, VOCAB_FILE, as_bool, as_int, as_max_length, as_optional_bool, as_side, as_token,
-    as_token_list, load_vocab, read_tokenizer_json, read_tokenizer_options, vocab_from_mapping, vocab_from_tokens,
+    as_token_list, check_text, describe, load_vocab, read_tokenizer_json, read_tokenizer_options,
+    vocab_from_mapping, vocab_from_tokens,
 )
 from .tokenization.normalize import (  # noqa: F401  (re-exported: the names notebooks and tests import from here)
     CJK_RANGES, char_table, is_cjk, is_control, is_punctuation, is_whitespace, normalize, normalize_char,
@@ -63,7 +69,6 @@ from .tokenization.wordpiece import PREFIX, wordpiece, wordpiece_steps
 MiB = 1024 * 1024
 WORD_CACHE_BYTES = 32 * MiB  # what the word cache may hold (estimated), before the least recently used go
 CHUNK = 8192  # characters normalized at a time when only the first tokens of a long text are kept
-TENSOR_TYPES = ("pt", "tf", "jax", "mlx")
 
 # Keyword arguments transformers' tokenizers accept that mean nothing here (where they come from, what they
 # set): accepted and ignored, so HF code and tokenizer_config.json files pass through.
@@ -87,66 +92,6 @@ def gc_paused():
     finally:
         if was_enabled:
             gc.enable()
-
-
-class BatchEncoding(dict):
-    """What the tokenizer returns: a dict of `input_ids`, `token_type_ids`, `attention_mask` (and, on request,
-    `offset_mapping`, `special_tokens_mask`, `overflow_to_sample_mapping`, `length`), lists or NumPy arrays;
-    plus, per row, which text each token came from (`sequence_ids`) and which word (`word_ids`)."""
-
-    def __init__(self, data: dict, sequence_ids: list[list], word_ids: list[list]):
-        super().__init__(data)
-        self._sequence_ids, self._word_ids = sequence_ids, word_ids
-
-    def sequence_ids(self, batch_index: int = 0) -> list[int | None]:
-        """Per token: 0 for the first text, 1 for the second, None for special tokens and padding."""
-        return list(self._sequence_ids[batch_index])
-
-    def word_ids(self, batch_index: int = 0) -> list[int | None]:
-        """Per token: the index of its word in its text, None for special tokens and padding."""
-        return list(self._word_ids[batch_index])
-
-    def __getattr__(self, name: str):
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-
-@dataclass
-class Explanation:
-    """Every intermediate step of tokenizing one text (`MobileBertTokenizer.explain`)."""
-
-    text: str
-    normalized: str
-    words: list[str]
-    pieces: list[list[str]]
-    tokens: list[str]
-    ids: list[int]
-
-    def __str__(self) -> str:
-        split = "  ".join(w if p == [w] else f"{w} -> {' '.join(p)}" for w, p in zip(self.words, self.pieces))
-        return "\n".join([
-            f"text        {self.text!r}",
-            f"normalized  {self.normalized!r}   (controls dropped, whitespace -> ' ', accents stripped, lower case)",
-            f"words       {self.words}",
-            f"wordpieces  {split}",
-            f"tokens      {self.tokens}",
-            f"ids         {self.ids}",
-        ])
-
-
-def describe(value: Any) -> str:
-    return f"{type(value).__name__} {value!r:.60}"
-
-
-def check_text(value: Any, where: str) -> str:
-    """A text the tokenizer takes: a str. Anything else is a TokenizerError naming what is accepted."""
-    if isinstance(value, str):
-        return value
-    hint = " (decode it first: text.decode('utf-8'))" if isinstance(value, (bytes, bytearray)) else ""
-    raise TokenizerError(f"{where} is {describe(value)}{hint}; the tokenizer takes a str, a list of str (a batch), "
-                         "or with is_split_into_words=True a list of words (list of str) or a batch of them")
 
 
 # ------------------------------------------------------------------------------------ the tokenizer
@@ -873,78 +818,3 @@ class MobileBertTokenizer:
     def __repr__(self) -> str:
         return (f"MobileBertTokenizer(vocab_size={self.vocab_size}, do_lower_case={self.do_lower_case}, "
                 f"strip_accents={self.strip_accents}, model_max_length={self.model_max_length})")
-
-
-# ------------------------------------------------------------------------------------ HF's step classes
-
-
-class BasicTokenizer:
-    """Steps 1-2 (normalize, split words) behind transformers' `BasicTokenizer` interface, for code and tests
-    written against it: `BasicTokenizer(do_lower_case=False).tokenize(" HeLLo!how ")` ->
-    ['HeLLo', '!', 'how']. As transformers' Python tokenizer: controls are dropped, the text is split on
-    whitespace, a piece listed in `never_split` is kept as it is, the others are normalized and split."""
-
-    def __init__(self, do_lower_case: bool = True, never_split: Iterable[str] | None = None,
-                 tokenize_chinese_chars: bool = True, strip_accents: bool | None = None,
-                 do_split_on_punc: bool = True):
-        self.do_lower_case = as_bool(do_lower_case, "do_lower_case")
-        strip_accents = as_optional_bool(strip_accents, "strip_accents")
-        self.strip_accents = self.do_lower_case if strip_accents is None else strip_accents
-        self.tokenize_chinese_chars = as_bool(tokenize_chinese_chars, "tokenize_chinese_chars")
-        self.never_split = set(as_token_list(never_split, "never_split"))
-        if not as_bool(do_split_on_punc, "do_split_on_punc"):
-            raise TokenizerError("do_split_on_punc=False is not supported: BERT splits punctuation off")
-
-    def tokenize(self, text: str, never_split: Iterable[str] | None = None) -> list[str]:
-        keep = self.never_split | set(as_token_list(never_split, "never_split"))
-        clean = char_table(False, False, False)  # controls -> "", whitespace -> " ", the rest as it is
-        words = []
-        for piece in "".join(clean[ch] for ch in check_text(text, "text")).split():
-            if piece in keep:
-                words.append(piece)
-                continue
-            normalized, _ = normalize(piece, self.do_lower_case, self.strip_accents, self.tokenize_chinese_chars)
-            words += [normalized[a:b] for a, b in split_words(normalized)]
-        return words
-
-
-class WordpieceTokenizer:
-    """Step 3 behind transformers' `WordpieceTokenizer` interface: `tokenize(text)` splits on whitespace, then
-    runs `wordpiece` on each word; a word that cannot be split is `unk_token`."""
-
-    def __init__(self, vocab: Mapping[str, int] | Sequence[str], unk_token: str = "[UNK]",
-                 max_input_chars_per_word: int = 100):
-        self.vocab = vocab if isinstance(vocab, Mapping) else {t: i for i, t in enumerate(vocab)}
-        self.unk_token = as_token(unk_token, "unk_token")
-        self.max_input_chars_per_word = as_int(max_input_chars_per_word, "max_input_chars_per_word")
-
-    def tokenize(self, text: str) -> list[str]:
-        out = []
-        for word in check_text(text, "text").split():
-            out += wordpiece(word, self.vocab, self.max_input_chars_per_word) or [self.unk_token]
-        return out
-
-
-# transformers' names for the character classes (tests written against transformers import these)
-_is_whitespace, _is_control, _is_punctuation = is_whitespace, is_control, is_punctuation
-
-
-# Spaces Hugging Face removes when decoding: before punctuation, and inside English contractions.
-CLEAN_UP = ((" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"), (" 'm", "'m"),
-            (" 's", "'s"), (" 've", "'ve"), (" 're", "'re"))
-# The fast WordPiece decoder's list (it has one more entry, which can never match a single token).
-CLEAN_UP_PIECE = CLEAN_UP[:7] + ((" do not", " don't"),) + CLEAN_UP[7:]
-
-
-def clean_up_piece(token: str) -> str:
-    """The fast WordPiece decoder's clean-up, applied to each token with its leading space."""
-    for dirty, clean in CLEAN_UP_PIECE:
-        token = token.replace(dirty, clean)
-    return token
-
-
-def clean_up_tokenization(text: str) -> str:
-    """Hugging Face's whole-text clean-up of spaces before punctuation and in English contractions."""
-    for dirty, clean in CLEAN_UP:
-        text = text.replace(dirty, clean)
-    return text

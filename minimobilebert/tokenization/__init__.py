@@ -7,7 +7,10 @@
 and what the tokenizer class (minimobilebert/tokenizer.py) needs around them:
 
     truncation.py    fitting tokens into max_length: truncation and overflowing windows
+    encoding.py      what the tokenizer returns (BatchEncoding) and explains (Explanation)
+    decoding.py      the spaces removed when ids become text again
     loading.py       reading vocab.txt, tokenizer.json and the config files, every value checked
+    compat.py        transformers' names for the steps: BasicTokenizer, WordpieceTokenizer, _is_*
 
     >>> from minimobilebert.tokenization import normalize, split_words, wordpiece
     >>> text, origin = normalize("Unaffable!")

@@ -78,6 +78,21 @@ def vocab_from_tokens(tokens: Iterable, what: str) -> list[str]:
 # ------------------------------------------------------------------------------------ values in files
 
 
+def describe(value: Any) -> str:
+    return f"{type(value).__name__} {value!r:.60}"
+
+
+def check_text(value: Any, where: str) -> str:
+    """A text the tokenizer takes: a str. Anything else is a TokenizerError naming what is accepted."""
+    if isinstance(value, str):
+        return value
+    hint = " (decode it first: text.decode('utf-8'))" if isinstance(value, (bytes, bytearray)) else ""
+    raise TokenizerError(f"{where} is {describe(value)}{hint}; the tokenizer takes a str, a list of str (a batch), "
+                         "or with is_split_into_words=True a list of words (list of str) or a batch of them")
+
+
+
+
 def as_bool(value: Any, what: str) -> bool:
     """A boolean setting: JSON true/false only. transformers refuses strings such as "no" or "false" (a
     TypeError); so do we, with the fix."""
