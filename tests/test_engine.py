@@ -224,6 +224,22 @@ def test_gemm_kernel_matches_numpy(compiled, M, K, N, act, bias, residual, nonor
         assert relative_error(ours, expected) <= ENGINE_TOLERANCE
 
 
+@pytest.mark.parametrize("M", [119, 120, 121, 250])
+def test_gemm_kernel_many_rows(compiled, M):
+    """More rows than one block of A (120): every block and the partial last panel, on every path."""
+    rng = np.random.default_rng(M)
+    A = rng.standard_normal((M, 70), dtype=np.float32)
+    B = rng.standard_normal((70, 45), dtype=np.float32)
+    bias = rng.standard_normal(45, dtype=np.float32)
+    expected = (A.astype(np.float64) @ B + bias).astype(np.float32)
+    try:
+        for isa in isas(compiled):
+            compiled.set_isa(isa)
+            assert relative_error(compiled.gemm(A, B, bias), expected) <= ENGINE_TOLERANCE, isa
+    finally:
+        compiled.set_isa("auto")
+
+
 def test_gemm_kernel_refuses_bad_shapes(compiled):
     a = np.zeros((3, 4), np.float32)
     with pytest.raises(ValueError, match="chain"):

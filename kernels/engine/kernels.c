@@ -234,15 +234,19 @@ void mmb_gemm(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const float *A, ptrdiff_t l
 #endif
 #if MMB_X86
     if (isa == MMB_ISA_AVX512 && K > 0) {
-        /* Full 12-row panels read A in place; only a last partial panel is packed (zero rows added). */
+        /* Full 12-row panels read A in place; only a last partial panel is packed (zero rows added).
+         * MC rows at a time, so the rows of A that every column panel of B reads stay in L2. */
         const ptrdiff_t full = M / MR_512 * MR_512;
         if (full < M) pack_a_avx512(A + full * lda, lda, M - full, K, MR_512, work);
-        for (ptrdiff_t j = 0; j < N; j += NR_512) {
-            int nr = (int)(N - j < NR_512 ? N - j : NR_512);
-            for (ptrdiff_t i = 0; i < full; i += MR_512)
-                kern_avx512_direct(K, A + i * lda, lda, B + j, ldb, nr, C + i * ldc + j, ldc, i, j, epi);
-            if (full < M)
-                kern_avx512(K, work, B + j, ldb, (int)(M - full), nr, C + full * ldc + j, ldc, full, j, epi);
+        for (ptrdiff_t m0 = 0; m0 < M; m0 += MC) {
+            const ptrdiff_t m1 = m0 + MC < M ? m0 + MC : M, f1 = m1 < full ? m1 : full;
+            for (ptrdiff_t j = 0; j < N; j += NR_512) {
+                int nr = (int)(N - j < NR_512 ? N - j : NR_512);
+                for (ptrdiff_t i = m0; i < f1; i += MR_512)
+                    kern_avx512_direct(K, A + i * lda, lda, B + j, ldb, nr, C + i * ldc + j, ldc, i, j, epi);
+                if (m1 == M && full < M)
+                    kern_avx512(K, work, B + j, ldb, (int)(M - full), nr, C + full * ldc + j, ldc, full, j, epi);
+            }
         }
         return;
     }
