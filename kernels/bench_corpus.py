@@ -77,7 +77,7 @@ def child_map(args) -> dict:
     from minimobilebert.corpus.cluster import local_cluster_shape
 
     started = time.perf_counter()
-    cluster = LocalCluster(**local_cluster_shape(args.workers), dashboard_address=None, scheduler_port=0,
+    cluster = LocalCluster(**local_cluster_shape(args.workers), dashboard_address=":0", scheduler_port=0,
                            silence_logs=logging.ERROR)
     client = Client(cluster)
     cluster_seconds = time.perf_counter() - started

@@ -88,7 +88,7 @@ def models(tmp_path_factory) -> dict[str, str]:
 def client():
     from minimobilebert.corpus.cluster import THREAD_VARIABLES
 
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                                        scheduler_port=0, env={v: "1" for v in THREAD_VARIABLES})
     c = distributed.Client(cluster)
     try:
@@ -188,12 +188,12 @@ def test_text_lines_and_several_files_keep_order_and_ids(models, client, tmp_pat
     (tmp_path / "a.txt").write_text("\n".join(texts[:20]) + "\n", encoding="utf-8")
     write_jsonl(tmp_path / "b.jsonl", texts[20:], with_ids=False)
     map_corpus("classify", models["classify"], [str(tmp_path / "a.txt"), str(tmp_path / "*.jsonl")],
-               str(tmp_path / "out"), client=client, partition_size=8, progress=False)
+               str(tmp_path / "out"), client=client, partition_size=8, top_k=2, progress=False)
     rows = read_rows(tmp_path / "out")
     a, b = str(tmp_path / "a.txt"), str(tmp_path / "b.jsonl")
     assert [r["id"] for r in rows] == [f"{a}:{i}" for i in range(1, 21)] + [f"{b}:{i}" for i in range(1, 31)]
     assert [r["file"] for r in rows] == [a] * 20 + [b] * 30
-    assert_same([r["result"] for r in rows], pipeline("text-classification", models["classify"])(texts))
+    assert_same([r["result"] for r in rows], pipeline("text-classification", models["classify"])(texts, top_k=2))
 
 
 def test_existing_scheduler_by_address(models, client, tmp_path):
@@ -414,6 +414,7 @@ def test_checkpoint_without_the_tasks_head_is_refused(models, tmp_path, monkeypa
     (dict(batch_size=0), "--batch-size"), (dict(partition_size=-1), "--partition-size"),
     (dict(workers=2, scheduler="tcp://x:1"), "at most one"), (dict(fmt="csv"), "--format"),
     (dict(aggregation="mean"), "--aggregation"), (dict(top_k=0), "--top-k"),
+    (dict(aggregation="first"), "applies to ner"),
 ])
 def test_bad_arguments_fail_fast(models, tmp_path, options, message):
     write_jsonl(tmp_path / "texts.jsonl", ["a [MASK] text"])
@@ -505,6 +506,18 @@ def test_local_cluster_sizing_rule():
     assert local_cluster_shape(cores=8, memory=3 * WORKER_MEMORY + 5)["n_workers"] == 3  # memory caps it
     assert local_cluster_shape(cores=8, memory=WORKER_MEMORY // 2)["n_workers"] == 1
     assert local_cluster_shape(workers=5, cores=2, memory=64 * WORKER_MEMORY)["n_workers"] == 5
+
+
+def test_workers_get_glibc_malloc_back(client):
+    """Dask's MALLOC_TRIM_THRESHOLD_ makes every activation a fresh mmap (1.6x slower per text, docs/corpus.md);
+    the model plugin resets glibc's thresholds in each worker."""
+    import platform
+
+    from minimobilebert.corpus.cluster import reuse_freed_memory
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("mallopt thresholds are glibc's")
+    assert client.run(reuse_freed_memory) == {w: True for w in client.nthreads()}
 
 
 def test_model_is_loaded_once_per_worker_not_shipped(models, client, tmp_path):

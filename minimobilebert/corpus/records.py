@@ -70,6 +70,7 @@ def input_files(patterns: list[str], field: str | None = None) -> list[InputFile
     if not patterns:
         raise InputError("no input: give --input FILE (text lines or JSON Lines; globs allowed)")
     paths: list[str] = []
+    seen: set[str] = set()
     for pattern in patterns:
         pattern = os.path.expanduser(pattern)
         if glob.has_magic(pattern):
@@ -82,7 +83,8 @@ def input_files(patterns: list[str], field: str | None = None) -> list[InputFile
                 raise InputError(f"--input {pattern!r} is a folder; name its files, e.g. {pattern}/*.jsonl")
             matches = [pattern]
         for path in matches:
-            if os.path.abspath(path) not in {os.path.abspath(p) for p in paths}:
+            if os.path.abspath(path) not in seen:
+                seen.add(os.path.abspath(path))
                 paths.append(path)
     files = []
     for path in paths:

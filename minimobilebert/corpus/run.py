@@ -108,8 +108,12 @@ def check_options(task: str, fmt: str, field: str | None, scheduler: str | None,
     _positive("--retries", retries, 0)
     if top_k is not None:
         _positive("--top-k", top_k)
+        if task not in ("classify", "fill-mask"):
+            raise InputError(f"--top-k applies to classify and fill-mask, not to {task}")
     if aggregation not in AGGREGATIONS:
         raise InputError(f"--aggregation must be one of {', '.join(AGGREGATIONS)}, got {aggregation!r}")
+    if aggregation != "simple" and task != "ner":
+        raise InputError(f"--aggregation applies to ner, not to {task}")
 
 
 def resolve(model: str, task: str, local_files_only: bool) -> str:
@@ -155,7 +159,9 @@ def map_corpus(task: str, model: str, inputs: list[str], output: str, *, field: 
 
     files = records.input_files(list(inputs), field)
     plan = records.plan_partitions(files, partition_size, max_bytes)
-    options = {"top_k": top_k, "aggregation": aggregation}
+    # the options as the task reads them, defaults filled in, so that a rerun spelling out a default resumes
+    options = {"top_k": top_k or {"classify": 1, "fill-mask": 5}.get(task),
+               "aggregation": aggregation if task == "ner" else None}
     identity = {"task": task,
                 "model": {"folder": spec.folder, "weights": list(spec.weights)},
                 "inputs": [f.fingerprint() for f in files],

@@ -118,15 +118,12 @@ def build_runner(spec: ModelSpec) -> Runner:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     pipe = pipeline(pipeline_task, model, tokenizer=tokenizer, batch_size=1 << 30)  # we batch, not the pipeline
 
-    if spec.task == "classify":
+    if spec.task == "ner":
         def call(texts, options):
-            return pipe(texts, top_k=options.get("top_k") or 1)
-    elif spec.task == "ner":
+            return pipe(texts, aggregation_strategy=options["aggregation"])
+    else:  # classify, fill-mask
         def call(texts, options):
-            return pipe(texts, aggregation_strategy=options.get("aggregation", "simple"))
-    else:
-        def call(texts, options):
-            return pipe(texts, top_k=options.get("top_k") or 5)
+            return pipe(texts, top_k=options["top_k"])
     return Runner(spec, call, pipe.max_length)
 
 
