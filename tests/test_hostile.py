@@ -668,3 +668,22 @@ def test_fuzzed_checkpoints_in_a_capped_child(tmp_path):
     for case in cases:
         assert results[case["id"]]["outcome"] in ("loaded", "CheckpointError"), results[case["id"]]
     assert max(r["maxrss_kb"] for r in results.values()) < RSS_LIMIT_KB
+
+
+@pytest.mark.parametrize("values, field", [
+    ({"layer_norm_eps": "1e-12"}, "layer_norm_eps"), ({"hidden_act": ["relu"]}, "hidden_act"),
+    ({"id2label": ["a"]}, "id2label"), ({"pad_token_id": "0"}, "pad_token_id"),
+    ({"num_hidden_layers": 10**6}, "num_hidden_layers"), ({"num_feedforward_networks": 10**7}, "num_feedforward_networks"),
+    ({"num_labels": 10**9}, "num_labels"), ({"vocab_size": 10**12}, "vocab_size"),
+    ({"classifier_activation": "false"}, "classifier_activation"), ({"id2label": {"5": "a"}}, "id2label"),
+])
+def test_cli_turns_a_bad_config_into_one_line(tmp_path, capsys, values, field):
+    """config.json values of the wrong type or size (checked by config.py): one line naming the file and
+    the field, exit code 2, never a MemoryError or a traceback."""
+    folder = folder_with(tmp_path, "m", {"model.safetensors": safetensors_of(STATE)})
+    data = json.loads((folder / "config.json").read_text())
+    data.update(values)
+    (folder / "config.json").write_text(json.dumps(data))
+    assert main(["run", "--model", str(folder), "--ids", "2", "3"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "config.json" in err and field in err, err
