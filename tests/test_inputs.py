@@ -33,9 +33,11 @@ IDS = np.array([[1, 2, 3, 4], [5, 6, 7, 8]])
     (lambda: MODEL(IDS, position_ids=np.full((2, 4), 40)), "max_position_embeddings=40"),
     (lambda: MODEL(np.zeros((2, 0), int)), "every axis must be non-empty"),
     (lambda: mm.MobileBertForMultipleChoice(CONFIG)(IDS), r"shape \(batch, choices, seq\)"),
+    (lambda: MODEL([[1, 10**20]]), "integers that fit in int64"),
+    (lambda: MODEL([[1, "2"]]), "integer ids, got dtype <U21"),
 ])
 def test_bad_input_is_named(call, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(mm.InputError, match=message):  # an InputError is a ValueError
         call()
 
 
