@@ -308,6 +308,10 @@ class MobileBertConfig:
     extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     model_type = "mobilebert"
+    # What transformers' config tests ask of a config class: not composite, buildable without arguments.
+    sub_configs = {}  # noqa: RUF012 - a class constant, as in transformers
+    is_composition = False
+    has_no_defaults_at_init = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Keyword arguments only, as transformers: any field above, transformers' common keys (`num_labels`,

@@ -502,7 +502,9 @@ def test_hf_config_tester_common_tests(tmp_path):
     labelled.num_labels = 3
     assert len(labelled.id2label) == len(labelled.label2id) == 3
 
-    assert MobileBertConfig() is not None
+    assert MobileBertConfig() is not None and not MobileBertConfig.has_no_defaults_at_init
+    assert MobileBertConfig.sub_configs == {} and config.get_text_config() is config  # not a composite config
+    assert MobileBertConfig(dtype="float16").dtype == "float16"  # transformers 5's name for torch_dtype
 
     with pytest.warns(UserWarning) as caught:
         common = MobileBertConfig(**copy.deepcopy(CONFIG_COMMON_KWARGS))
