@@ -257,21 +257,17 @@ def load_encoder(folder: str) -> tuple[MobileBertModel, dict]:
     raw = files.read_json(config_path, "config.json", ConfigError)
     model_type = raw.get("model_type")
     weights = checkpoint.find_weights_file(folder)
+    # Sentence pooling never reads the pooler (the tanh layer on [CLS]): the model is built without one, and a
+    # folder without its weights is complete.
     if model_type in ("mobilebert", None):  # our own config.json files always say "mobilebert"
-        return MobileBertModel.from_pretrained(folder), raw
+        return MobileBertModel.from_pretrained(folder, add_pooling_layer=False), raw
     if model_type != "bert":
         raise ConfigError(f"{config_path!r}: model_type {model_type!r} is not one we run; minimobilebert runs "
                           "'mobilebert' and 'bert' encoders (a RoBERTa, MPNet or DistilBERT model needs "
                           "sentence-transformers)")
     config = config_from_bert(raw)
     state = state_dict_from_bert(checkpoint.load_state_dict(weights), config)
-    # Sentence pooling never reads BERT's pooler (the tanh layer on [CLS]); a folder without it is complete.
-    prefix = "mobilebert." if any(k.startswith("mobilebert.") for k in state) else ""
-    if f"{prefix}pooler.dense.weight" not in state:
-        H = config.hidden_size
-        state[f"{prefix}pooler.dense.weight"] = np.zeros((H, H), np.float32)
-        state[f"{prefix}pooler.dense.bias"] = np.zeros((H,), np.float32)
-    return MobileBertModel(config, state, source=weights), raw
+    return MobileBertModel(config, state, source=weights, add_pooling_layer=False), raw
 
 
 # ------------------------------------------------------------------------------------------------ the encoder
@@ -319,9 +315,9 @@ class SentenceEncoder:
                               "integer >= 3 (room for [CLS], one token and [SEP])")
         try:
             tokenizer = MobileBertTokenizer.from_pretrained(transformer)
-        except FileNotFoundError as e:
+        except FileNotFoundError:  # errors.TokenizerFileNotFoundError: no vocab.txt, no tokenizer.json
             if raw_config.get("model_type") == "bert":
-                raise ConfigError(f"{e}") from None
+                raise
             warnings.warn(f"{transformer} has no vocab.txt or tokenizer.json: using the BERT uncased vocabulary "
                           "shipped with minimobilebert (right for google/mobilebert-uncased and models fine-tuned "
                           "from it)", stacklevel=2)
