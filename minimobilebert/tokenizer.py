@@ -67,7 +67,8 @@ from .tokenization.truncation import PADDING, TRUNCATION, Segment, truncation_wi
 from .tokenization.wordpiece import PREFIX, wordpiece, wordpiece_steps
 
 MiB = 1024 * 1024
-WORD_CACHE_BYTES = 32 * MiB  # what the word cache may hold (estimated), before the least recently used go
+WORD_CACHE_BYTES = 32 * MiB  # what the word cache may hold (estimated), before words unused for a while go
+MAX_PADDED_LENGTH = 1 << 20  # padding="max_length" beyond this is a mistake (BERT reads 512 positions), not a wish
 CHUNK = 8192  # characters normalized at a time when only the first tokens of a long text are kept
 
 # Keyword arguments transformers' tokenizers accept that mean nothing here (where they come from, what they
@@ -128,8 +129,8 @@ class MobileBertTokenizer:
         never_split: words kept whole, as BertTokenizerLegacy does (the fast tokenizer ignores it).
         model_max_length: the default max_length for truncation and padding="max_length".
         padding_side / truncation_side: "right" (default) or "left", as HF.
-        word_cache_bytes: how much memory the word cache may hold (estimated), then the least recently used
-        words are forgotten."""
+        word_cache_bytes: how much memory the word cache may hold (estimated); past it, the words not used
+        since the cache last filled half of it are forgotten."""
         kwargs = dict(kwargs)
         if "extra_special_tokens" in kwargs:  # transformers 5's name
             extra = as_token_list(kwargs.pop("extra_special_tokens"), "extra_special_tokens")
@@ -392,9 +393,10 @@ class MobileBertTokenizer:
         return normalize(text, self.do_lower_case, self.strip_accents, self.tokenize_chinese_chars)
 
     def _wordpiece(self, word: str) -> tuple[tuple[int, int, int], ...]:
-        """(id, start, end) per piece of a word, [start, end) in the word's characters. Remembered in a
-        least-recently-used cache bounded in bytes; words longer than max_input_chars_per_word are [UNK] at
-        once and never stored."""
+        """(id, start, end) per piece of a word, [start, end) in the word's characters. Remembered in a cache
+        bounded in bytes, in two generations: when the current one holds half of word_cache_bytes it becomes
+        the old one and the old one is dropped, so words used in either survive (a cheap near-LRU: a hit
+        costs one dict lookup). Words longer than max_input_chars_per_word are [UNK] at once, never stored."""
         cached = self._words.get(word)
         if cached is not None:
             return cached
@@ -650,6 +652,10 @@ class MobileBertTokenizer:
         if pad_strategy == "longest" and rows:
             width = max(len(r["input_ids"]) for r in rows)
         elif pad_strategy == "max_length":
+            if limit > MAX_PADDED_LENGTH:
+                raise TokenizerError(f"padding='max_length' to {limit:,} tokens "
+                                     f"({'max_length' if max_length is not None else 'model_max_length'}) is over "
+                                     f"{MAX_PADDED_LENGTH:,}; pass a max_length the model can read (512 for MobileBERT)")
             width = limit
         if width is not None and pad_to_multiple_of:
             width = -(-width // pad_to_multiple_of) * pad_to_multiple_of

@@ -274,6 +274,10 @@ def test_hf_keyword_arguments_accepted_or_refused_by_name(ours, tmp_path):
         ours(["a"], padding=True, padding_side="middle")
     with pytest.raises(TokenizerError, match="max_length is '5'"):
         ours("a", max_length="5")
+    with pytest.raises(TokenizerError, match="padding='max_length' to 1,000,000,000 tokens \\(max_length\\) is over"):
+        ours("a", padding="max_length", max_length=10 ** 9)
+    with pytest.raises(TokenizerError, match="\\(model_max_length\\) is over"):
+        MobileBertTokenizer(model_max_length=int(1e30))("a", padding="max_length")
     with pytest.raises(TokenizerError, match="stride is -1"):
         ours("a", stride=-1)
     with pytest.raises(TokenizerError, match="pad_to_multiple_of is 0"):

@@ -64,8 +64,8 @@ def normalize_char(ch: str, lowercase: bool = True, strip_accents: bool = True, 
     whitespace), " 字 " (a CJK ideograph, made a word of its own), or the character with its accents stripped
     and lower-cased (possibly longer: "İ" lower-cases to "i" + a combining dot).
 
-    >>> [normalize_char(c) for c in "É\\t東\\u200b"]
-    ['e', ' ', ' 東 ', '']
+    >>> normalize_char("É"), normalize_char("\\t"), normalize_char("東"), normalize_char("\\u200b")
+    ('e', ' ', ' 東 ', '')
     """
     cp = ord(ch)
     if cp == 0 or cp == 0xFFFD or is_control(ch):
