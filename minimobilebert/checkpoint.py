@@ -25,7 +25,7 @@ from .config import MobileBertConfig
 from .errors import CheckpointError
 from .files import MappedFile, inside, mapped, read_json, regular_file, release_pages
 from .params import BASE_MODEL_PREFIX, Shapes, init_params, is_initialisable
-from .torch_pickle import bfloat16_to_float32, load_torch_state_dict
+from .torch_pickle import MAX_ELEMENTS, bfloat16_to_float32, load_torch_state_dict
 
 WEIGHT_FILES = (
     "model.safetensors",
@@ -104,6 +104,9 @@ def load_safetensors(path: str) -> dict[str, np.ndarray]:
                                   "(model.float()) and retry")
         if len(shape) > 32 or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
             raise CheckpointError(f"{where} has shape {shape!r:.80}: it must be a list of non-negative integers")
+        if math.prod(max(n, 1) for n in shape) > MAX_ELEMENTS:  # zeros left out: NumPy refuses (0, 2**64) too
+            raise CheckpointError(f"{where} has shape {shape!r:.80}; no checkpoint tensor is that large: the file is "
+                                  "corrupt or crafted")
         if not (len(offsets) == 2 and all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
                 and 0 <= offsets[0] <= offsets[1]):
             raise CheckpointError(f"{where} has data_offsets {offsets!r:.80}: they must be [begin, end], "

@@ -49,7 +49,7 @@ PICKLE_LIMIT = 8 * MiB  # data.pkl: ~50 KB for MobileBERT, ~100 KB for a 1000-te
 MAX_DEFLATE_RATIO = 64  # a deflated member may hold at most 64x its compressed size (+ DEFLATE_SLACK)
 DEFLATE_SLACK = 1 * MiB  # small members of zeros compress far better than 64x
 MAX_DIMS = 32
-MAX_ELEMENTS = 2 ** 48  # a view's element count (stride-0 views may be larger than their storage, not this)
+MAX_ELEMENTS = 2 ** 48  # a view's element count, zero dimensions left out (stride-0 views may exceed their storage)
 
 # torch storage class name -> NumPy dtype of its bytes. bfloat16 is read as raw uint16 and widened below.
 STORAGE_DTYPES = {
@@ -131,9 +131,9 @@ def tensor_from_record(record: _TensorRecord, buffer: np.ndarray, name: str, pat
         raise CheckpointError(f"{path}: tensor {name!r}: storage {record.storage.key!r} is declared with "
                               f"{record.storage.numel:,} elements but holds {buffer.size:,}; the file is corrupt "
                               "or truncated")
-    if math.prod(shape) > MAX_ELEMENTS:
-        raise CheckpointError(f"{path}: tensor {name!r} declares shape {shape}, {math.prod(shape):.3g} elements; "
-                              "no checkpoint tensor is that large: the file is corrupt or crafted")
+    if math.prod(max(n, 1) for n in shape) > MAX_ELEMENTS:  # zeros left out: NumPy refuses (0, 2**64) too
+        raise CheckpointError(f"{path}: tensor {name!r:.100} declares shape {shape!r:.100}; no checkpoint tensor "
+                              "is that large: the file is corrupt or crafted")
     if 0 in shape:
         reach = offset * itemsize  # an empty tensor reads nothing, but its offset must still be in its storage
     else:

@@ -687,3 +687,46 @@ def test_cli_turns_a_bad_config_into_one_line(tmp_path, capsys, values, field):
     assert main(["run", "--model", str(folder), "--ids", "2", "3"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "config.json" in err and field in err, err
+
+
+DIMS = st.one_of(st.integers(0, 5), st.integers(0, 2**80))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(size=st.lists(DIMS, max_size=5), stride=st.lists(st.one_of(st.integers(-2, 6), st.integers(0, 2**80)),
+                                                          max_size=5),
+       offset=st.one_of(st.integers(0, 30), st.integers(-2, 2**70)), numel=st.integers(0, 24))
+def test_fuzzed_tensor_records_are_views_inside_their_storage_or_refused(tmp_path, size, stride, offset, numel):
+    """Any size/stride/offset a record may declare: refused with CheckpointError, or a view whose elements
+    are the storage's, element for element (checked at the furthest element the view reaches, against the
+    test's own index arithmetic on the bytes it wrote)."""
+    storage = np.arange(numel, dtype=np.float32)
+    record = tensor_ref(storage_ref("0", "FloatStorage", numel), offset, size, stride)
+    path = tmp_path / "fuzz.bin"
+    path.write_bytes(zip_archive(torch_members(state_pickle({"x": record}), {"0": storage.tobytes()})))
+    try:
+        x = load_state_dict(str(path))["x"]
+    except CheckpointError:
+        return
+    assert x.shape == tuple(size) and not x.flags.writeable
+    if x.size:
+        furthest = offset + sum((n - 1) * s for n, s in zip(size, stride))
+        assert furthest < numel
+        assert x[tuple(n - 1 for n in size)] == storage[furthest] and x[(0,) * len(size)] == storage[offset]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(shape=st.lists(DIMS, max_size=4), begin=st.one_of(st.integers(0, 40), st.integers(-2, 2**70)),
+       end=st.one_of(st.integers(0, 40), st.integers(-2, 2**70)), dtype=st.sampled_from(["F32", "F16", "BF16", "I64",
+                                                                                        "U8", "BOOL", "F8_E5M2"]),
+       data=st.binary(max_size=40))
+def test_fuzzed_safetensors_headers_are_views_inside_the_file_or_refused(tmp_path, shape, begin, end, dtype, data):
+    path = tmp_path / "fuzz.safetensors"
+    path.write_bytes(safetensors_bytes({"x": {"dtype": dtype, "shape": shape, "data_offsets": [begin, end]}}, data))
+    try:
+        x = load_state_dict(str(path))["x"]
+    except CheckpointError:
+        return
+    assert x.shape == tuple(shape) and end == len(data) and begin == 0
+    if dtype in ("F32", "I64", "U8"):
+        assert x.tobytes() == data
