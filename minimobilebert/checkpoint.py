@@ -23,7 +23,7 @@ import numpy as np
 
 from .config import MobileBertConfig
 from .errors import CheckpointError
-from .files import MappedFile, inside, mapped, read_json, regular_file, release_pages
+from .files import MappedFile, inside, mapped, read_json, regular_file, release_pages, short_repr
 from .params import BASE_MODEL_PREFIX, Shapes, init_params, is_initialisable
 from .torch_pickle import MAX_ELEMENTS, bfloat16_to_float32, load_torch_state_dict
 
@@ -58,10 +58,12 @@ SAFETENSORS_HEADER_LIMIT = 100 * 1024 * 1024  # the safetensors library's own li
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    keys = [k for k, _ in pairs]
-    if len(set(keys)) != len(keys):
-        raise CheckpointError(f"the header names {next(k for k in keys if keys.count(k) > 1)!r:.80} twice")
-    return dict(pairs)
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        twice = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise CheckpointError(f"the header names {short_repr(twice)} twice")
+    return out
 
 
 def load_safetensors(path: str) -> dict[str, np.ndarray]:
@@ -82,7 +84,7 @@ def load_safetensors(path: str) -> dict[str, np.ndarray]:
         header = json.loads(mapped.read(8, length, "the header").decode("utf-8"), object_pairs_hook=_no_duplicates)
     except CheckpointError as e:
         raise CheckpointError(f"{path}: {e}; the file is corrupt") from None
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+    except (ValueError, RecursionError) as e:  # bad UTF-8, bad JSON, an integer of more than 4300 digits
         raise CheckpointError(f"{path}: the safetensors header is not valid JSON ({str(e)[:120]}); the file is "
                               "corrupt or truncated") from None
     if not isinstance(header, dict):
@@ -93,23 +95,23 @@ def load_safetensors(path: str) -> dict[str, np.ndarray]:
     start, data_size = 8 + length, mapped.size - 8 - length
     spans, out = [], {}
     for name, entry in header.items():
-        where = f"{path}: tensor {name!r:.100}"
+        where = f"{path}: tensor {short_repr(name, 100)}"
         if not (isinstance(entry, dict) and isinstance(entry.get("dtype"), str)
                 and isinstance(entry.get("shape"), list) and isinstance(entry.get("data_offsets"), list)):
             raise CheckpointError(f"{where}: its header entry must be an object with dtype, shape and data_offsets")
         dtype_name, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
         if dtype_name not in SAFETENSORS_DTYPES:
-            raise CheckpointError(f"{where} has dtype {dtype_name!r:.20}, which minimobilebert does not read (it "
+            raise CheckpointError(f"{where} has dtype {short_repr(dtype_name, 20)}, which minimobilebert does not read (it "
                                   f"reads {', '.join(SAFETENSORS_DTYPES)}); save the checkpoint in float32 "
                                   "(model.float()) and retry")
         if len(shape) > 32 or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
-            raise CheckpointError(f"{where} has shape {shape!r:.80}: it must be a list of non-negative integers")
+            raise CheckpointError(f"{where} has shape {short_repr(shape)}: it must be a list of non-negative integers")
         if math.prod(max(n, 1) for n in shape) > MAX_ELEMENTS:  # zeros left out: NumPy refuses (0, 2**64) too
-            raise CheckpointError(f"{where} has shape {shape!r:.80}; no checkpoint tensor is that large: the file is "
+            raise CheckpointError(f"{where} has shape {short_repr(shape)}; no checkpoint tensor is that large: the file is "
                                   "corrupt or crafted")
         if not (len(offsets) == 2 and all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
                 and 0 <= offsets[0] <= offsets[1]):
-            raise CheckpointError(f"{where} has data_offsets {offsets!r:.80}: they must be [begin, end], "
+            raise CheckpointError(f"{where} has data_offsets {short_repr(offsets)}: they must be [begin, end], "
                                   "0 <= begin <= end")
         dtype = np.dtype(SAFETENSORS_DTYPES[dtype_name])
         nbytes = math.prod(shape) * dtype.itemsize
@@ -120,7 +122,7 @@ def load_safetensors(path: str) -> dict[str, np.ndarray]:
             raise CheckpointError(f"{where} ends at byte {offsets[1]:,} of a data region of {data_size:,} bytes "
                                   f"(the file is {mapped.size:,} bytes); the file is truncated or corrupt")
         spans.append((offsets[0], offsets[1], name))
-        array = mapped.view(start + offsets[0], nbytes, f"tensor {name!r}").view(dtype).reshape(shape)
+        array = mapped.view(start + offsets[0], nbytes, f"tensor {short_repr(name)}").view(dtype).reshape(shape)
         if dtype_name == "BF16":
             array = bfloat16_to_float32(array)
             array.flags.writeable = False
@@ -128,7 +130,7 @@ def load_safetensors(path: str) -> dict[str, np.ndarray]:
     end = 0
     for begin, stop, name in sorted(spans):
         if begin != end:
-            raise CheckpointError(f"{path}: tensor {name!r:.100} starts at byte {begin:,} of the data, not at "
+            raise CheckpointError(f"{path}: tensor {short_repr(name, 100)} starts at byte {begin:,} of the data, not at "
                                   f"{end:,} where the previous one ends: the tensors overlap or leave a gap; the "
                                   "file is corrupt")
         end = stop
@@ -152,15 +154,18 @@ def _load_index(path: str) -> dict[str, np.ndarray]:
                               "if the folder holds an unsharded weights file, or re-save the checkpoint")
     folder = os.path.dirname(path)
     state: dict[str, np.ndarray] = {}
-    for shard in sorted(set(weight_map.values())):
+    listed_in: dict[str, list[str]] = {}
+    for name, shard in weight_map.items():
+        listed_in.setdefault(shard, []).append(name)
+    for shard in sorted(listed_in):
         shard_path = inside(folder, shard, what, CheckpointError)
         if shard_path.endswith(".json") or os.path.basename(shard_path) in WEIGHT_FILES[1::2]:
-            raise CheckpointError(f"{what}: shard {shard!r:.100} is an index file; an index names weight "
+            raise CheckpointError(f"{what}: shard {short_repr(shard, 100)} is an index file; an index names weight "
                                   "files (.safetensors / .bin), not other indexes")
         part = _load_weights_file(shard_path)
-        listed = [k for k, v in weight_map.items() if v == shard and k not in part]
+        listed = [k for k in listed_in[shard] if k not in part]
         if listed:
-            raise CheckpointError(f"{what} says {shard} holds {listed[0]!r:.100}, but it does not "
+            raise CheckpointError(f"{what} says {shard} holds {short_repr(listed[0], 100)}, but it does not "
                                   f"({len(listed)} listed weights missing); the shard is incomplete")
         state.update(part)
     return state

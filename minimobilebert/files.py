@@ -39,6 +39,24 @@ JSON_LIMIT = 16 * MiB  # config.json is ~1 KB, a BERT tokenizer.json ~0.7 MB; 16
 TEXT_LIMIT = 64 * MiB  # vocab.txt and other plain-text files
 
 
+def short_repr(value: Any, limit: int = 80) -> str:
+    """repr() of a value read from a hostile file, for an error message: bounded in time and length, and
+    never failing (repr of a 5000-digit int raises ValueError; repr of an 8 MB list takes a while)."""
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        text = repr(value)
+    elif isinstance(value, int):
+        text = repr(value) if value.bit_length() <= 256 else f"<an integer of {value.bit_length()} bits>"
+    elif isinstance(value, (str, bytes)):
+        text = repr(value[:limit]) + ("..." if len(value) > limit else "")
+    elif isinstance(value, (tuple, list)) and len(value) <= 16:
+        inner = ", ".join(short_repr(v, limit) for v in value)
+        text = ("(" + inner + ("," if len(value) == 1 else "") + ")") if isinstance(value, tuple) else f"[{inner}]"
+    else:
+        size = f" of length {len(value)}" if isinstance(value, (tuple, list, dict, set)) else ""
+        text = f"<a {type(value).__name__}{size}>"
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def regular_file(path: str | os.PathLike, what: str, error: type[MiniMobileBertError]) -> os.stat_result:
     """stat() of `path` if it is a regular file (symlinks followed); else `error` naming it."""
     try:
@@ -112,6 +130,8 @@ def read_json(path: str | os.PathLike, what: str, error: type[MiniMobileBertErro
             from None
     except RecursionError:
         raise error(f"{what}: {os.fspath(path)!r} nests too deeply to be a real {what}") from None
+    except ValueError as e:  # e.g. an integer of more than 4300 digits
+        raise error(f"{what}: {os.fspath(path)!r} holds a value JSON cannot be read into ({str(e)[:100]})") from None
     if expect is not None and not isinstance(value, expect):
         want = "a JSON object" if expect is dict else f"a JSON {expect.__name__}"
         raise error(f"{what}: {os.fspath(path)!r} should hold {want}, not {type(value).__name__}")

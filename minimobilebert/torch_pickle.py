@@ -42,7 +42,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .errors import CheckpointError  # noqa: F401 - re-exported: minimobilebert.torch_pickle.CheckpointError
-from .files import MappedFile
+from .files import MappedFile, short_repr
 
 MiB = 1024 * 1024
 PICKLE_LIMIT = 8 * MiB  # data.pkl: ~50 KB for MobileBERT, ~100 KB for a 1000-tensor LLM
@@ -111,8 +111,9 @@ def _rebuild_tensor(storage: Any, storage_offset: Any, size: Any, stride: Any, *
     if not (isinstance(size, tuple) and isinstance(stride, tuple) and len(size) == len(stride) <= MAX_DIMS
             and _is_int(storage_offset) and storage_offset >= 0
             and all(_is_int(n) and n >= 0 for n in (*size, *stride))):
-        raise CheckpointError(f"malformed tensor record: offset={storage_offset!r:.40} size={size!r:.80} "
-                              f"stride={stride!r:.80} (sizes, strides and offset must be non-negative integers)")
+        raise CheckpointError(f"malformed tensor record: offset={short_repr(storage_offset)} size={short_repr(size)} "
+                              f"stride={short_repr(stride)} (sizes, strides and offset must be non-negative "
+                              "integers, at most 32 of them)")
     return _TensorRecord(storage, storage_offset, size, stride)
 
 
@@ -128,11 +129,11 @@ def tensor_from_record(record: _TensorRecord, buffer: np.ndarray, name: str, pat
     itemsize = buffer.dtype.itemsize
     shape, offset = record.size, record.offset
     if record.storage.numel is not None and record.storage.numel != buffer.size:
-        raise CheckpointError(f"{path}: tensor {name!r}: storage {record.storage.key!r} is declared with "
-                              f"{record.storage.numel:,} elements but holds {buffer.size:,}; the file is corrupt "
-                              "or truncated")
+        raise CheckpointError(f"{path}: tensor {short_repr(name)}: storage {record.storage.key!r} is declared with "
+                              f"{short_repr(record.storage.numel)} elements but holds {buffer.size:,}; the file is "
+                              "corrupt or truncated")
     if math.prod(max(n, 1) for n in shape) > MAX_ELEMENTS:  # zeros left out: NumPy refuses (0, 2**64) too
-        raise CheckpointError(f"{path}: tensor {name!r:.100} declares shape {shape!r:.100}; no checkpoint tensor "
+        raise CheckpointError(f"{path}: tensor {short_repr(name)} declares shape {short_repr(shape)}; no checkpoint tensor "
                               "is that large: the file is corrupt or crafted")
     if 0 in shape:
         reach = offset * itemsize  # an empty tensor reads nothing, but its offset must still be in its storage
@@ -140,8 +141,9 @@ def tensor_from_record(record: _TensorRecord, buffer: np.ndarray, name: str, pat
         reach = (offset + sum((n - 1) * s for n, s in zip(shape, record.stride)) + 1) * itemsize
     if reach > buffer.nbytes:
         raise CheckpointError(
-            f"{path}: tensor {name!r} (shape {shape}, stride {record.stride}, offset {offset}) reaches byte "
-            f"{reach:,} of storage {record.storage.key!r}, which holds {buffer.nbytes:,} bytes: the checkpoint "
+            f"{path}: tensor {short_repr(name)} (shape {short_repr(shape)}, stride {short_repr(record.stride)}, "
+            f"offset {short_repr(offset)}) reaches byte {short_repr(reach)} of storage {record.storage.key!r}, which "
+            f"holds {buffer.nbytes:,} bytes: the checkpoint "
             "is corrupt or truncated; re-download or re-save it"
         )
     if 0 in shape:
@@ -179,7 +181,7 @@ class RestrictedUnpickler(pickle.Unpickler):
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"
                 and type(pid[1]) is _StorageType and type(pid[1].name) is str and pid[1].name in STORAGE_DTYPES
                 and type(pid[2]) is str and len(pid[2]) <= 64):
-            raise CheckpointError(f"unexpected persistent id {pid!r:.100} in the pickle: not a PyTorch tensor storage")
+            raise CheckpointError(f"unexpected persistent id {short_repr(pid)} in the pickle: not a PyTorch tensor storage")
         kind, key = pid[1].name, pid[2]
         if self.kinds.setdefault(key, kind) != kind:
             raise CheckpointError(f"storage {key!r} is declared both as {self.kinds[key]} and as {kind}")
@@ -310,7 +312,7 @@ def load_torch_state_dict(path: str) -> dict[str, np.ndarray]:
     if prefix + "byteorder" in archive.names():
         byteorder = bytes(archive.member(prefix + "byteorder", limit=16)).decode("ascii", "replace").strip()
         if byteorder not in ("little", "big"):
-            raise CheckpointError(f"{path}: the archive's byteorder says {byteorder!r:.20}, not little or big")
+            raise CheckpointError(f"{path}: the archive's byteorder says {short_repr(byteorder, 20)}, not little or big")
     payload = bytes(archive.member(pickles[0], limit=PICKLE_LIMIT))
     unpickler = RestrictedUnpickler(io.BytesIO(payload))
     try:
@@ -326,10 +328,11 @@ def load_torch_state_dict(path: str) -> dict[str, np.ndarray]:
                               "model.state_dict(), not the model or a training checkpoint")
     for name, value in state.items():
         if not isinstance(name, str):
-            raise CheckpointError(f"{path}: the state dict has a key {name!r:.60} of type {type(name).__name__}; "
+            raise CheckpointError(f"{path}: the state dict has a key {short_repr(name, 60)} of type "
+                                  f"{type(name).__name__}; "
                                   "weight names must be strings")
         if type(value) is not _TensorRecord:
-            raise CheckpointError(f"{path}: {name!r} is a {type(value).__name__}, not a tensor; save "
+            raise CheckpointError(f"{path}: {short_repr(name)} is a {type(value).__name__}, not a tensor; save "
                                   "model.state_dict() (tensors only)")
 
     buffers: dict[str, np.ndarray] = {}

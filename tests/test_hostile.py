@@ -730,3 +730,32 @@ def test_fuzzed_safetensors_headers_are_views_inside_the_file_or_refused(tmp_pat
     assert x.shape == tuple(shape) and end == len(data) and begin == 0
     if dtype in ("F32", "I64", "U8"):
         assert x.tobytes() == data
+
+
+BIG = 10**5000  # more digits than Python converts to text: an error message that repr()s it would raise
+S1 = storage_ref("0", "FloatStorage", 1)
+
+
+@pytest.mark.parametrize("pickle_bytes", [
+    state_pickle({BIG: tensor_ref(S1, 0, (1,), (1,))}), state_pickle({"x": tensor_ref(S1, 0, (2,), (BIG,))}),
+    state_pickle({"x": tensor_ref(S1, BIG, (2,), (1,))}), state_pickle({"x" * 10**6: tensor_ref(S1, 5, (2,), (1,))}),
+    state_pickle({"x": tensor_ref(storage_ref("0", "FloatStorage", BIG), 0, (1,), (1,))}),
+    state_pickle({("a",) * 10**5: tensor_ref(S1, 0, (1,), (1,))}),
+], ids=["int-key", "int-stride", "int-offset", "long-name", "int-numel", "tuple-key"])
+def test_error_messages_about_huge_values_are_short_and_ours(tmp_path, pickle_bytes):
+    path = tmp_path / "x.bin"
+    path.write_bytes(zip_archive(torch_members(pickle_bytes, {"0": bytes(4)})))
+    with pytest.raises(CheckpointError) as error:
+        load_state_dict(str(path))
+    assert len(str(error.value)) < 600
+
+
+@pytest.mark.parametrize("name, raw", [
+    ("model.safetensors", safetensors_bytes(b'{"a": {"dtype": "F32", "shape": [' + b"9" * 5000 + b'], '
+                                           b'"data_offsets": [0, 4]}}', bytes(4))),
+    ("model.safetensors.index.json", b'{"weight_map": {"a": ' + b"9" * 5000 + b"}}"),
+])
+def test_json_integers_too_long_to_convert_are_our_error(tmp_path, name, raw):
+    (tmp_path / name).write_bytes(raw)
+    with pytest.raises(CheckpointError, match=name.replace(".", r"\.")):
+        load_state_dict(str(tmp_path / name))
