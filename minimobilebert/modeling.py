@@ -46,7 +46,6 @@ IGNORED_LOADING_OPTIONS = ("low_cpu_mem_usage", "trust_remote_code", "force_down
                            "code_revision", "mirror", "attn_implementation", "use_kernels", "adapter_kwargs")
 # Options whose other values we cannot honour: (the value that is fine, why another is refused).
 REFUSED_LOADING_OPTIONS = {
-    "output_loading_info": (False, "the loader warns which weights were newly initialised instead"),
     "from_tf": (False, "convert TensorFlow checkpoints with transformers first"),
     "from_flax": (False, "convert Flax checkpoints with transformers first"),
     "variant": (None, "name the weights file model.safetensors or pytorch_model.bin"),
@@ -144,13 +143,15 @@ class MobileBertPreTrainedModel:
                         revision: str | None = None, local_files_only: bool = False, subfolder: str = "",
                         state_dict: dict[str, np.ndarray] | None = None, seed: int | None = 0, dtype: Any = None,
                         torch_dtype: Any = None, device_map: Any = None, ignore_mismatched_sizes: bool = False,
-                        **kwargs: Any):
+                        output_loading_info: bool = False, **kwargs: Any):
         """Load a checkpoint folder (config.json + model.safetensors or pytorch_model.bin) or a hub id, as
         transformers does: keyword arguments that are config keys override config.json (`num_labels=3`,
         `id2label=...`, `output_hidden_states=True`); `subfolder=` reads a folder inside it; `state_dict=`
         replaces the weights file; `dtype`/`torch_dtype` other than float32 warn and stay float32;
         `ignore_mismatched_sizes=True` re-initialises head weights whose shape differs (e.g. a new number of
-        labels). `add_pooling_layer=` goes to MobileBertModel. Anything else is an InputError listing these."""
+        labels); `output_loading_info=True` returns (model, {"missing_keys", "unexpected_keys",
+        "mismatched_keys", "error_msgs"}) as HF. `add_pooling_layer=` goes to MobileBertModel. Anything else
+        is an InputError listing these."""
         if model_args:
             raise InputError(f"{cls.__name__}.from_pretrained takes the path and keyword arguments only, got extra "
                              f"positional arguments {model_args!r}")
@@ -197,23 +198,48 @@ class MobileBertPreTrainedModel:
             state_dict = checkpoint.load_state_dict(source)
         else:
             source = "the state_dict argument"
+        mismatched = []
         if ignore_mismatched_sizes:
-            state_dict = cls._drop_mismatched_heads(state_dict, config, model_kwargs.get("add_pooling_layer"), source)
+            state_dict, mismatched = cls._drop_mismatched_heads(state_dict, config,
+                                                                model_kwargs.get("add_pooling_layer"), source)
+        info = cls._loading_info(state_dict, config, model_kwargs.get("add_pooling_layer")) if output_loading_info \
+            else None
         loaded = cls(config, state_dict, seed=seed, source=source, **model_kwargs)
         config.name_or_path = os.fspath(pretrained_model_name_or_path)
+        if output_loading_info:
+            return loaded, dict(info, mismatched_keys=mismatched, error_msgs=[])
         return loaded
 
     @classmethod
+    def _loading_info(cls, state: dict, config: MobileBertConfig, add_pooling_layer) -> dict[str, list[str]]:
+        """HF's loading info: weights the class expects that the state dict lacks (newly initialised), and
+        names in the state dict the class does not use, by the rules checkpoint.reconcile applies."""
+        expected = parameter_shapes(config, cls.head, add_pooling_layer)
+        aligned = checkpoint.align_prefix(dict(state), expected)
+        prefix = cls.base_model_prefix + "."
+        # the name each checkpoint key has for this class (None: a head the base class does not read)
+        renamed = {k: next((a for a in (k, prefix + k, k.removeprefix(prefix)) if a in aligned), None) for k in state}
+        if "cls.predictions.decoder.bias" in aligned:
+            aligned.setdefault("cls.predictions.bias", aligned["cls.predictions.decoder.bias"])
+        tied = ("cls.predictions.decoder.bias",) + (("cls.predictions.decoder.weight",) if config.tie_word_embeddings
+                                                    else ())
+        return {"missing_keys": [k for k in expected if k not in aligned],
+                "unexpected_keys": [k for k, a in renamed.items() if a is None or (
+                    a not in expected and a not in tied and not a.endswith(checkpoint.IGNORED_KEYS))]}
+
+    @classmethod
     def _drop_mismatched_heads(cls, state: dict, config: MobileBertConfig, add_pooling_layer, source: str) -> dict:
-        """HF's ignore_mismatched_sizes: head weights whose shape differs are dropped, to be newly initialised."""
+        """HF's ignore_mismatched_sizes: head weights whose shape differs are dropped, to be newly initialised.
+        Returns the state dict and the (name, checkpoint shape, model shape) of each dropped weight."""
         expected = parameter_shapes(config, cls.head, add_pooling_layer)
         state = checkpoint.align_prefix(dict(state), expected)
-        dropped = [k for k, v in state.items() if k in expected and is_initialisable(k)
-                   and tuple(np.shape(v)) != tuple(expected[k])]
+        dropped = [(k, tuple(np.shape(v)), tuple(expected[k])) for k, v in state.items()
+                   if k in expected and is_initialisable(k) and tuple(np.shape(v)) != tuple(expected[k])]
         if dropped:
-            warnings.warn(f"{source}: {', '.join(dropped)} had another shape than this config's; newly initialised "
-                          "(ignore_mismatched_sizes=True)", stacklevel=3)
-        return {k: v for k, v in state.items() if k not in dropped}
+            warnings.warn(f"{source}: {', '.join(k for k, _, _ in dropped)} had another shape than this config's; "
+                          "newly initialised (ignore_mismatched_sizes=True)", stacklevel=3)
+        names = {k for k, _, _ in dropped}
+        return {k: v for k, v in state.items() if k not in names}, dropped
 
     def save_pretrained(self, save_directory: str | os.PathLike, *, state_dict: dict[str, np.ndarray] | None = None,
                         safe_serialization: bool = True, max_shard_size: Any = None, is_main_process: bool = True,
@@ -311,6 +337,19 @@ class MobileBertPreTrainedModel:
     @property
     def name_or_path(self) -> str:
         return self.config.name_or_path
+
+    @property
+    def base_model(self) -> MobileBertModel:
+        """The encoder alone (HF's `model.base_model`): this model itself, or a MobileBertModel sharing its
+        weights."""
+        if self.head == "base":
+            return self
+        prefix = self.base_model_prefix + "."
+        base = MobileBertModel.__new__(MobileBertModel)  # already checked weights: shared, not checked again
+        base.config, base.add_pooling_layer = self.config, self.add_pooling_layer
+        base.params = {k[len(prefix):]: v for k, v in self.params.items() if k.startswith(prefix)}
+        base.p = self._base_params
+        return base
 
     @classmethod
     def can_generate(cls) -> bool:

@@ -658,3 +658,43 @@ def test_auto_class_script_runs_unchanged(oracle, hf_classifier_folder):
     assert ours["random_shape"] == theirs["random_shape"]
     assert_close(ours["logits"], theirs["logits"], "logits")
     assert_close(ours["encoded"], theirs["encoded"], "encoded")
+
+
+def test_hf_correct_missing_keys_and_base_model(tmp_path):
+    """tests/test_modeling_common.py test_correct_missing_keys: a head class loading its base model's weights
+    reports the head's weights as missing; `base_model` shares the weights."""
+    config = MobileBertConfig(**HF_TESTER)
+    for model_class in ALL_CLASSES[1:]:
+        model = model_class(config)
+        base = model.base_model
+        assert type(base) is mm.MobileBertModel
+        assert np.shares_memory(base.params["encoder.layer.0.output.dense.weight"],
+                                model.params["mobilebert.encoder.layer.0.output.dense.weight"])
+        folder = tmp_path / model_class.__name__
+        base.save_pretrained(folder)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the newly initialised head
+            loaded, info = model_class.from_pretrained(folder, output_loading_info=True)
+        assert isinstance(loaded, model_class) and len(info["missing_keys"]) > 0
+        assert all(not k.startswith("mobilebert.encoder.") for k in info["missing_keys"])
+        assert info["mismatched_keys"] == [] and info["error_msgs"] == []
+    model = mm.MobileBertForMaskedLM(config)
+    model.save_pretrained(tmp_path / "mlm")
+    _, info = mm.MobileBertModel.from_pretrained(tmp_path / "mlm", output_loading_info=True)
+    assert info["missing_keys"] == ["pooler.dense.weight", "pooler.dense.bias"]
+    assert info["unexpected_keys"] and all(k.startswith("cls.") for k in info["unexpected_keys"])
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("saved, loading", [("MobileBertForMaskedLM", "MobileBertModel"),
+                                            ("MobileBertForMaskedLM", "MobileBertForSequenceClassification"),
+                                            ("MobileBertModel", "MobileBertForQuestionAnswering")])
+def test_loading_info_equals_transformers(oracle, tmp_path, saved, loading):
+    torch, transformers = oracle
+    build_hf(transformers, torch, saved, **HF_TESTER).save_pretrained(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, theirs = getattr(transformers, loading).from_pretrained(tmp_path, output_loading_info=True)
+        _, ours = getattr(mm, loading).from_pretrained(tmp_path, output_loading_info=True)
+    for key in ("missing_keys", "unexpected_keys", "mismatched_keys"):
+        assert sorted(ours[key]) == sorted(theirs[key]), key
