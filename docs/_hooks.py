@@ -22,6 +22,7 @@ import hashlib
 import importlib.util
 import logging
 import os
+import re
 from pathlib import Path
 
 log = logging.getLogger("mkdocs.hooks.minimobilebert")
@@ -64,6 +65,14 @@ def draw_diagrams() -> None:
     log.info("drew %d diagrams", len(outputs))
 
 
+def site_links(markdown: str) -> str:
+    """Links in a notebook's text are written relative to notebooks/ (`../docs/facts.md`,
+    `../docs/img/x.png`), so they work in Jupyter; on the site a notebook page lives at
+    notebooks/<name>/, so they become `../../facts/` and `../../img/x.png`."""
+    markdown = re.sub(r"\]\(\.\./docs/img/", "](../../img/", markdown)
+    return re.sub(r"\]\(\.\./docs/([\w/-]+)\.md(#[\w-]+)?\)", lambda m: f"](../../{m[1]}/{m[2] or ''})", markdown)
+
+
 def execute_notebooks() -> None:
     import nbformat
 
@@ -75,11 +84,15 @@ def execute_notebooks() -> None:
     with build.kernel_for_this_python() as kernel:
         for source in sources:
             target = NOTEBOOK_OUT / (source.stem + ".ipynb")
-            key = hashlib.sha256(source.read_bytes() + package.encode() + checkpoint.encode()).hexdigest()
+            key = hashlib.sha256(source.read_bytes() + package.encode() + checkpoint.encode()
+                                 + Path(__file__).read_bytes()).hexdigest()  # this hook rewrites their links
             stamp = NOTEBOOK_OUT / (source.stem + ".stamp")
             if _stamp_ok(stamp, key, [target]):
                 continue
             nb = build.execute(source, timeout=300, kernel_name=kernel, blas_threads=build.BUILD_BLAS_THREADS)
+            for cell in nb.cells:
+                if cell.cell_type == "markdown":
+                    cell.source = site_links(cell.source)
             nbformat.write(nb, target)
             stamp.write_text(key)
             log.info("executed %s", source.name)
@@ -124,6 +137,29 @@ def on_config(config, **kwargs):
 def on_pre_build(config, **kwargs):
     draw_diagrams()
     execute_notebooks()
+
+
+# `[1][tokens][hidden]` in a docstring is text (a nested list's shape), but Markdown reads it as a reference
+# link and mkdocs-autorefs then warns that "tokens" is no documented object, which fails --strict. In the API
+# pages, a cross-reference whose identifier is not a dotted name (no object of ours is referred to by a bare
+# word) is turned back into the text it was written as. Dotted identifiers stay links, and still fail the
+# build when broken.
+AUTOREF = re.compile(r"<autoref (?P<attrs>[^>]*)>(?P<title>.*?)</autoref>", re.S)
+
+
+def on_page_content(html, page, config, files):
+    if not page.file.src_uri.startswith("api/"):
+        return html
+
+    def literal(match):
+        identifier = re.search(r'identifier="([^"]*)"', match["attrs"])
+        name = identifier[1] if identifier else ""
+        if "." in name:
+            return match[0]
+        title = match["title"]
+        return f"[{title}][{name}]" if name and name != title else f"[{title}]"
+
+    return AUTOREF.sub(literal, html)
 
 
 def on_page_markdown(markdown, page, config, files):

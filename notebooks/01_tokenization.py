@@ -125,7 +125,7 @@ for sample in ("Hello, my dog is cute", "The capital of France is [MASK].", "Tok
 # ## Checking against the published ids
 #
 # The ids of Hugging Face's documentation examples in the `bert-base-uncased` vocabulary (listed with their
-# sources on the docs site's [Published facts](../../facts/) page). A second segment gets token type 1.
+# sources on the docs site's [Published facts](../docs/facts.md) page). A second segment gets token type 1.
 
 # %%
 PUBLISHED = {

@@ -22,7 +22,7 @@
 # 128 dimensions, and a 1-D convolution with kernel size 3 over the raw token embeddings produces the
 # 512-dimensional output.
 #
-# ![The trigram embedding](../../img/diagram-trigram.png)
+# ![The trigram embedding](../docs/img/diagram-trigram.png)
 #
 # Everything below calls the package: `minimobilebert.model` holds one function per block of Figure 1,
 # `minimobilebert.capture()` records every intermediate of a forward pass.

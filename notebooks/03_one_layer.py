@@ -17,10 +17,10 @@
 # > transformations for each building block to adjust its input and output dimensions to 512."
 # > — Sun et al., 2020, on the bottleneck (Figure 1c)
 #
-# ![One MobileBERT block with its widths](../../img/diagram-mobilebert-block.png)
+# ![One MobileBERT block with its widths](../docs/img/diagram-mobilebert-block.png)
 #
 # (The diagram is drawn by `docs/diagrams.py` from `MobileBertConfig.published()`; on the docs site it
-# is on the [Architecture](../../architecture/) page too.) One block (`minimobilebert.model.layer`) in order:
+# is on the [Architecture](../docs/architecture.md) page too.) One block (`minimobilebert.model.layer`) in order:
 #
 # | step | function in `model.py` | shape (published config) |
 # | --- | --- | --- |

@@ -16,7 +16,7 @@
 # The published checkpoint `google/mobilebert-uncased` gives, for the input
 # `[101, 7110, 1005, 1056, 2023, 11333, 17413, 1029, 102]`, a last hidden state whose first entry is
 # **-2.4736526e7** (Hugging Face's integration test `test_inference_no_head`; see
-# [Published facts](../../facts/)). Other entries of the same vector are around 1e5, and other tokens'
+# [Published facts](../docs/facts.md)). Other entries of the same vector are around 1e5, and other tokens'
 # entries around 1; Hugging Face's test compares them as ratios because, in its own words, *"MobileBERT
 # results range from 10e0 to 10e8"*.
 #
@@ -220,7 +220,7 @@ print(f"max / median |x|: this model {spread:.3g}, published token 0 vs tokens 1
 # **How the official int8 MobileBERT was made.** The google-research release does not quantise the float
 # model after training: it fine-tunes with **quantization-aware training** (fake-quantization nodes in the
 # graph, config `..._OPT_QAT.json`) and exports *"an integer-only MobileBERT to TF-Lite format"*
-# (`mobilebert/README.md`; see [How MobileBERT is trained](../../training/)). Training with the quantizer
+# (`mobilebert/README.md`; see [How MobileBERT is trained](../docs/training.md)). Training with the quantizer
 # in the loop lets the weights adapt to 8-bit ranges; the post-training round trip above is the naive
 # approach that QAT avoids.
 #

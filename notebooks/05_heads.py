@@ -261,7 +261,7 @@ assert all(relabelled.label2id[label] == i for i, label in relabelled.id2label.i
 # The heads above need fine-tuned weights to say anything. A trained encoder is available offline:
 # all-MiniLM-L6-v2, a 6-layer BERT trained to place sentences of similar meaning close together, run through
 # our MobileBERT code path (`convert.load_bert`). Its sentence vector is the mean of its token vectors
-# (padding excluded), L2-normalised (its model card's recipe; see [Published facts](../../facts/)). We rank a
+# (padding excluded), L2-normalised (its model card's recipe; see [Published facts](../docs/facts.md)). We rank a
 # few candidate sentences by cosine similarity to each query: these are **real** predictions.
 
 # %%

@@ -21,7 +21,7 @@
 # expressed as a MobileBERT config with every MobileBERT idea switched off
 # (`convert.config_from_bert`, with BERT-base's published numbers).
 #
-# ![BERT's block and MobileBERT's side by side](../../img/diagram-bert-vs-mobilebert.png)
+# ![BERT's block and MobileBERT's side by side](../docs/img/diagram-bert-vs-mobilebert.png)
 
 # %% [markdown]
 # **Run it yourself** (Colab, Binder, a fresh Python): run the next cell first. It installs minimobilebert

@@ -7,10 +7,11 @@
 The `.py` files are the source of truth; `notebooks/build/` is git-ignored. The build runs every kernel with
 one BLAS/OpenMP thread (`BUILD_BLAS_THREADS`; OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and MKL_NUM_THREADS are
 set unless your environment already sets them), so the timings a notebook prints (notebook 06's speed table)
-come from a fixed thread count and can be compared between builds. `--threads N` changes it. Notebooks run in a kernel of
-*this* interpreter (`sys.executable`), registered under a private name in a temporary Jupyter path, so a
-`python3` kernelspec that points at another Python cannot be picked up by mistake. The test
-`tests/test_notebooks.py` uses `execute()` from here.
+come from a fixed thread count and can be compared between builds. `--threads N` changes it.
+
+Notebooks run in a kernel of *this* interpreter (`sys.executable`), registered under a private name in a
+temporary Jupyter path, so a `python3` kernelspec that points at another Python cannot be picked up by
+mistake. `tests/test_notebooks.py` and the docs build (`docs/_hooks.py`) use `execute()` from here.
 """
 
 from __future__ import annotations
