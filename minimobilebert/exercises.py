@@ -280,12 +280,10 @@ def _check_best_span(fn):
           "[512, 128], bias [512]) -> relu(x @ weight.T + bias), and compare it with the captured "
           "encoder.layer.0.ffn.0 intermediate (the input of the FFN's second dense).")
 def _check_linear_relu(fn):
-    from . import functional as F
-
     net, ids, mask, acts = _small_model()
     dense = net.p["encoder"]["layer"][0]["ffn"][0]["intermediate"]["dense"]
-    x = acts["encoder.layer.0.attention.output"]
-    expected = F.relu(F.linear(x, dense["weight"], dense["bias"]))
+    x = acts["encoder.layer.0.attention.output"]  # the first FFN's input
+    expected = acts["encoder.layer.0.ffn.0.intermediate"]  # what the model's linear_act kernel computed
     _compare("linear_relu", _call("linear_relu", fn, x, dense["weight"], dense["bias"]), expected)
 
 
