@@ -13,7 +13,10 @@ head; random weights run exactly as fast as trained ones):
                         corpus.cluster.local_cluster_shape (the CLI's rule); W = 1 and W = cores
 
 texts/s is texts / the processing time: for single, the pipeline call (the model already loaded and run
-once); for map, the run minus its startup (cluster start and model load are reported apart). Peak RSS is
+once); for map, the run minus its startup (cluster start and model load are reported apart). CPU ms/text
+is the CPU time of the process(es) doing the work (for map, the workers' CPU time inside their tasks) per
+text: on a machine shared with other work it shows the cost per text apart from the share of the cores
+the run got. Peak RSS is
 each process's ru_maxrss: per worker for map, plus the client's. The padding line compares the real tokens
 to the padded tokens of the batches, in input order (as the pipeline batches) and length-sorted within each
 partition (as map batches).
@@ -62,10 +65,11 @@ def child_single(args) -> dict:
     texts = [json.loads(line)["text"] for line in open(args.input, encoding="utf-8")]
     pipe = pipeline("text-classification", args.model, batch_size=args.batch_size)
     pipe(texts[: args.batch_size])  # warm-up: first-call costs (kernel loading, page faults) out of the timing
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     pipe(texts)
-    seconds = time.perf_counter() - started
-    return {"texts": len(texts), "seconds": seconds, "texts_per_s": len(texts) / seconds, "peak_rss": peak_rss()}
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    return {"texts": len(texts), "seconds": seconds, "texts_per_s": len(texts) / seconds,
+            "cpu_ms_per_text": 1e3 * cpu / len(texts), "peak_rss": peak_rss()}
 
 
 def child_map(args) -> dict:
@@ -89,7 +93,9 @@ def child_map(args) -> dict:
         client.close()
         cluster.close()
     busy = summary.seconds - summary.startup_seconds
+    cpu = sum(w["cpu_s"] for w in summary.workers.values())
     return {"texts": summary.texts, "seconds": busy, "texts_per_s": summary.texts / busy,
+            "cpu_ms_per_text": 1e3 * cpu / summary.texts,
             "cluster_start_s": cluster_seconds, "map_startup_s": summary.startup_seconds,
             "workers": {name: {**w, "peak_rss": rss.get(name)} for name, w in summary.workers.items()},
             "client_peak_rss": peak_rss()}
@@ -180,7 +186,8 @@ def main() -> None:
                   "peak RSS per worker " + ", ".join(f"{w['peak_rss'] / 2**20:.0f}" for w in r["workers"].values())
                   + f" MiB, client {r['client_peak_rss'] / 2**20:.0f} MiB")
         startup = f", startup {r['cluster_start_s'] + r['map_startup_s']:.1f} s" if "workers" in r else ""
-        print(f"  {name:<20} {r['texts_per_s']:7.1f} texts/s ({r['texts_per_s'] / base:.2f}x){startup}; {memory}")
+        print(f"  {name:<20} {r['texts_per_s']:7.1f} texts/s ({r['texts_per_s'] / base:.2f}x), CPU "
+              f"{r['cpu_ms_per_text']:.0f} ms/text{startup}; {memory}")
     print(f"  padding: real/padded tokens {pad['efficiency_in_order']:.2f} in input order, "
           f"{pad['efficiency_sorted']:.2f} length-sorted per partition")
     if not args.no_save:

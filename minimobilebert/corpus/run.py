@@ -49,7 +49,8 @@ class RunSummary:
     total_errors: int  # rows of errors.jsonl
     seconds: float  # wall time of this run, start to end
     startup_seconds: float  # of which: checking, planning, starting the cluster, loading the model
-    workers: dict[str, dict[str, Any]] = field(default_factory=dict)  # per worker: partitions, texts, busy_s
+    # per worker: partitions, texts, busy_s (wall time in tasks), cpu_s (CPU time of the worker's process in them)
+    workers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def texts_per_second(self) -> float:
@@ -68,8 +69,9 @@ class RunSummary:
             out.append(f"  {self.skipped} partitions were already done (resumed from the manifest)")
         for name, w in sorted(self.workers.items()):
             rate = w["texts"] / w["busy_s"] if w["busy_s"] > 0 else 0.0
+            share = w["cpu_s"] / w["busy_s"] if w["busy_s"] > 0 else 0.0
             out.append(f"  worker {name}: {w['partitions']} partitions, {w['texts']} texts, busy {w['busy_s']:.1f} "
-                       f"s, {rate:.1f} texts/s")
+                       f"s, {rate:.1f} texts/s, {share:.0%} of a core while busy")
         out.append(f"  output: {self.output} ({self.total_texts} results; {self.total_errors} bad records in "
                    "errors.jsonl)")
         if self.failed:
@@ -252,10 +254,12 @@ def _run(todo, files, out, spec, summary, client, scheduler, workers, field, fmt
                 summary.done += 1
                 summary.texts += result["rows"]
                 summary.errors += result["errors"]
-                w = summary.workers.setdefault(result["worker"], {"partitions": 0, "texts": 0, "busy_s": 0.0})
+                w = summary.workers.setdefault(result["worker"],
+                                               {"partitions": 0, "texts": 0, "busy_s": 0.0, "cpu_s": 0.0})
                 w["partitions"] += 1
                 w["texts"] += result["rows"] + result["errors"]
                 w["busy_s"] = round(w["busy_s"] + result["seconds"], 4)
+                w["cpu_s"] = round(w["cpu_s"] + result["cpu_seconds"], 4)
             future.release()
             following = submit_next()
             if following is not None:

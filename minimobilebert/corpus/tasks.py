@@ -183,7 +183,7 @@ def process_partition(job: dict[str, Any], blob: bytes) -> dict[str, Any]:
     (the same job gives the same bytes), so a task that runs twice, after a worker died, changes nothing."""
     from .store import encode_rows
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     runner = load_runner(job["model"])
     good, bad = decode_partition(blob, job["kind"], job["field"], job["first_line"], job["lines"],
                                  dict(job["too_long"]), job["max_bytes"], job["id_prefix"])
@@ -200,4 +200,5 @@ def process_partition(job: dict[str, Any], blob: bytes) -> dict[str, Any]:
     return {"index": job["index"], "rows": len(rows), "errors": len(errors),
             "data": encode_rows(rows, job["format"], job["model"].task),
             "errors_data": encode_rows(errors, "jsonl", None) if errors else b"",
-            "worker": worker_name(), "pid": os.getpid(), "seconds": time.perf_counter() - started}
+            "worker": worker_name(), "pid": os.getpid(), "seconds": time.perf_counter() - started,
+            "cpu_seconds": time.process_time() - cpu_started}
