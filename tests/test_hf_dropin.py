@@ -580,8 +580,8 @@ def test_hf_common_model_tests(tmp_path):
         assert len(attentions) == config.num_hidden_layers
         assert attentions[0].shape[-3:] == (config.num_attention_heads, 7, 7)
         # test_feed_forward_chunking: chunking changes nothing in the result
-        config.chunk_size_feed_forward = 1
-        np.testing.assert_array_equal(model(**inputs)[0], first)
+        config.chunk_size_feed_forward = 1  # (the compiled engine skips per-layer outputs: compare, not equal)
+        assert_close(model(**inputs)[0], first, "chunked", tol=1e-5)
         # test_model_outputs_equivalence: the tuple holds the same values
         for a, b in zip(model(**inputs, return_dict=False), model(**inputs).to_tuple()):
             assert type(a) is type(b)
