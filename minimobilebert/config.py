@@ -173,7 +173,10 @@ def dtype_name(value: Any) -> str | None:
     if name not in DTYPE_NAMES:
         raise ConfigError(f"dtype {value!r} is not a type a checkpoint is stored in; use 'float32' (minimobilebert "
                           "computes in float32)")
-    return name
+    # torch's names, so that transformers can read the config back (it looks the name up in torch); "auto"
+    # (take the checkpoint's type) says nothing a config.json needs to keep
+    return {"fp32": "float32", "float": "float32", "fp16": "float16", "half": "float16", "bf16": "bfloat16",
+            "auto": None}.get(name, name)
 
 
 def _check_token_id(name: str, value: Any) -> Any:
