@@ -95,7 +95,9 @@ class _TensorRecord(NamedTuple):
 
 def bfloat16_to_float32(raw: np.ndarray) -> np.ndarray:
     """bfloat16 is the top half of a float32: shift the 16 bits up and reinterpret."""
-    return (raw.astype(np.uint32) << 16).view(np.float32)
+    wide = raw.astype(np.uint32)
+    np.left_shift(wide, 16, out=wide)  # in place: a 0-d array stays an array (`wide << 16` would be a scalar)
+    return wide.view(np.float32)
 
 
 def _is_int(value: Any) -> bool:

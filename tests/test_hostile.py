@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import minimobilebert as mm
@@ -722,6 +722,7 @@ def test_fuzzed_tensor_records_are_views_inside_their_storage_or_refused(tmp_pat
        end=st.one_of(st.integers(0, 40), st.integers(-2, 2**70)), dtype=st.sampled_from(["F32", "F16", "BF16", "I64",
                                                                                         "U8", "BOOL", "F8_E5M2"]),
        data=st.binary(max_size=40))
+@example(shape=[], begin=0, end=2, dtype="BF16", data=b"\x00\x80")  # a bfloat16 scalar (once a NumPy scalar, not an array)
 def test_fuzzed_safetensors_headers_are_views_inside_the_file_or_refused(tmp_path, shape, begin, end, dtype, data):
     path = tmp_path / "fuzz.safetensors"
     path.write_bytes(safetensors_bytes({"x": {"dtype": dtype, "shape": shape, "data_offsets": [begin, end]}}, data))
