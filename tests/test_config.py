@@ -1,17 +1,25 @@
-"""MobileBertConfig: HF's names and defaults, config.json in both directions, clear errors."""
+"""MobileBertConfig: HF's names and defaults, config.json in both directions, clear errors, and hostile
+values (issue 10): every wrong type or oversized value is a ConfigError naming the field."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import os
+import warnings
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from minimobilebert import ConfigError, MobileBertConfig
+from minimobilebert.config import BOOLS, FLOATS, LIMITS, MAX_PARAMETERS, POSITIVE_INTS
+from minimobilebert.params import parameter_budget
 
 OURS_ONLY = {"embedding_and_output_norm_eps", "extra"}
 
-# google/mobilebert-uncased's config.json as published (../shared/reference/published-values.md).
+# google/mobilebert-uncased's config.json as published (https://huggingface.co/google/mobilebert-uncased/blob/main/config.json).
 PUBLISHED_JSON = """{"architectures": ["MobileBertForPreTraining"], "attention_probs_dropout_prob": 0.1,
  "classifier_activation": false, "embedding_size": 128, "hidden_act": "relu",
  "hidden_dropout_prob": 0.0, "hidden_size": 512, "initializer_range": 0.02, "intermediate_size": 512,
@@ -127,16 +135,6 @@ def test_replacing_labels_derives_their_mapping():
 # ------------------------------------------------------------------------------------------------- hostile values
 # Issue 10: a config.json is hostile until checked. Every value of the wrong type is a ConfigError naming the
 # field and the fix; no value may reach the model code as something else (a "false" read as True).
-
-import math  # noqa: E402
-import os  # noqa: E402
-import warnings  # noqa: E402
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from minimobilebert.config import BOOLS, FLOATS, LIMITS, MAX_PARAMETERS, POSITIVE_INTS  # noqa: E402
-from minimobilebert.params import parameter_budget  # noqa: E402
 
 
 @pytest.mark.parametrize("data, message", [
