@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .config import MobileBertConfig
+from .errors import ConfigError
 
 Shapes = dict[str, tuple[int, ...]]
 
@@ -108,9 +109,10 @@ def base_model_shapes(config: MobileBertConfig, add_pooling_layer: bool = True) 
 def _lm_head_shapes(config: MobileBertConfig) -> Shapes:
     c = config
     if c.embedding_size > c.hidden_size:
-        raise ValueError(
+        raise ConfigError(
             f"the masked-LM head needs embedding_size <= hidden_size (its output matrix is the "
-            f"{c.embedding_size}-wide embedding table plus {c.hidden_size} - {c.embedding_size} extra rows)"
+            f"{c.embedding_size}-wide embedding table plus {c.hidden_size} - {c.embedding_size} extra rows); "
+            f"got embedding_size={c.embedding_size}, hidden_size={c.hidden_size}"
         )
     shapes = _dense("cls.predictions.transform.dense", c.hidden_size, c.hidden_size)
     shapes.update(_norm("cls.predictions.transform", c.hidden_size))
