@@ -8,18 +8,65 @@
 #define MMB_CAT(a, b) MMB_CAT_(a, b)
 #define F(name) MMB_CAT(name, SFX)
 
-/* One activation, the formulas of minimobilebert/functional.py (gelu with libm's erf, in double). */
-TGT static inline float F(act1)(float v, int act) {
+/* exp(x) for x <= 0 (softmax after the row maximum is subtracted): Cephes' expf. x = n ln2 + r with
+ * |r| <= ln2/2, exp(r) by a degree-7 polynomial (relative error ~1e-7), times 2^n built in the exponent
+ * bits. Below -87 the result is 0 (float32's smallest normal is exp(-87.3)): the rows sum to >= 1. */
+TGT static inline float F(exp_poly)(float x) {
+    x = x < -87.0f ? -87.0f : x;
+    float fx = floorf(x * 1.44269504088896341f + 0.5f);
+    float r = x - fx * 0.693359375f;
+    r = r - fx * -2.12194440e-4f;
+    float y = 1.9875691500e-4f;
+    y = y * r + 1.3981999507e-3f;
+    y = y * r + 8.3334519073e-3f;
+    y = y * r + 4.1665795894e-2f;
+    y = y * r + 1.6666665459e-1f;
+    y = y * r + 5.0000001201e-1f;
+    y = y * r * r + r + 1.0f;
+    int32_t bits = ((int32_t)fx + 127) << 23;
+    float p2;
+    memcpy(&p2, &bits, sizeof p2);
+    return x <= -87.0f ? 0.0f : y * p2;
+}
+
+/* The activations on a row, in float32 with exp_poly, so the compiler vectorises them (one libm call per
+ * element would cost more than the GEMM for gelu models such as all-MiniLM). Same formulas as
+ * functional.py: gelu with Abramowitz & Stegun 7.1.26 for erf (the reference's own approximation),
+ * tanh(u) = sign(u) (1 - e) / (1 + e) with e = exp(-2|u|), silu = x / (1 + exp(-x)) written so that exp
+ * only sees arguments <= 0. Differences to the float64 reference: a few float32 ulps. */
+TGT static void F(act_row)(float *y, int n, int act) {
     switch (act) {
-    case MMB_ACT_RELU: return v > 0.0f ? v : 0.0f;
-    case MMB_ACT_GELU: return (float)(0.5 * v * (1.0 + erf(v * 0.7071067811865476)));
-    case MMB_ACT_GELU_NEW: {
-        float inner = 0.7978845608028654f * (v + 0.044715f * v * v * v);
-        return 0.5f * v * (1.0f + tanhf(inner));
-    }
-    case MMB_ACT_TANH: return tanhf(v);
-    case MMB_ACT_SILU: return (float)(v / (1.0 + exp(-(double)v)));
-    default: return v;
+    case MMB_ACT_RELU:
+        for (int j = 0; j < n; j++) y[j] = y[j] > 0.0f ? y[j] : 0.0f;
+        break;
+    case MMB_ACT_GELU:
+        for (int j = 0; j < n; j++) {
+            float x = y[j], u = x * 0.70710678118654752f, z = u < 0.0f ? -u : u;
+            float t = 1.0f / (1.0f + 0.3275911f * z);
+            float poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f
+                                                                                         + t * 1.061405429f))));
+            float erf_abs = 1.0f - poly * F(exp_poly)(-z * z);
+            y[j] = 0.5f * x * (1.0f + (u < 0.0f ? -erf_abs : erf_abs));
+        }
+        break;
+    case MMB_ACT_GELU_NEW:
+    case MMB_ACT_TANH:
+        for (int j = 0; j < n; j++) {
+            float x = y[j];
+            float u = act == MMB_ACT_TANH ? x : 0.7978845608028654f * (x + 0.044715f * x * x * x);
+            float a = u < 0.0f ? -u : u, e = F(exp_poly)(-2.0f * a), th = (1.0f - e) / (1.0f + e);
+            th = u < 0.0f ? -th : th;
+            y[j] = act == MMB_ACT_TANH ? th : 0.5f * x * (1.0f + th);
+        }
+        break;
+    case MMB_ACT_SILU:
+        for (int j = 0; j < n; j++) {
+            float x = y[j], e = F(exp_poly)(x < 0.0f ? x : -x);  /* exp(-|x|) */
+            y[j] = x < 0.0f ? x * e / (1.0f + e) : x / (1.0f + e);
+        }
+        break;
+    default:
+        break;
     }
 }
 
@@ -37,11 +84,7 @@ TGT static void F(epi_store)(const float *t, ptrdiff_t ldt, int mr, int nr, floa
                 const float *b = e->bias + col0;
                 for (int j = 0; j < nr; j++) y[j] += b[j];
             }
-            if (e->act == MMB_ACT_RELU) {
-                for (int j = 0; j < nr; j++) y[j] = y[j] > 0.0f ? y[j] : 0.0f;
-            } else if (e->act != MMB_ACT_NONE) {
-                for (int j = 0; j < nr; j++) y[j] = F(act1)(y[j], e->act);
-            }
+            if (e->act != MMB_ACT_NONE) F(act_row)(y, nr, e->act);
             if (e->res) {
                 const float *r = e->res + (row0 + i) * e->ldr + col0;
                 for (int j = 0; j < nr; j++) y[j] += r[j];
@@ -96,27 +139,6 @@ TGT static void F(no_norm_rows)(float *X, ptrdiff_t M, ptrdiff_t N, ptrdiff_t ld
         float *x = X + i * ld;
         for (ptrdiff_t j = 0; j < N; j++) x[j] = x[j] * w[j] + b[j];
     }
-}
-
-/* exp(x) for x <= 0 (softmax after the row maximum is subtracted): Cephes' expf. x = n ln2 + r with
- * |r| <= ln2/2, exp(r) by a degree-7 polynomial (relative error ~1e-7), times 2^n built in the exponent
- * bits. Below -87 the result is 0 (float32's smallest normal is exp(-87.3)): the rows sum to >= 1. */
-TGT static inline float F(exp_poly)(float x) {
-    x = x < -87.0f ? -87.0f : x;
-    float fx = floorf(x * 1.44269504088896341f + 0.5f);
-    float r = x - fx * 0.693359375f;
-    r = r - fx * -2.12194440e-4f;
-    float y = 1.9875691500e-4f;
-    y = y * r + 1.3981999507e-3f;
-    y = y * r + 8.3334519073e-3f;
-    y = y * r + 4.1665795894e-2f;
-    y = y * r + 1.6666665459e-1f;
-    y = y * r + 5.0000001201e-1f;
-    y = y * r * r + r + 1.0f;
-    int32_t bits = ((int32_t)fx + 127) << 23;
-    float p2;
-    memcpy(&p2, &bits, sizeof p2);
-    return x <= -87.0f ? 0.0f : y * p2;
 }
 
 TGT static void F(exp_rows)(float *S, ptrdiff_t M, ptrdiff_t N, ptrdiff_t ld, float scale, const float *mask,
