@@ -372,10 +372,14 @@ def plot(results: dict, ours: list[str], path: str) -> None:
                 c = s["shapes"][sh]
                 vals.append(c[f"{name}/onnxruntime"]["median"] if name != "torch"
                             else c["median_ms"]["torch"] / c["median_ms"]["onnxruntime"])
-            ax.bar([i + (j - (len(names) - 1) / 2) * width for i in range(len(shapes))], vals, width=width,
-                   label=name)
+            xs = [i + (j - (len(names) - 1) / 2) * width for i in range(len(shapes))]
+            ax.bar(xs, [min(v, 2.5) for v in vals], width=width, label=name)
+            for x, v in zip(xs, vals):
+                if v > 2.5:  # clipped, so that the engines near 1x stay readable
+                    ax.text(x, 2.5, f"{v:.1f}x", ha="center", va="bottom", fontsize=7)
         ax.axhline(1.0, color="black", lw=0.8)
         ax.axhline(TARGETS[int(threads)], color="red", lw=0.8, ls="--", label=f"target {TARGETS[int(threads)]}")
+        ax.set_ylim(0, 2.7)
         ax.set_xticks(range(len(shapes)))
         ax.set_xticklabels(shapes, fontsize=8)
         ax.set_title(f"{threads} thread(s), OPENBLAS_CORETYPE {env_name}", fontsize=9)
