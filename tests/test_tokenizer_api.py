@@ -602,6 +602,19 @@ def test_truncating_early_matches_truncating_after(small_chunks, data):
     assert early["input_ids"] == full["input_ids"][0]
     assert early["offset_mapping"] == full["offset_mapping"][0]
     assert early.word_ids() == full.word_ids(0)
+    # pairs: each strategy reads only as far as it can keep
+    pair = "".join(data.draw(st.lists(pieces, max_size=40)))
+    strategy = data.draw(st.sampled_from(["longest_first", "only_first", "only_second"]))
+    options = dict(truncation=strategy, max_length=max_length + 1, return_offsets_mapping=True)
+    try:
+        full = tok(text, pair, return_overflowing_tokens=True, **options)
+    except TokenizerError as e:  # the strategy cannot fit this pair: the early path must say the same
+        with pytest.raises(TokenizerError, match=str(e)[:40].replace("(", ".").replace(")", ".")):
+            tok(text, pair, **options)
+        return
+    early = tok(text, pair, **options)
+    assert early["input_ids"] == full["input_ids"][0] and early["offset_mapping"] == full["offset_mapping"][0]
+    assert early.word_ids() == full.word_ids(0) and early.sequence_ids() == full.sequence_ids(0)
 
 
 @pytest.mark.oracle
@@ -612,6 +625,16 @@ def test_long_text_truncated_matches_hf(ours, hf):
     for max_length in (16, 512):
         options = dict(truncation=True, max_length=max_length, return_offsets_mapping=True)
         same_as_hf(ours(text, **options), hf(text, **options))
+    # Pairs on a shorter text: HF's fast tokenizer builds every overflow window of a truncated pair even
+    # when they are not asked for, so the 40,000-word text costs it ~15 GB (measured) with a pair.
+    text = " ".join(rng.choice(words) for _ in range(1_500))
+    for strategy in ("longest_first", "only_first", "only_second"):
+        options = dict(truncation=strategy, max_length=64, return_offsets_mapping=True)
+        short = "a short question?"
+        first, second = (text, short) if strategy == "only_first" else (short, text)
+        same_as_hf(ours(first, second, **options), hf(first, second, **options))
+        same_as_hf(ours(text, text[5:], **options), hf(text, text[5:], **options)) if strategy == "longest_first" \
+            else None
 
 
 def test_only_characters_the_long_text_path_cuts_at_end_words():
