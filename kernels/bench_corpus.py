@@ -80,9 +80,12 @@ def child_map(args) -> dict:
     from minimobilebert.corpus import map_corpus
     from minimobilebert.corpus.cluster import local_cluster_shape
 
+    import dask
+
     started = time.perf_counter()
-    cluster = LocalCluster(**local_cluster_shape(args.workers), dashboard_address=":0", scheduler_port=0,
-                           silence_logs=logging.ERROR)
+    with dask.config.set({"distributed.worker.profile.enabled": False}):  # as cluster.connect starts them
+        cluster = LocalCluster(**local_cluster_shape(args.workers), dashboard_address=":0", scheduler_port=0,
+                               silence_logs=logging.ERROR)
     client = Client(cluster)
     cluster_seconds = time.perf_counter() - started
     try:
