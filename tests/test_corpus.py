@@ -509,7 +509,7 @@ def test_local_cluster_sizing_rule():
 
 
 def test_workers_get_glibc_malloc_back(client):
-    """Dask's MALLOC_TRIM_THRESHOLD_ makes every activation a fresh mmap (1.6x slower per text, docs/corpus.md);
+    """Dask's MALLOC_TRIM_THRESHOLD_ makes every activation a fresh mmap (1.4x the CPU per text, docs/corpus.md);
     the model plugin resets glibc's thresholds in each worker."""
     import platform
 
