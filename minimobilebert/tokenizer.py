@@ -739,17 +739,37 @@ class MobileBertTokenizer:
             if strategy != "do_not_truncate" and limit < n_special:
                 raise TokenizerError(f"max_length={limit} leaves no room for the {n_special} special tokens")
             budget = limit - n_special
-            # Only the first `budget` tokens of a single text can be kept: stop making tokens there (a 10 MB
-            # text then costs what is kept). Left truncation, windows and pairs need every token.
-            early = (strategy != "do_not_truncate" and not return_overflowing_tokens and b is None
-                     and self.truncation_side == "right")
-            first = self._segment_input(a, budget if early else None)
-            second = None if b is None else self._segment_input(b)
-            fitted = truncation_windows(first, second, budget, strategy, stride, self.truncation_side)
-            if not return_overflowing_tokens:
-                fitted = fitted[:1]  # the truncated input; the overflow is dropped
+            if strategy == "do_not_truncate" or return_overflowing_tokens or self.truncation_side == "left":
+                first, second = self._segment_input(a), None if b is None else self._segment_input(b)
+            else:  # only the first tokens can be kept: stop making tokens there (a 10 MB text costs what is kept)
+                first, second = self._first_tokens(a, b, budget, strategy)
+            fitted = truncation_windows(first, second, budget, strategy, stride, self.truncation_side,
+                                        overflow=return_overflowing_tokens)
             rows += [self._row(w1, w2, add_special_tokens, index) for w1, w2 in fitted]
         return rows
+
+    def _first_tokens(self, a, b, budget: int, strategy: str) -> tuple[Segment, Segment | None]:
+        """The text (pair) tokenized only as far as right-side truncation to `budget` tokens can reach, so
+        that truncation_windows() cuts exactly what it would cut from the whole texts:
+          - one text: its first `budget` tokens;
+          - only_first / only_second: the other text whole, this one up to what is left of the budget;
+          - longest_first: each up to budget + 1 tokens (enough to know it is over the budget); when both
+            are over it and the budget is odd, which text is longer decides who gets the odd token, so
+            both are tokenized whole."""
+        if b is None:
+            return self._segment_input(a, budget), None
+        if strategy == "only_second":
+            first = self._segment_input(a)
+            left = budget - len(first.ids)
+            return first, self._segment_input(b, left if left > 0 else None)
+        if strategy == "only_first":
+            second = self._segment_input(b)
+            left = budget - len(second.ids)
+            return self._segment_input(a, left if left > 0 else None), second
+        first, second = self._segment_input(a, budget + 1), self._segment_input(b, budget + 1)
+        if budget % 2 and len(first.ids) > budget and len(second.ids) > budget:
+            first, second = self._segment_input(a), self._segment_input(b)
+        return first, second
 
     def _row(self, first: Segment, second: Segment | None, add_special_tokens: bool, sample: int) -> dict:
         """One encoded row: [CLS] first [SEP] (second [SEP]), with everything the caller may ask for."""

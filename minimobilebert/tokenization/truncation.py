@@ -55,14 +55,27 @@ def windows(length: int, budget: int, stride: int, side: str = "right") -> list[
     return spans
 
 
+def main_window(length: int, budget: int, stride: int, side: str = "right") -> tuple[int, int]:
+    """windows(length, budget, stride, side)[0] without the others."""
+    if length > budget > 0 and stride >= budget:
+        windows(length, budget, stride, side)  # raises, naming the fix
+    if length <= budget:
+        return 0, length
+    return (0, budget) if side == "right" else (length - budget, length)
+
+
 def truncation_windows(first: Segment, second: Segment | None, budget: int, strategy: str, stride: int,
-                       side: str = "right") -> list[tuple[Segment, Segment | None]]:
+                       side: str = "right", overflow: bool = True) -> list[tuple[Segment, Segment | None]]:
     """Fit the text (pair) into `budget` tokens as Hugging Face's fast tokenizer does. Returns the list of
-    (first window, second window or None) pairs, the main one first, then the overflowing ones."""
+    (first window, second window or None) pairs, the main one first, then (overflow=True) the overflowing
+    ones."""
     n1, n2 = len(first.ids), 0 if second is None else len(second.ids)
     if strategy == "do_not_truncate" or n1 + n2 <= budget:
         return [(first, second)]
     len1, len2 = truncated_lengths(n1, None if second is None else n2, budget, strategy)
+    if not overflow:  # the main window only (a pair's overflow is every window of one with every of the other)
+        main1 = first.window(*main_window(n1, len1, stride, side))
+        return [(main1, None if second is None else second.window(*main_window(n2, len2, stride, side)))]
     firsts = [first.window(a, b) for a, b in windows(n1, len1, stride, side)]
     if second is None:
         return [(w, None) for w in firsts]
