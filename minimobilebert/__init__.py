@@ -9,6 +9,18 @@
     pipeline("fill-mask", "path/to/checkpoint")("The capital of France is [MASK].")
 """
 
+from .auto import (
+    AutoConfig,
+    AutoModel,
+    AutoModelForMaskedLM,
+    AutoModelForMultipleChoice,
+    AutoModelForNextSentencePrediction,
+    AutoModelForPreTraining,
+    AutoModelForQuestionAnswering,
+    AutoModelForSequenceClassification,
+    AutoModelForTokenClassification,
+    AutoTokenizer,
+)
 from .backend import available_backends, current_backend, use_backend
 from .capture import capture
 from .config import MobileBertConfig
@@ -32,6 +44,9 @@ from .tokenizer import MobileBertTokenizer
 __version__ = "0.1.0"
 
 __all__ = [
+    "AutoConfig", "AutoModel", "AutoModelForMaskedLM", "AutoModelForMultipleChoice", "AutoModelForNextSentencePrediction",
+    "AutoModelForPreTraining", "AutoModelForQuestionAnswering", "AutoModelForSequenceClassification",
+    "AutoModelForTokenClassification", "AutoTokenizer",
     "MODEL_CLASSES", "CheckpointError", "ConfigError", "InputError", "MiniMobileBertError", "TokenizerError", "MobileBertConfig", "MobileBertForMaskedLM",
     "MobileBertForMultipleChoice", "MobileBertForNextSentencePrediction", "MobileBertForPreTraining",
     "MobileBertForQuestionAnswering", "MobileBertForSequenceClassification", "MobileBertForTokenClassification",

@@ -263,7 +263,11 @@ class MobileBertPreTrainedModel:
                                    os.path.join(save_directory, "model.safetensors"))
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        return dict(self.params)
+        """{HF name: C-contiguous float32 array}. The dense weights live packed (packing.py) as transposed
+        views; those come back as contiguous copies, because writers such as `safetensors.numpy.save_file`
+        write a non-contiguous array's memory in the wrong order without a word. Every other tensor is
+        returned as it is held (no copy). To change weights in place, use `model.params`."""
+        return {k: v if v.flags.c_contiguous else np.ascontiguousarray(v) for k, v in self.params.items()}
 
     def num_parameters(self, only_trainable: bool = False, exclude_embeddings: bool = False) -> int:
         """The number of weights (all are "trainable" in HF's sense); `exclude_embeddings` leaves out the

@@ -698,3 +698,29 @@ def test_loading_info_equals_transformers(oracle, tmp_path, saved, loading):
         _, ours = getattr(mm, loading).from_pretrained(tmp_path, output_loading_info=True)
     for key in ("missing_keys", "unexpected_keys", "mismatched_keys"):
         assert sorted(ours[key]) == sorted(theirs[key]), key
+
+
+def test_state_dict_written_by_safetensors_reads_back_equal(tmp_path):
+    """Dense weights are held as transposed views of packed buffers; safetensors.numpy.save_file writes a
+    non-contiguous array's memory in the wrong order without a word, so state_dict() must hand out
+    contiguous arrays with HF's values."""
+    from safetensors.numpy import load_file, save_file
+
+    import minimobilebert
+
+    model = minimobilebert.MobileBertForMaskedLM(minimobilebert.MobileBertConfig(num_hidden_layers=2, vocab_size=99))
+    assert any(not v.flags.c_contiguous for v in model.params.values()), "no packed view to test"
+    state = model.state_dict()
+    assert all(v.flags.c_contiguous for v in state.values())
+    save_file(state, str(tmp_path / "w.safetensors"))
+    back = load_file(str(tmp_path / "w.safetensors"))
+    assert back.keys() == model.params.keys()
+    for name, value in model.params.items():
+        np.testing.assert_array_equal(back[name], value, err_msg=name)
+
+
+def test_auto_classes_import_from_the_package():
+    import minimobilebert
+
+    assert minimobilebert.AutoModelForSequenceClassification.__module__ == "minimobilebert.auto"
+    assert {"AutoConfig", "AutoModel", "AutoTokenizer"} <= set(minimobilebert.__all__)
