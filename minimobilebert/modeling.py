@@ -39,6 +39,11 @@ from .outputs import (  # noqa: F401 - re-exported: minimobilebert.modeling.Mask
 from .params import HEADS, init_params, is_initialisable, nest, parameter_shapes
 from .validation import validate_inputs
 
+# What our own callers (pipelines, sentence embeddings, the CLI) pass on every forward: an output object and
+# no per-layer tensors, whatever a checkpoint's config.json says (`return_dict: false` would hand them a
+# tuple; `output_hidden_states: true` would keep every layer's hidden states for nobody).
+OWN_CALL = {"return_dict": True, "output_hidden_states": False, "output_attentions": False}
+
 # transformers' from_pretrained options that change nothing for a float32 NumPy model on the CPU: accepted, ignored.
 IGNORED_LOADING_OPTIONS = ("low_cpu_mem_usage", "trust_remote_code", "force_download", "resume_download", "proxies",
                            "token", "use_auth_token", "_fast_init", "offload_folder", "offload_state_dict",

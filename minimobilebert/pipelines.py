@@ -26,6 +26,7 @@ from . import heads
 from .functional import softmax
 from .model import mobilebert
 from .modeling import (
+    OWN_CALL,
     MobileBertForMaskedLM,
     MobileBertForMultipleChoice,
     MobileBertForNextSentencePrediction,
@@ -218,7 +219,7 @@ class QuestionAnsweringPipeline(Pipeline):
             ids = pad([w.input_ids for w in chunk], self.tokenizer.pad_token_id)
             types = pad([w.token_type_ids for w in chunk], 0)
             mask = pad([[1] * len(w.input_ids) for w in chunk], 0)
-            out = self.model(ids, attention_mask=mask, token_type_ids=types)
+            out = self.model(ids, attention_mask=mask, token_type_ids=types, **OWN_CALL)
             for i, w in enumerate(chunk):
                 start_logits.append(out.start_logits[i, : len(w.input_ids)])
                 end_logits.append(out.end_logits[i, : len(w.input_ids)])
@@ -325,7 +326,7 @@ class TextClassificationPipeline(Pipeline):
             chunk_texts, chunk_pairs = [t for t, _ in chunk], [p for _, p in chunk]
             enc = self.encode(chunk_texts, None if all(p is None for p in chunk_pairs) else chunk_pairs)
             logits = self.model(enc["input_ids"], attention_mask=enc["attention_mask"],
-                                token_type_ids=enc.get("token_type_ids")).logits
+                                token_type_ids=enc.get("token_type_ids"), **OWN_CALL).logits
             scores = {"softmax": probabilities, "sigmoid": sigmoid, "none": np.asarray}[function](logits)
             for row in scores:
                 labelled = [{"label": self.model.config.id2label[i], "score": float(s)} for i, s in enumerate(row)]
@@ -369,7 +370,7 @@ class TokenClassificationPipeline(Pipeline):
         for chunk in batches(texts, self.batch_size, self.task):
             enc = self.encode(chunk, return_offsets_mapping=True, return_special_tokens_mask=True)
             logits = self.model(enc["input_ids"], attention_mask=enc["attention_mask"],
-                                token_type_ids=enc.get("token_type_ids")).logits
+                                token_type_ids=enc.get("token_type_ids"), **OWN_CALL).logits
             for row, text in enumerate(chunk):
                 tokens = self._tokens(text, enc, row, probabilities(logits[row]))
                 entities = self._aggregate(tokens, aggregation_strategy)
@@ -460,7 +461,7 @@ class NextSentencePipeline(Pipeline):
         for chunk in batches(list(zip(firsts, seconds)), self.batch_size, self.task):
             enc = self.encode([a for a, _ in chunk], [b for _, b in chunk])
             logits = self.model(enc["input_ids"], attention_mask=enc["attention_mask"],
-                                token_type_ids=enc["token_type_ids"]).logits
+                                token_type_ids=enc["token_type_ids"], **OWN_CALL).logits
             for p in probabilities(logits)[:, 0]:  # index 0 = "B continues A"
                 results.append({"is_next": bool(p > 0.5), "score": float(p)})
         return results[0] if single else results
@@ -477,7 +478,7 @@ class MultipleChoicePipeline(Pipeline):
             raise ValueError("give at least two choices")
         enc = self.encode([prompt] * len(choices), choices)
         logits = self.model(enc["input_ids"][None], attention_mask=enc["attention_mask"][None],
-                            token_type_ids=enc["token_type_ids"][None]).logits[0]
+                            token_type_ids=enc["token_type_ids"][None], **OWN_CALL).logits[0]
         scores = probabilities(logits)
         ranked = sorted(range(len(choices)), key=lambda i: -scores[i])
         return [{"choice": choices[i], "index": i, "score": float(scores[i])} for i in ranked]
@@ -516,7 +517,7 @@ class FeatureExtractionPipeline(Pipeline):
             ids = pad([r["input_ids"] for r in rows], self.tokenizer.pad_token_id)  # [B, T]
             mask = pad([r.get("attention_mask", [1] * len(r["input_ids"])) for r in rows], 0)  # [B, T]
             types = pad([r["token_type_ids"] for r in rows], 0) if all("token_type_ids" in r for r in rows) else None
-            hidden = self.model(ids, attention_mask=mask, token_type_ids=types).last_hidden_state  # [B, T, H]
+            hidden = self.model(ids, attention_mask=mask, token_type_ids=types, **OWN_CALL).last_hidden_state  # [B, T, H]
             for i, r in enumerate(rows):
                 features = hidden[i : i + 1, : len(r["input_ids"])]  # [1, tokens, H]
                 results.append(features if return_tensors else features.tolist())

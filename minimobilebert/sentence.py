@@ -45,7 +45,7 @@ import numpy as np
 from . import checkpoint, files
 from .convert import config_from_bert, state_dict_from_bert
 from .errors import ConfigError, InputError
-from .modeling import MobileBertModel
+from .modeling import OWN_CALL, MobileBertModel
 
 MINILM = "all-MiniLM-L6-v2"
 MINILM_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -376,7 +376,7 @@ class SentenceEncoder:
         mask = np.zeros((len(rows), width), dtype=np.int64)  # [B, T]
         for i, r in enumerate(rows):
             ids[i, : len(r)], mask[i, : len(r)] = r, 1
-        out = self.model(ids, attention_mask=mask, token_type_ids=np.zeros_like(ids))
+        out = self.model(ids, attention_mask=mask, token_type_ids=np.zeros_like(ids), **OWN_CALL)
         return out.last_hidden_state, mask
 
     def embed_batch(self, rows: Sequence[Sequence[int]], prompt_length: int = 0) -> np.ndarray:

@@ -246,3 +246,34 @@ def test_cli_text_commands_offline(tmp_path, capsys):
                  "--json"]) == 0
     answer = json.loads(capsys.readouterr().out)
     assert "Jim Henson was a nice puppet"[answer["start"]:answer["end"]] == answer["answer"]
+
+
+@pytest.mark.parametrize("head, task, call", [
+    ("sequence_classification", "text-classification", lambda p: p("a good day")),
+    ("token_classification", "token-classification", lambda p: p("a good day")),
+    ("question_answering", "question-answering", lambda p: p(question="Who?", context="Jim is here")),
+    ("masked_lm", "fill-mask", lambda p: p("a [MASK] day")),
+    ("base", "feature-extraction", lambda p: p("a good day")),
+])
+def test_config_output_flags_do_not_change_what_pipelines_and_cli_get(tmp_path, capsys, head, task, call):
+    """A config.json may say return_dict: false (forward then returns a tuple, as in transformers) and
+    output_hidden_states / output_attentions: true; our own callers ask for an output object explicitly,
+    so pipelines and the CLI give the same answers on such a checkpoint."""
+    plain, flagged = str(tmp_path / "plain"), str(tmp_path / "flagged")
+    assert main(["init", plain, "--layers", "1", "--head", head]) == 0
+    assert main(["init", flagged, "--layers", "1", "--head", head]) == 0
+    with open(f"{flagged}/config.json", encoding="utf-8") as f:
+        config = json.load(f)
+    config.update(return_dict=False, output_hidden_states=True, output_attentions=True)
+    with open(f"{flagged}/config.json", "w", encoding="utf-8") as f:
+        json.dump(config, f)
+    assert isinstance(mm.AutoModel.from_pretrained(flagged)(np.array([[101, 102]])), tuple)  # the flag is live
+    assert_same(call(P.pipeline(task, flagged)), call(P.pipeline(task, plain)))
+    capsys.readouterr()
+    assert main(["run", "--model", flagged, "--ids", "101", "7592", "102", "--json"]) == 0
+    flagged_report = json.loads(capsys.readouterr().out)
+    assert main(["run", "--model", plain, "--ids", "101", "7592", "102", "--json"]) == 0
+    plain_report = json.loads(capsys.readouterr().out)
+    for report in (flagged_report, plain_report):
+        del report["timing"], report["model"]
+    assert flagged_report == plain_report
