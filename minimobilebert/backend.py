@@ -46,7 +46,10 @@ from typing import Any, Iterator
 from . import functional
 from .errors import BackendError
 
-_PREFERENCE = ("numba", "cython", "numpy")  # fastest first (kernels/benchmark.py); "auto" takes the first loaded
+# Fastest first; "auto" takes the first that loads. cython first because it carries the compiled engine:
+# 0.50x sentence-transformers' time at 2 threads where numba took 1.43x (kernels/bench_embed.py), and its
+# latency held under a CPU hog where numba's OpenBLAS threads did not (kernels/benchmark.py, contention cell).
+_PREFERENCE = ("cython", "numba", "numpy")
 _MODULES = {"numba": "minimobilebert._numba_kernels", "cython": "minimobilebert._cython_kernels"}
 _HINTS = {
     "numba": "pip install 'minimobilebert[fast]'",
