@@ -118,8 +118,6 @@ def test_notebooks_do_not_reimplement_package_helpers():
 def test_every_notebook_has_an_install_cell_and_a_summary():
     for source in build.sources():
         text = source.read_text(encoding="utf-8")
-        if source.name.startswith("08_"):
-            continue  # another part's notebook (sentence embeddings)
         assert 'find_spec("minimobilebert") is None' in text, f"{source.name}: no install cell for a fresh Python"
         assert "## Summary" in text, f"{source.name}: no summary"
 
