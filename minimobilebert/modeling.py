@@ -578,8 +578,8 @@ class MobileBertForQuestionAnswering(MobileBertPreTrainedModel):
         loss = None
         if start_positions is not None and end_positions is not None:
             T = seq.shape[1]
-            start = np.clip(np.asarray(start_positions).reshape(-1), 0, T)
-            end = np.clip(np.asarray(end_positions).reshape(-1), 0, T)
+            start = np.clip(_labels("start_positions", start_positions).reshape(-1), 0, T)  # [B], T = ignored
+            end = np.clip(_labels("end_positions", end_positions).reshape(-1), 0, T)
             loss = np.float32((losses.cross_entropy(start_logits, start, ignore_index=T)
                                + losses.cross_entropy(end_logits, end, ignore_index=T)) / 2)
         return self._returned(QuestionAnsweringModelOutput(loss, start_logits, end_logits, hidden, attn), return_dict)

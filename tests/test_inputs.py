@@ -62,3 +62,13 @@ def test_fuzzed_ids_either_run_or_raise_value_error(ids):
         return
     assert out.last_hidden_state.shape == (*ids.shape, CONFIG.hidden_size)
     assert np.isfinite(out.last_hidden_state).all()
+
+
+@pytest.mark.parametrize("positions", [["1"], [1.5], ["start"]])
+def test_qa_positions_that_are_not_integers_are_named(positions):
+    """QA positions go through the same label check as class ids, before they are clipped to the sequence."""
+    model = mm.MobileBertForQuestionAnswering(mm.MobileBertConfig(num_hidden_layers=1, vocab_size=99))
+    with pytest.raises(mm.InputError, match="start_positions"):
+        model(np.array([[1, 2, 3]]), start_positions=positions, end_positions=[1])
+    out = model(np.array([[1, 2, 3]]), start_positions=[1], end_positions=[2])
+    assert np.isfinite(out.loss)
