@@ -30,9 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from . import functional, packing
+from . import backend, functional, packing
 from .config import MobileBertConfig
-from .errors import ConfigError
 from .params import uses_embedding_transformation
 
 try:
@@ -72,21 +71,9 @@ def unsupported(config: MobileBertConfig) -> str | None:
 
 
 def num_threads() -> int:
-    """Threads the engine uses: MINIMOBILEBERT_NUM_THREADS if set, else the cores this process may run on."""
-    value = os.environ.get("MINIMOBILEBERT_NUM_THREADS", "").strip()
-    if value:
-        try:
-            n = int(value)
-        except ValueError:
-            n = 0
-        if n < 1:
-            raise ConfigError(f"MINIMOBILEBERT_NUM_THREADS={value!r} is not a positive integer; set it to the "
-                              "number of threads to use (e.g. 2), or unset it to use every available core")
-        return n
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):  # not Linux
-        return max(1, os.cpu_count() or 1)
+    """Threads the engine uses: the package's one thread setting, backend.num_threads()
+    (MINIMOBILEBERT_NUM_THREADS if set, else the cores this process may run on)."""
+    return backend.num_threads()
 
 
 # ------------------------------------------------------------------------------------------ the plan
