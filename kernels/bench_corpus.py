@@ -152,9 +152,9 @@ def main() -> None:
         return
 
     import minimobilebert as mm
-    from minimobilebert.corpus.cluster import usable_cores
+    from minimobilebert.backend import cores_available
 
-    cores = usable_cores()
+    cores = cores_available()
     started_utc = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     with tempfile.TemporaryDirectory() as tmp:
         model = os.path.join(tmp, "model")

@@ -28,6 +28,7 @@ import numpy as np
 from . import backend
 from .config import MobileBertConfig
 from .errors import InputError, MiniMobileBertError
+from .functional import softmax
 from .hub import resolve_model_folder
 from .modeling import MODEL_CLASSES, OWN_CALL
 from .params import HEADS
@@ -48,11 +49,6 @@ def token_name(token_id: int, vocab_size: int) -> str:
         with open(os.path.join(os.path.dirname(__file__), "data", "vocab.txt"), encoding="utf-8") as f:
             VOCAB_TOKENS = f.read().splitlines()
     return VOCAB_TOKENS[token_id]
-
-
-def softmax(x: np.ndarray) -> np.ndarray:
-    e = np.exp(x - x.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 def top_k(scores: np.ndarray, k: int) -> list[tuple[int, float]]:

@@ -35,6 +35,7 @@ from typing import Any
 from distributed import Client, LocalCluster
 from distributed.diagnostics.plugin import WorkerPlugin
 
+from ..backend import cores_available
 from ..errors import CheckpointError, InputError
 from . import tasks
 
@@ -44,20 +45,12 @@ WORKER_MEMORY = 1 << 30  # bytes of budget per worker process (activations, logi
 CONNECT_TIMEOUT = 20  # seconds to reach a scheduler, and to wait for its first worker
 
 
-def usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity, e.g. a container's share), else os.cpu_count()."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
-
-
 def local_cluster_shape(workers: int | None = None, cores: int | None = None,
                         memory: int | None = None) -> dict[str, Any]:
     """LocalCluster arguments by the rule in the module docstring: n_workers single-threaded processes,
     each with memory_limit bytes and one-thread BLAS."""
     if cores is None:
-        cores = usable_cores()
+        cores = cores_available()
     if memory is None:
         import psutil  # a dependency of distributed
 
