@@ -29,7 +29,8 @@ import shutil
 import socket
 import time
 import uuid
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, BinaryIO, Iterator
 
 from ..errors import InputError
 from ..files import read_json
@@ -72,13 +73,15 @@ def encode_rows(rows: list[dict[str, Any]], fmt: str, task: str | None) -> bytes
     return sink.getvalue()
 
 
-def atomic_write(path: str, data: bytes) -> None:
-    """Write `data` to `path` so that no reader or crash ever sees a partial file."""
+@contextmanager
+def atomic_file(path: str) -> Iterator[BinaryIO]:
+    """A binary file to write that appears at `path` whole, or not at all: written under a temporary name
+    beside it, synced, then renamed over `path`; removed if the block raises (or the run is interrupted)."""
     folder, name = os.path.split(path)
     temporary = os.path.join(folder, f".{name}.tmp-{uuid.uuid4().hex[:12]}")
     try:
         with open(temporary, "wb") as f:
-            f.write(data)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(temporary, path)
@@ -86,6 +89,12 @@ def atomic_write(path: str, data: bytes) -> None:
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
+
+
+def atomic_write(path: str, data: bytes) -> None:
+    """Write `data` to `path` so that no reader or crash ever sees a partial file."""
+    with atomic_file(path) as f:
+        f.write(data)
 
 
 def part_name(index: int, fmt: str) -> str:
@@ -224,23 +233,13 @@ class OutputFolder:
         """errors.jsonl: the errors files of the done partitions, in input order, copied file by file (a
         run with millions of bad records never holds them in memory). Returns the error count."""
         count = 0
-        path = os.path.join(self.folder, "errors.jsonl")
-        temporary = os.path.join(self.folder, f".errors.jsonl.tmp-{uuid.uuid4().hex[:12]}")
-        try:
-            with open(temporary, "wb") as merged:
-                for index in indices:
-                    entry = self.partitions.get(str(index)) or {}
-                    if entry.get("status") == "done" and entry.get("errors_file"):
-                        with open(os.path.join(self.folder, entry["errors_file"]), "rb") as f:
-                            shutil.copyfileobj(f, merged)
-                        count += int(entry.get("errors", 0))
-                merged.flush()
-                os.fsync(merged.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
-            raise
+        with atomic_file(os.path.join(self.folder, "errors.jsonl")) as merged:
+            for index in indices:
+                entry = self.partitions.get(str(index)) or {}
+                if entry.get("status") == "done" and entry.get("errors_file"):
+                    with open(os.path.join(self.folder, entry["errors_file"]), "rb") as f:
+                        shutil.copyfileobj(f, merged)
+                    count += int(entry.get("errors", 0))
         return count
 
     def close(self) -> None:
