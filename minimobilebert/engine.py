@@ -182,7 +182,10 @@ def _config_key(config: MobileBertConfig) -> tuple:
 
 def build_plan(p: dict, config: MobileBertConfig):
     """The engine's steps for params `p` (nested, as model.mobilebert takes) and `config`. Returns
-    (Plan, the arrays it points into). Packs `p` in place first if it is not (packing.pack_nested)."""
+    (Plan, the arrays the plan made): the Plan holds raw pointers into `p`'s arrays (or into views of
+    them) and into those new arrays (copies of tables that were not contiguous, biases of a group that
+    is not packed side by side); whoever keeps the Plan must keep both alive. Packs `p` in place first if
+    it is not (packing.pack_nested)."""
     c = config
     packing.pack_nested(c, p)
     e = p["embeddings"]
@@ -198,38 +201,47 @@ def build_plan(p: dict, config: MobileBertConfig):
                pos=e["position_embeddings"]["weight"], types=e["token_type_embeddings"]["weight"],
                norm=NORM_CODES[c.normalization_type], norm_w=e["LayerNorm"]["weight"],
                norm_b=e["LayerNorm"]["bias"], eps=c.embedding_and_output_norm_eps)
-    arrays = [v for v in emb.values() if isinstance(v, np.ndarray)]
-    arrays += [v for s in steps for v in s.values() if isinstance(v, np.ndarray)]
-    for a in arrays:
+    for a in [v for v in emb.values() if isinstance(v, np.ndarray)] + [
+            v for s in steps for v in s.values() if isinstance(v, np.ndarray)]:
         if a.dtype != np.float32:
             raise TypeError(f"the engine needs float32 weights, got {a.dtype}")
+    made = [v for s in steps for k, v in s.items() if k == "bias" and isinstance(v, np.ndarray) and v.base is None]
     for name in ("word", "pos", "types"):
         if not emb[name].flags.c_contiguous:
             emb[name] = np.ascontiguousarray(emb[name])  # a table someone sliced: the engine indexes rows
-            arrays.append(emb[name])
+            made.append(emb[name])
     if t is not None and t["weight"].strides[0] != 4:
         emb["tw"] = np.ascontiguousarray(t["weight"].T)
-        arrays.append(emb["tw"])
+        made.append(emb["tw"])
     n_bufs = max(widths) + 1
     plan = _engine.Plan(emb, steps, [widths.get(i, 1) for i in range(n_bufs)], c.hidden_size)
-    return plan, arrays
+    return plan, made
 
 
-_PLANS: dict[int, tuple[Any, tuple, list]] = {}  # id(p) -> (Plan, config key, weakrefs to what it points into)
+_PLANS: dict[int, tuple] = {}  # id(p) -> (Plan, config key, weakrefs to p's arrays, arrays the plan made)
+
+
+def _arrays_of(p: Any) -> list[np.ndarray]:
+    """Every array inside the nested params `p` (the weights whose memory a plan of `p` reads)."""
+    if isinstance(p, np.ndarray):
+        return [p]
+    values = p.values() if isinstance(p, dict) else p if isinstance(p, (list, tuple)) else ()
+    return [a for v in values for a in _arrays_of(v)]
 
 
 def _plan(p: dict, config: MobileBertConfig):
-    """The cached plan of `p`, rebuilt when the config changed or any array it points into was freed (so
-    the C side never reads freed memory). Arrays changed IN PLACE are seen; rebinding a weight inside `p`
-    to a new array is not: call `forget(p)` after doing that."""
+    """The cached plan of `p`, rebuilt when the config changed or any array of `p` was freed (so the C side
+    never reads freed memory; the plan's own views of those arrays are not what is watched: they are
+    made by build_plan and nothing else keeps them). Arrays changed IN PLACE are seen; rebinding a weight
+    inside `p` to a new array is not: call `forget(p)` after doing that."""
     key = _config_key(config)
     hit = _PLANS.get(id(p))
     if hit is not None and hit[1] == key and all(r() is not None for r in hit[2]):
         return hit[0]
-    plan, arrays = build_plan(p, config)
-    for k in [k for k, (_, _, refs) in _PLANS.items() if any(r() is None for r in refs)]:
+    plan, made = build_plan(p, config)
+    for k in [k for k, entry in _PLANS.items() if any(r() is None for r in entry[2])]:
         del _PLANS[k]  # plans of params that no longer exist
-    _PLANS[id(p)] = (plan, key, [weakref.ref(a) for a in arrays])
+    _PLANS[id(p)] = (plan, key, [weakref.ref(a) for a in _arrays_of(p)], made)
     return plan
 
 
