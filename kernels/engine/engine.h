@@ -43,6 +43,20 @@ size_t mmb_gemm_work_floats(ptrdiff_t M, ptrdiff_t K);
 void mmb_gemm(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const float *A, ptrdiff_t lda, const float *B,
               ptrdiff_t ldb, float *C, ptrdiff_t ldc, const mmb_epilogue *epi, float *work);
 
+/* The right operand of the GEMM that runs after this one: k rows of ldb floats from b (b NULL: none). A
+ * hint: the GEMM fetches those k * ldb floats into cache, spread over its own run, so the next GEMM's
+ * weights arrive from memory behind this one's arithmetic. Nothing is read through it but prefetches,
+ * which never fault. */
+typedef struct {
+    const float *b;
+    ptrdiff_t ldb, k;
+} mmb_next;
+
+/* mmb_gemm, fetching `next`'s operand meanwhile (next may be NULL: then it is mmb_gemm). */
+void mmb_gemm_next(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const float *A, ptrdiff_t lda, const float *B,
+                   ptrdiff_t ldb, float *C, ptrdiff_t ldc, const mmb_epilogue *epi, float *work,
+                   const mmb_next *next);
+
 /* Row operations, in place on X[M, N] (row stride ld). */
 void mmb_layer_norm_rows(float *X, ptrdiff_t M, ptrdiff_t N, ptrdiff_t ld, const float *w, const float *b,
                          float eps);

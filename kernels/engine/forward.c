@@ -169,7 +169,10 @@ static void gemm_step(const mmb_forward_args *a, const mmb_op *op, ptrdiff_t r0,
         }
         if (op->norm == MMB_NORM_NO_NORM) { ep.scale = op->norm_w; ep.shift = op->norm_b; }
         const float *src = a->bufs[op->src.buf] + r0 * lds + op->src.col;
-        mmb_gemm(m, op->N, op->K, src, lds, op->w, op->ldb, dst, ldd, &ep, sc->work);
+        mmb_next next = {NULL, 0, 0};  /* the plan's next GEMM step (after norm or attention steps) */
+        for (const mmb_op *nx = op + 1; nx < a->ops + a->nops; nx++)
+            if (nx->kind == MMB_OP_GEMM) { next.b = nx->w; next.ldb = nx->ldb; next.k = nx->K; break; }
+        mmb_gemm_next(m, op->N, op->K, src, lds, op->w, op->ldb, dst, ldd, &ep, sc->work, &next);
         if (op->norm == MMB_NORM_LAYER_NORM) mmb_layer_norm_rows(dst, m, op->N, ldd, op->norm_w, op->norm_b, op->eps);
     } else {
         apply_norm(dst, m, op->N, ldd, op->norm, op->norm_w, op->norm_b, op->eps);
