@@ -5,8 +5,8 @@ The readable driver is minimobilebert/engine.py: it packs nothing and computes n
 model's weights (already laid out by minimobilebert/packing.py) into a list of steps (`Plan`) and calls
 `forward`, which runs embeddings through the last layer in ONE call without the GIL.
 
-Also exposed, for the tests: `gemm` (the micro-kernel GEMM with its fused epilogue) and `set_isa` / `isa`
-(force the AVX-512, AVX2 or portable path).
+Also exposed, for the tests: `gemm` (the micro-kernel GEMM with its fused epilogue), `exp_rows` (attention's
+softmax numerators) and `set_isa` / `isa` (force the AVX-512, AVX2 or portable path).
 """
 
 import numpy as np
@@ -75,6 +75,8 @@ cdef extern from "engine/engine.h":
     size_t mmb_gemm_work_floats(Py_ssize_t M, Py_ssize_t K) nogil
     void mmb_gemm(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float *A, Py_ssize_t lda, const float *B,
                   Py_ssize_t ldb, float *C, Py_ssize_t ldc, const mmb_epilogue *epi, float *work) nogil
+    void mmb_exp_rows(float *S, Py_ssize_t M, Py_ssize_t N, Py_ssize_t ld, float scale, const float *mask,
+                      float *sums) nogil
     int mmb_forward(const mmb_forward_args *a) nogil
     size_t mmb_forward_scratch_floats(const mmb_forward_args *a) nogil
 
@@ -153,6 +155,25 @@ def gemm(A, B, bias=None, int act=0, residual=None, scale=None, shift=None, out=
         mmb_gemm(M, N, K, pa, lda, pb, ldb, pc, ldc, &ep, pw)
     return out
 
+
+
+def exp_rows(S, float scale, mask=None):
+    """Softmax numerators in place, as attention uses them: S[i, j] <- exp(S[i, j] * scale + mask[j] - row max)
+    for a float32 [M, N] S with contiguous rows and an optional contiguous [N] additive mask. Returns the
+    row sums [M] (the caller divides by them)."""
+    if not isinstance(S, np.ndarray) or S.ndim != 2 or S.dtype != np.float32 or not S.flags.writeable:
+        raise ValueError("S must be a writeable float32 [M, N] array")
+    cdef Py_ssize_t M = S.shape[0], N = S.shape[1]
+    if mask is not None and (mask.shape != (N,) or mask.dtype != np.float32 or not mask.flags.c_contiguous):
+        raise ValueError("mask must be a contiguous float32 [N] vector")
+    sums = np.empty(M, dtype=np.float32)
+    cdef Py_ssize_t ld = _row_stride(S, 0)
+    cdef float *ps = <float*>_fptr(S)
+    cdef const float *pm = _fptr(mask)
+    cdef float *pu = <float*>_fptr(sums)
+    with nogil:
+        mmb_exp_rows(ps, M, N, ld, scale, pm, pu)
+    return sums
 
 cdef class Plan:
     """The C form of an engine plan (built by minimobilebert/engine.py): the embedding step, every layer's

@@ -224,9 +224,10 @@ def test_gemm_kernel_matches_numpy(compiled, M, K, N, act, bias, residual, nonor
         assert relative_error(ours, expected) <= ENGINE_TOLERANCE
 
 
-@pytest.mark.parametrize("M", [119, 120, 121, 250])
+@pytest.mark.parametrize("M", [64, 119, 120, 121, 128, 192, 193, 250, 400])
 def test_gemm_kernel_many_rows(compiled, M):
-    """More rows than one block of A (120): every block and the partial last panel, on every path."""
+    """More rows than one block of A (120 rows; 192 on the AVX-512 path, balanced between blocks): every
+    block, and the partial last panel (4-, 8- and 12-row kernels on AVX-512), on every path."""
     rng = np.random.default_rng(M)
     A = rng.standard_normal((M, 70), dtype=np.float32)
     B = rng.standard_normal((70, 45), dtype=np.float32)
@@ -239,6 +240,32 @@ def test_gemm_kernel_many_rows(compiled, M):
     finally:
         compiled.set_isa("auto")
 
+
+
+@settings(max_examples=60, deadline=None)
+@given(M=st.integers(0, 9), N=st.integers(1, 70), masked=st.floats(0, 1), scale=st.floats(0.01, 2.0),
+       spread=st.sampled_from([1.0, 30.0, 300.0]), isa=st.sampled_from(["portable", "avx2", "avx512"]),
+       seed=st.integers(0, 2**16))
+def test_exp_rows_matches_numpy(compiled, M, N, masked, scale, spread, isa, seed):
+    """Attention's softmax numerators (exp of the scaled, masked scores minus the row maximum) and their row
+    sums, against float64 NumPy: any width (tails of 16-lane vectors), scores spread far enough that
+    some underflow to 0, masked keys (float32's lowest, as the engine masks), every path."""
+    rng = np.random.default_rng(seed)
+    S = (spread * rng.standard_normal((M, N))).astype(np.float32)
+    mask = np.where(rng.random(N) < masked, np.finfo(np.float32).min, 0).astype(np.float32)
+    z = S * np.float32(scale) + mask  # float32, as the engine scales and masks (its documented first step)
+    shifted = z.astype(np.float64) - z.max(axis=1, keepdims=True) if M else z
+    expected = np.exp(shifted)
+    compiled.set_isa(isa)
+    try:
+        ours = S.copy()
+        sums = compiled.exp_rows(ours, scale, mask)
+    finally:
+        compiled.set_isa("auto")
+    if M:
+        assert np.abs(ours - expected).max() <= 1e-6  # values in [0, 1]: absolute error
+        assert (ours[shifted < -88] == 0).all()  # exp underflows to exactly 0 below -87, as exp_poly
+        np.testing.assert_allclose(sums, expected.sum(axis=1), rtol=1e-6)
 
 def test_gemm_kernel_refuses_bad_shapes(compiled):
     a = np.zeros((3, 4), np.float32)

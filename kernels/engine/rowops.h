@@ -141,6 +141,7 @@ TGT static void F(no_norm_rows)(float *X, ptrdiff_t M, ptrdiff_t N, ptrdiff_t ld
     }
 }
 
+#ifndef MMB_OWN_EXP_ROWS /* kernels.c has its own AVX-512 version */
 TGT static void F(exp_rows)(float *S, ptrdiff_t M, ptrdiff_t N, ptrdiff_t ld, float scale, const float *mask,
                             float *sums) {
     for (ptrdiff_t i = 0; i < M; i++) {
@@ -166,5 +167,6 @@ TGT static void F(exp_rows)(float *S, ptrdiff_t M, ptrdiff_t N, ptrdiff_t ld, fl
         sums[i] = total;
     }
 }
+#endif
 
 #undef F
