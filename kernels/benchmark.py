@@ -12,9 +12,11 @@ ONNX from it). What it does, and why:
   a rotated order, and the ratios ours / ONNX Runtime and ours / torch are computed PER ROUND. This host
   has slow periods (tens of seconds, invisible in /proc/stat) that slow everything by 40-50%; timing one
   engine after another would turn them into fake differences between engines, per-round ratios do not.
-* Machine health: every round starts by timing a fixed single-threaded GEMM (128 x 512 x 512, the engine's
-  own kernel). A round whose GFLOP/s is below 85% of the child's best round is flagged "slow"; the summary
-  gives ratios over all rounds and over the healthy rounds only.
+* Machine health: every round, and every shape inside it, starts by timing a fixed single-threaded GEMM
+  (128 x 512 x 512, the engine's own kernel), run by as many Python threads at once as the child has
+  threads (aggregate GFLOP/s: at 2 threads this sees a slow period that takes one core away, which a
+  1-thread probe did not). A round whose worst probe is below 85% of the child's best round is flagged
+  "slow"; the summary gives ratios over all rounds and over the healthy rounds only.
 * Thread counts 1 and 2 (ours: MINIMOBILEBERT_NUM_THREADS; ONNX Runtime: intra_op_num_threads; torch:
   set_num_threads; OpenBLAS: threadpoolctl), shapes (batch x seq) 1x128, 8x128, 1x384.
 * OPENBLAS_CORETYPE unset and set to Haswell, each in its own child process (the variable is read when
@@ -59,7 +61,7 @@ BLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 ENVS = {"unset": {}, "Haswell": {"OPENBLAS_CORETYPE": "Haswell"}}
 TARGETS = {1: 0.9, 2: 0.8}  # issue 9: ours / ONNX Runtime at most this, per thread count
 SLOW_ROUND = 0.85  # a round whose health probe is below this share of the best round is "slow"
-PROBE = (128, 512, 512)  # M, K, N of the health probe GEMM
+PROBE = (128, 512, 512)  # M, K, N of the health probe GEMM (per thread)
 
 
 # ------------------------------------------------------------------------------------------ FLOPs
@@ -153,29 +155,46 @@ def _without_engine(run):
     return wrapped
 
 
-def _probe_gflops() -> float:
-    """GFLOP/s of a fixed single-threaded GEMM with the engine's kernel (numpy's BLAS if not built)."""
+def _probe_gflops(threads: int = 1) -> float:
+    """Aggregate GFLOP/s of a fixed single-threaded GEMM run by `threads` Python threads at once (the
+    engine's kernel releases the GIL; numpy's BLAS if the engine is not built). With 2 threads this sees
+    a slow period that takes one of the two cores away, which a 1-thread probe cannot."""
+    import threading
+
     import numpy as np
 
     M, K, N = PROBE
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((M, K), dtype=np.float32), rng.standard_normal((K, N), dtype=np.float32)
-    out = np.empty((M, N), dtype=np.float32)
     try:
         from minimobilebert import _engine
 
-        def gemm():
+        def gemm(out):
             _engine.gemm(a, b, out=out)
     except ImportError:
-        def gemm():
+        def gemm(out):
             np.matmul(a, b, out=out)
+    calls = 20
+    outs = [np.empty((M, N), dtype=np.float32) for _ in range(threads)]
+    for out in outs:
+        gemm(out)
     best = float("inf")
-    for _ in range(5):
+    for _ in range(3):
+        start = threading.Barrier(threads + 1)
+
+        def work(out):
+            start.wait()
+            for _ in range(calls):
+                gemm(out)
+        workers = [threading.Thread(target=work, args=(out,)) for out in outs]
+        for w in workers:
+            w.start()
+        start.wait()
         t = time.perf_counter()
-        for _ in range(10):
-            gemm()
-        best = min(best, (time.perf_counter() - t) / 10)
-    return 2 * M * K * N / best / 1e9
+        for w in workers:
+            w.join()
+        best = min(best, time.perf_counter() - t)
+    return threads * calls * 2 * M * K * N / best / 1e9
 
 
 def _time_cell(run, ids, mask, seconds: float, min_runs: int, max_runs: int = 60) -> float:
@@ -202,10 +221,12 @@ def child_rounds(args) -> dict:
     out = {"threads": args.threads, "engines": names, "rounds": [], "contention": []}
     pause = 0.02  # lets the previous engine's spinning worker threads go to sleep before the next one runs
     for r in range(args.rounds):
-        rnd = {"probe_gflops": _probe_gflops(), "ms": {}}
+        rnd = {"probe_gflops": _probe_gflops(args.threads), "ms": {}}
         for shape, (ids, mask) in inputs.items():
             order = names[r % len(names):] + names[: r % len(names)]
             rnd["ms"][shape] = {}
+            # the round's health is its worst probe: one at its start and one before each shape
+            rnd["probe_gflops"] = min(rnd["probe_gflops"], _probe_gflops(args.threads))
             for name in order:
                 time.sleep(pause)
                 rnd["ms"][shape][name] = _time_cell(runners[name], ids, mask, args.seconds, args.min_runs)
@@ -217,7 +238,7 @@ def child_rounds(args) -> dict:
         ids, mask = inputs["1x128"]
         hog_code = "import os\nos.sched_setaffinity(0, {0})\nwhile True:\n    pass\n"
         for r in range(args.rounds):
-            rnd = {"probe_gflops": _probe_gflops()}
+            rnd = {"probe_gflops": _probe_gflops(args.threads)}
             for state in ("quiet", "hog"):
                 hog = subprocess.Popen([sys.executable, "-c", hog_code]) if state == "hog" else None
                 try:
@@ -442,14 +463,23 @@ def tokenizer_benchmark() -> dict | None:
 
 
 def cpu_name() -> str:
+    """The CPU's model name and, where /proc/cpuinfo says, its family / model numbers: a VM's "AMD EPYC"
+    may be a Zen 4 (family 25: AVX-512 as two 256-bit halves, ~32 FLOP per cycle) or a Zen 5 (family 26:
+    full-width AVX-512, twice that), which changes every absolute number and some ratios."""
+    fields: dict[str, str] = {}
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key in ("model name", "cpu family", "model", "stepping") and key not in fields:
+                    fields[key] = value.strip()
     except OSError:
         pass
-    return platform.processor()
+    name = fields.get("model name") or platform.processor()
+    if "cpu family" in fields:
+        name += f" (family {fields['cpu family']}, model {fields.get('model', '?')}, stepping {fields.get('stepping', '?')})"
+    return name
 
 
 def main_parent(args) -> None:
