@@ -53,9 +53,9 @@ import numpy as np
 from .errors import TokenizerError
 from .tokenization.compat import BasicTokenizer, WordpieceTokenizer, _is_control, _is_punctuation, _is_whitespace  # noqa: F401
 from .tokenization.decoding import CLEAN_UP, clean_up_piece, clean_up_tokenization  # noqa: F401
-from .tokenization.encoding import BatchEncoding, Explanation
+from .tokenization.encoding import BatchEncoding, CharSpan, Explanation, TokenSpan, pad_encoded  # noqa: F401
 from .tokenization.loading import (  # noqa: F401
-    SPECIAL_TOKENS, VOCAB_FILE, as_bool, as_int, as_max_length, as_optional_bool, as_side, as_token,
+    NO_LIMIT, SPECIAL_TOKENS, VOCAB_FILE, as_bool, as_int, as_max_length, as_optional_bool, as_side, as_token,
     as_token_list, check_text, describe, load_vocab, read_tokenizer_json, read_tokenizer_options,
     vocab_from_mapping, vocab_from_tokens,
 )
@@ -265,8 +265,7 @@ class MobileBertTokenizer:
             raise TokenizerError(f"save_pretrained: {folder!r} is a file; give a folder")
         os.makedirs(folder, exist_ok=True)
         paths = tuple(os.path.join(folder, n) for n in ("vocab.txt", "tokenizer_config.json", "special_tokens_map.json"))
-        with open(paths[0], "w", encoding="utf-8", newline="\n") as f:
-            f.write("\n".join(self.ids_to_tokens) + "\n")
+        self.save_vocabulary(folder)
         special = {k: getattr(self, k) for k in SPECIAL_TOKENS}
         if self.additional_special_tokens:
             special["additional_special_tokens"] = list(self.additional_special_tokens)
@@ -283,6 +282,17 @@ class MobileBertTokenizer:
             with open(path, "w", encoding="utf-8") as f:
                 json.dump(data, f, indent=2, ensure_ascii=False)
         return paths
+
+    def save_vocabulary(self, save_directory: str | os.PathLike, filename_prefix: str | None = None) -> tuple[str]:
+        """Write vocab.txt (one token a line, the line number its id) into a folder; returns its path."""
+        folder = os.fspath(save_directory)
+        if not os.path.isdir(folder):
+            raise TokenizerError(f"save_vocabulary: {folder!r} is not a folder; create it first (or use "
+                                 "save_pretrained, which does)")
+        path = os.path.join(folder, (f"{filename_prefix}-" if filename_prefix else "") + "vocab.txt")
+        with open(path, "w", encoding="utf-8", newline="\n") as f:
+            f.write("\n".join(self.ids_to_tokens) + "\n")
+        return (path,)
 
     # -------------------------------------------------------------------------------- vocabulary
 
@@ -323,6 +333,27 @@ class MobileBertTokenizer:
     mask_token_id = property(lambda self: self.vocab[self.mask_token])
     pad_token_type_id = 0
     is_fast = False
+    bos_token = eos_token = bos_token_id = eos_token_id = None  # BERT has neither (HF's tokenizer answers None too)
+    init_inputs = ()  # HF: the positional arguments the tokenizer was made with (none here)
+
+    @property
+    def max_len_single_sentence(self) -> int:
+        """The most tokens one text may have: model_max_length less [CLS] and [SEP]."""
+        return self.model_max_length - self.num_special_tokens_to_add(pair=False)
+
+    @property
+    def max_len_sentences_pair(self) -> int:
+        """The most tokens a text pair may have together: model_max_length less [CLS] and two [SEP]."""
+        return self.model_max_length - self.num_special_tokens_to_add(pair=True)
+
+    @property
+    def added_tokens_encoder(self) -> dict[str, int]:
+        """{token: id} of the tokens matched whole in the text before WordPiece (the special tokens), by id;
+        what HF's fast tokenizer lists as its added tokens."""
+        return {t: self.vocab[t] for t in sorted(self.all_special_tokens, key=self.vocab.__getitem__)}
+
+    def get_added_vocab(self) -> dict[str, int]:
+        return self.added_tokens_encoder
 
     def convert_tokens_to_ids(self, tokens: str | Iterable[str]) -> int | list[int]:
         """Vocabulary ids; a token not in the vocabulary gives the [UNK] id."""
@@ -678,7 +709,9 @@ class MobileBertTokenizer:
             data = {k: v[0] for k, v in data.items()}
         if return_tensors == "np":
             data = {k: self._array(k, v) for k, v in data.items()}
-        return BatchEncoding(data, [r["sequence_ids"] for r in rows], [r["word_ids"] for r in rows])
+        return BatchEncoding(data, [r["sequence_ids"] for r in rows], [r["word_ids"] for r in rows],
+                             offsets=[r["offset_mapping"] for r in rows], ids=[r["input_ids"] for r in rows],
+                             vocab=self.ids_to_tokens, n_sequences=(1 if text_pair is None else 2) if rows else None)
 
     @staticmethod
     def _refuse_call_kwargs(kwargs: dict) -> None:
@@ -815,6 +848,193 @@ class MobileBertTokenizer:
             return self(text, text_pair, **options)["input_ids"]
         return list(self(text, text_pair, **options)["input_ids"])
 
+    # -------------------------------------------------------------------------------- HF's other entry points
+
+    def encode_plus(self, text: Any, text_pair: Any = None, **options: Any) -> BatchEncoding:
+        """One text (or pair) encoded: what `tokenizer(text, text_pair, **options)` returns (transformers 4's
+        name; transformers 5's fast tokenizer dropped it)."""
+        batched, _ = self._inputs(text, "text", bool(options.get("is_split_into_words", False)))
+        if batched:
+            raise TokenizerError("encode_plus takes one text (or one text pair); for a batch use batch_encode_plus "
+                                 "or call the tokenizer on the list")
+        return self(text, text_pair, **options)
+
+    def batch_encode_plus(self, batch_text_or_text_pairs: Any, **options: Any) -> BatchEncoding:
+        """A batch of texts, or of (text, text_pair) tuples, encoded: what `tokenizer(texts, pairs, **options)`
+        returns (transformers 4's name). With is_split_into_words, each item is a list of words, or a pair of
+        such lists."""
+        if "text_pair" in options:
+            raise TokenizerError("batch_encode_plus takes the pairs inside the batch: [(text, text_pair), ...]")
+        batch = batch_text_or_text_pairs
+        if not isinstance(batch, (list, tuple)):
+            raise TokenizerError(f"batch_encode_plus takes a list of texts or of (text, text_pair) tuples; got "
+                                 f"{describe(batch)}")
+        def word_pair(x: Any) -> bool:
+            return isinstance(x, (list, tuple)) and len(x) == 2 and all(isinstance(w, (list, tuple)) for w in x)
+
+        if options.get("is_split_into_words") and batch and all(word_pair(x) for x in batch):
+            return self([x[0] for x in batch], [x[1] for x in batch], **options)
+        return self(list(batch), **options)  # a batch of (text, pair) tuples is split into pairs there
+
+    def pad(self, encoded_inputs: Any, padding: bool | str = True, max_length: int | None = None,
+            pad_to_multiple_of: int | None = None, padding_side: str | None = None,
+            return_attention_mask: bool | None = None, return_tensors: Any = None,
+            verbose: bool = True) -> BatchEncoding:
+        """Pad encoded examples to one length, as Hugging Face's `tokenizer.pad` (what a data collator calls):
+        `encoded_inputs` is what the tokenizer returned, a dict of lists, or a list of dicts (one per example).
+        input_ids get [PAD], token_type_ids 0, attention_mask 0 (made if missing, unless
+        return_attention_mask=False), special_tokens_mask 1, offset_mapping (0, 0) (as the tokenizer pads
+        them; HF's pad leaves offsets unpadded); other keys (labels, ...) pass through. padding: True /
+        "longest", "max_length" (to max_length, default model_max_length), False. Arrays in give arrays out.
+        A BatchEncoding the tokenizer made keeps word_ids() and the other alignment methods."""
+        padding = getattr(padding, "value", padding)  # HF's PaddingStrategy enum
+        if not isinstance(padding, (bool, str)) or padding not in PADDING:
+            raise TokenizerError(f"padding must be True, False, 'longest' or 'max_length', got {padding!r}")
+        strategy = PADDING[padding]
+        if max_length is not None:
+            max_length = as_int(max_length, "max_length", low=0)
+        if strategy == "max_length":
+            max_length = self.model_max_length if max_length is None else max_length
+            if max_length > MAX_PADDED_LENGTH:
+                raise TokenizerError(f"padding='max_length' to {max_length:,} tokens is over {MAX_PADDED_LENGTH:,}; "
+                                     "pass a max_length the model can read (512 for MobileBERT)")
+        if pad_to_multiple_of is not None:
+            pad_to_multiple_of = as_int(pad_to_multiple_of, "pad_to_multiple_of")
+        side = self.padding_side if padding_side is None else as_side(padding_side, "padding_side")
+        mask_when_empty = return_attention_mask is True
+        if return_attention_mask is None:
+            return_attention_mask = "attention_mask" in self.model_input_names
+        return_tensors = getattr(return_tensors, "value", return_tensors)  # HF's TensorType enum
+        if return_tensors not in (None, "np"):
+            raise TokenizerError(f"return_tensors={return_tensors!r}: this tokenizer returns Python lists (None) or "
+                                 "NumPy arrays ('np'); there is no torch or tensorflow here")
+        main = self.model_input_names[0]
+        fill = {main: self.pad_token_id, "token_type_ids": self.pad_token_type_id, "attention_mask": 0,
+                "special_tokens_mask": 1, "offset_mapping": (0, 0)}
+        return pad_encoded(encoded_inputs, main=main, fill=fill, strategy=strategy, max_length=max_length,
+                           multiple=pad_to_multiple_of, side=side,
+                           add_attention_mask=as_bool(return_attention_mask, "return_attention_mask"),
+                           return_tensors=return_tensors, vocab=self.ids_to_tokens, mask_when_empty=mask_when_empty)
+
+    def prepare_for_model(self, ids: Sequence[int], pair_ids: Sequence[int] | None = None,
+                          add_special_tokens: bool = True, padding: bool | str = False,
+                          truncation: bool | str | None = False,
+                          max_length: int | None = None, stride: int = 0, pad_to_multiple_of: int | None = None,
+                          padding_side: str | None = None, return_tensors: Any = None,
+                          return_token_type_ids: bool | None = None, return_attention_mask: bool | None = None,
+                          return_overflowing_tokens: bool = False, return_special_tokens_mask: bool = False,
+                          return_length: bool = False, verbose: bool = True,
+                          prepend_batch_axis: bool = False) -> BatchEncoding:
+        """Token ids (of one text, and of a pair) made into a model input as transformers' Python tokenizer
+        does: truncated (truncate_sequences; truncation is off unless asked, or max_length given without
+        padding), [CLS] A [SEP] (B [SEP]) added, token types, the attention mask, padding. The overflow, if
+        asked for, is under "overflowing_tokens" (with "num_truncated_tokens"), one row only."""
+        ids = self._id_list(ids)
+        pair = None if pair_ids is None else self._id_list(pair_ids)
+        add_special_tokens = as_bool(add_special_tokens, "add_special_tokens")
+        if max_length is not None and padding is False and truncation is None:
+            truncation = "longest_first"  # HF: a max_length alone turns truncation on
+        if truncation is None:
+            truncation = False
+        truncation = getattr(truncation, "value", truncation)
+        padding = getattr(padding, "value", padding)
+        if not isinstance(truncation, (bool, str)) or truncation not in TRUNCATION:
+            raise TokenizerError(f"truncation must be True, False, 'longest_first', 'only_first' or 'only_second', "
+                                 f"got {truncation!r}")
+        if not isinstance(padding, (bool, str)) or padding not in PADDING:
+            raise TokenizerError(f"padding must be True, False, 'longest' or 'max_length', got {padding!r}")
+        strategy, pad_strategy = TRUNCATION[truncation], PADDING[padding]
+        if max_length is None and self.model_max_length < NO_LIMIT:
+            if pad_strategy == "max_length" or strategy != "do_not_truncate":
+                max_length = self.model_max_length
+        elif max_length is None and pad_strategy == "max_length":
+            pad_strategy = "do_not_pad"  # HF: no limit known, nothing to pad to
+        if max_length is not None:
+            max_length = as_int(max_length, "max_length", low=0)
+        if (strategy != "do_not_truncate" and pad_strategy != "do_not_pad" and pad_to_multiple_of is not None
+                and max_length is not None and max_length % pad_to_multiple_of):
+            raise TokenizerError(f"truncation to max_length={max_length} and padding to a multiple of "
+                                 f"{pad_to_multiple_of} contradict each other; make max_length a multiple of it")
+        if return_overflowing_tokens and strategy == "longest_first" and pair is not None:
+            raise TokenizerError("Not possible to return overflowing tokens for pair of sequences with the "
+                                 "`longest_first` truncation strategy (as in transformers); use 'only_first' or "
+                                 "'only_second', or call the tokenizer on the texts, which returns every window")
+        if return_token_type_ids is None:
+            return_token_type_ids = "token_type_ids" in self.model_input_names
+        if return_attention_mask is None:
+            return_attention_mask = "attention_mask" in self.model_input_names
+
+        n_special = self.num_special_tokens_to_add(pair is not None) if add_special_tokens else 0
+        total = len(ids) + len(pair or []) + n_special
+        overflowing: list[int] = []
+        if strategy != "do_not_truncate" and max_length and total > max_length:
+            ids, pair, overflowing = self.truncate_sequences(ids, pair, total - max_length, strategy, stride)
+        if add_special_tokens:
+            sequence = self.build_inputs_with_special_tokens(ids, pair)
+            token_type_ids = self.create_token_type_ids_from_sequences(ids, pair)
+        else:
+            sequence = ids + (pair or [])
+            token_type_ids = [0] * len(sequence)
+        out: dict[str, Any] = {"input_ids": sequence}
+        if return_token_type_ids:
+            out["token_type_ids"] = token_type_ids
+        if return_special_tokens_mask:
+            out["special_tokens_mask"] = (self.get_special_tokens_mask(ids, pair) if add_special_tokens
+                                          else [0] * len(sequence))
+        if return_overflowing_tokens and not return_tensors and overflowing:
+            out["overflowing_tokens"] = overflowing
+            out["num_truncated_tokens"] = total - max_length if max_length else 0
+        if pad_strategy != "do_not_pad" or return_attention_mask:
+            out = dict(self.pad(out, padding=pad_strategy, max_length=max_length, pad_to_multiple_of=pad_to_multiple_of,
+                                padding_side=padding_side, return_attention_mask=return_attention_mask))
+        if return_length:
+            out["length"] = len(out["input_ids"])
+        return BatchEncoding(out, tensor_type=return_tensors, prepend_batch_axis=prepend_batch_axis)
+
+    def truncate_sequences(self, ids: Sequence[int], pair_ids: Sequence[int] | None = None,
+                           num_tokens_to_remove: int = 0, truncation_strategy: str = "longest_first",
+                           stride: int = 0) -> tuple[list[int], list[int] | None, list[int]]:
+        """Remove num_tokens_to_remove ids, as transformers' Python tokenizer does, on tokenizer.truncation_side.
+        Returns (ids, pair_ids, overflowing_tokens): "only_first" / "only_second" (and "longest_first" with
+        one sequence) cut that sequence and return what was cut plus `stride` ids of context as overflow;
+        "longest_first" with a pair takes from the longer one first, then from both alike, and returns no
+        overflow (as transformers)."""
+        ids = list(ids)
+        pair = None if pair_ids is None else list(pair_ids)
+        if isinstance(num_tokens_to_remove, bool) or not isinstance(num_tokens_to_remove, (int, np.integer)):
+            raise TokenizerError(f"num_tokens_to_remove is {num_tokens_to_remove!r}; it must be a whole number")
+        stride = as_int(stride, "stride", low=0)
+        if num_tokens_to_remove <= 0:
+            return ids, pair, []
+        name = getattr(truncation_strategy, "value", truncation_strategy)
+        if not isinstance(name, (bool, str)) or name not in TRUNCATION:
+            raise TokenizerError(f"truncation_strategy must be 'longest_first', 'only_first', 'only_second' or "
+                                 f"'do_not_truncate', got {truncation_strategy!r}")
+        strategy, right = TRUNCATION[name], self.truncation_side == "right"
+        if strategy == "only_first" or (strategy == "longest_first" and pair is None):
+            window = min(len(ids), stride + num_tokens_to_remove)
+            overflow = ids[-window:] if right else ids[:window]
+            return (ids[:-num_tokens_to_remove] if right else ids[num_tokens_to_remove:]), pair, overflow
+        if strategy == "longest_first":
+            len_ids, len_pair = len(ids), len(pair or [])
+            first = min(abs(len_pair - len_ids), num_tokens_to_remove)  # from the longer, down to the other's length
+            second = num_tokens_to_remove - first  # then from both alike
+            if len_ids > len_pair:
+                from_ids, from_pair = first + second // 2, second - second // 2
+            else:
+                from_ids, from_pair = second // 2, first + second - second // 2
+            if right:
+                ids = ids[:-from_ids] if from_ids > 0 else ids
+                pair = pair[:-from_pair] if pair and from_pair > 0 else pair
+            else:
+                ids, pair = ids[from_ids:], pair[from_pair:] if pair else None
+            return ids, pair, []
+        if strategy == "only_second" and pair:
+            window = min(len(pair), stride + num_tokens_to_remove)
+            overflow = pair[-window:] if right else pair[:window]
+            return ids, (pair[:-num_tokens_to_remove] if right else pair[num_tokens_to_remove:]), overflow
+        return ids, pair, []
+
     # -------------------------------------------------------------------------------- decoding
 
     def convert_tokens_to_string(self, tokens: Sequence[str]) -> str:
@@ -837,6 +1057,10 @@ class MobileBertTokenizer:
         if clean_up_tokenization_spaces is None:
             clean_up_tokenization_spaces = self.clean_up_tokenization_spaces
         return clean_up_tokenization(text) if clean_up_tokenization_spaces else text
+
+    def clean_up_tokenization(self, text: str) -> str:
+        """HF's whole-text clean-up: no space before . ? ! , and inside English contractions."""
+        return clean_up_tokenization(check_text(text, "text"))
 
     def batch_decode(self, sequences: Iterable[Sequence[int]], **options: Any) -> list[str]:
         return [self.decode(s, **options) for s in sequences]
