@@ -57,8 +57,8 @@ class BatchEncoding(dict):
     and its token, behind the fast tokenizer's alignment methods.
 
     A BatchEncoding made from plain data (`BatchEncoding({"input_ids": ...})`, or `tokenizer.pad` of dicts)
-    has no such records: `is_fast` is False and the alignment methods raise TokenizerError, as Hugging Face's
-    raise for a Python tokenizer's output."""
+    has no such records: `is_fast` is False and the alignment methods raise TokenizerError, as Hugging Face
+    raises for a Python tokenizer's output."""
 
     def __init__(self, data: dict | None = None, sequence_ids: list[list] | None = None,
                  word_ids: list[list] | None = None, *, offsets: list[list] | None = None,
@@ -81,8 +81,8 @@ class BatchEncoding(dict):
 
     @property
     def data(self) -> dict:
-        """The dict itself, as a plain dict (Hugging Face's BatchEncoding is a UserDict; tests read `.data`)."""
-        return dict(self)
+        """The dict itself (Hugging Face's BatchEncoding is a UserDict whose dict is `.data`; code reads it)."""
+        return self
 
     @property
     def is_fast(self) -> bool:
