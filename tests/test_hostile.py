@@ -493,9 +493,10 @@ def test_cli_ctrl_c_is_one_line_and_exit_130(tmp_path):
     code = textwrap.dedent("""
         import sys, time
         import minimobilebert.cli as cli
-        def slow(args):
-            print("ready", flush=True)
-            time.sleep(60)
+        def slow(args):  # a long command; short sleeps, because the kernel may hand the process's SIGINT
+            print("ready", flush=True)  # to another thread (OpenBLAS's), and a sleeping main thread would
+            for _ in range(1200):  # only see it when its sleep ends (seen once in CI: 60 s)
+                time.sleep(0.05)
         cli.cmd_run = slow
         sys.exit(cli.main(["run", "--ids", "1"]))
     """)
