@@ -40,3 +40,9 @@ class BackendError(ConfigError):
 class TokenizerFileNotFoundError(TokenizerError, FileNotFoundError):
     """A vocabulary file that is not there (a vocab.txt path, or a folder with neither vocab.txt nor
     tokenizer.json). Also a FileNotFoundError, so callers that fall back when a file is missing keep working."""
+
+
+class TokenizerTypeError(TokenizerError, TypeError):
+    """Tokenizer input of the wrong type: a text that is not a str (None, bytes, a number), a token id that is
+    not an integer. Also a TypeError, which is what Hugging Face's tokenizers raise there (their own test
+    suites expect it)."""

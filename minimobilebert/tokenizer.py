@@ -50,7 +50,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .errors import TokenizerError
+from .errors import TokenizerError, TokenizerTypeError
 from .tokenization.compat import BasicTokenizer, WordpieceTokenizer, _is_control, _is_punctuation, _is_whitespace  # noqa: F401
 from .tokenization.decoding import CLEAN_UP, clean_up_piece, clean_up_tokenization  # noqa: F401
 from .tokenization.encoding import BatchEncoding, CharSpan, Explanation, TokenSpan, pad_encoded  # noqa: F401
@@ -370,7 +370,7 @@ class MobileBertTokenizer:
 
     def _check_id(self, i) -> int:
         if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
-            raise TokenizerError(f"token ids are integers; got {describe(i)}")
+            raise TokenizerTypeError(f"token ids are integers; got {describe(i)}")
         i = int(i)
         if not 0 <= i < len(self.ids_to_tokens):
             raise TokenizerError(f"token id {i} is outside this vocabulary (ids 0..{len(self.ids_to_tokens) - 1})")
@@ -379,7 +379,7 @@ class MobileBertTokenizer:
     def _id_list(self, ids: Any) -> list:
         """A sequence of ids (list, tuple, 1-D array) as a Python list of ints."""
         if isinstance(ids, (str, bytes)) or ids is None:
-            raise TokenizerError(f"expected a sequence of token ids, got {describe(ids)}")
+            raise TokenizerTypeError(f"expected a sequence of token ids, got {describe(ids)}")
         array = np.asarray(ids)
         if array.ndim != 1:
             raise TokenizerError(f"expected one sequence of token ids (1-D), got shape {array.shape}; for a batch "
@@ -640,7 +640,7 @@ class MobileBertTokenizer:
         if kwargs:
             self._refuse_call_kwargs(kwargs)
         if text is None:
-            raise TokenizerError("text is None; pass a str, a list of str (a batch), or with is_split_into_words=True "
+            raise TokenizerTypeError("text is None; pass a str, a list of str (a batch), or with is_split_into_words=True "
                                  "a list of words")
         if (text_pair is None and not is_split_into_words and isinstance(text, (list, tuple)) and text
                 and all(isinstance(t, (list, tuple)) and len(t) == 2 for t in text)):
@@ -745,7 +745,7 @@ class MobileBertTokenizer:
                 return True, [[check_text(w, f"{name}[{i}][{j}]") for j, w in enumerate(v)] for i, v in enumerate(value)]
             bad = next(v for v in value if not isinstance(v, (str, list, tuple)))
             check_text(bad, f"an item of {name}")
-        raise TokenizerError(f"{name} is {describe(value)}; with is_split_into_words=True give a list of words (list "
+        raise TokenizerTypeError(f"{name} is {describe(value)}; with is_split_into_words=True give a list of words (list "
                              "of str) or a batch of them (list of lists of str)")
 
     def _segment_input(self, value: str | list[str], max_tokens: int | None = None) -> Segment:

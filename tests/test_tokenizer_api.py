@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 import minimobilebert as mm
 import minimobilebert.tokenizer as tokenizer_module
-from minimobilebert.errors import TokenizerError
+from minimobilebert.errors import TokenizerError, TokenizerTypeError
 from minimobilebert.tokenizer import VOCAB_FILE, MobileBertTokenizer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -343,6 +343,29 @@ def test_hf_refuses_the_same_inputs(hf):
         with pytest.raises((ValueError, TypeError)):
             hf(text)
 
+
+
+WRONG_TYPES = {
+    "text None": lambda t: t(None), "text bytes": lambda t: t(b"abc"), "text int": lambda t: t(123),
+    "a batch with an int": lambda t: t(["a", 1]), "pair bytes": lambda t: t("a", b"b"),
+    "encode int": lambda t: t.encode(5), "tokenize None": lambda t: t.tokenize(None),
+    "decode a float id": lambda t: t.decode([101, 1.5]), "decode None": lambda t: t.decode(None),
+    "ids_to_tokens a str": lambda t: t.convert_ids_to_tokens(["[CLS]"]),
+}
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("case", sorted(WRONG_TYPES))
+def test_wrong_types_raise_what_hf_raises(ours, hf, case):
+    """transformers raises ValueError for some wrong-typed inputs and TypeError for others (its own test
+    suites assert either); ours is a TokenizerTypeError, which is both, with our one-line message."""
+    call = WRONG_TYPES[case]
+    with pytest.raises(Exception) as theirs:
+        call(hf)
+    assert type(theirs.value) in (ValueError, TypeError), type(theirs.value)
+    with pytest.raises(theirs.type) as mine:
+        call(ours)
+    assert isinstance(mine.value, TokenizerTypeError) and isinstance(mine.value, (ValueError, TypeError))
 
 def write_folder(folder: Path, **files) -> Path:
     folder.mkdir(parents=True, exist_ok=True)

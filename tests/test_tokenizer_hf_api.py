@@ -14,27 +14,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_tokenizer import CORPUS, PAIRS
+from test_tokenizer_api import hf, ours, transformers  # noqa: F401 - the shared fixtures (HF's fast tokenizer)
 
 from minimobilebert.errors import TokenizerError
 from minimobilebert.tokenizer import VOCAB_FILE, BatchEncoding, MobileBertTokenizer
 
 FIRSTS, SECONDS = [p[0] for p in PAIRS], [p[1] for p in PAIRS]
 SHORT = [t for t in CORPUS if len(t) < 70]  # a batch of varied lengths, all kept whole by max_length=64 below
-
-
-@pytest.fixture(scope="module")
-def ours():
-    return MobileBertTokenizer()
-
-
-@pytest.fixture(scope="module")
-def transformers(oracle):
-    return oracle[1]
-
-
-@pytest.fixture(scope="module")
-def hf(transformers):
-    return transformers.BertTokenizer(vocab=VOCAB_FILE)  # the fast tokenizer in transformers 5
 
 
 @pytest.fixture(scope="module")

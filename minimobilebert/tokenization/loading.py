@@ -14,7 +14,7 @@ import os
 from typing import Any, Iterable, Mapping
 
 from .. import files
-from ..errors import TokenizerError, TokenizerFileNotFoundError
+from ..errors import TokenizerError, TokenizerFileNotFoundError, TokenizerTypeError
 from .wordpiece import PREFIX
 
 VOCAB_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "vocab.txt")
@@ -87,7 +87,7 @@ def check_text(value: Any, where: str) -> str:
     if isinstance(value, str):
         return value
     hint = " (decode it first: text.decode('utf-8'))" if isinstance(value, (bytes, bytearray)) else ""
-    raise TokenizerError(f"{where} is {describe(value)}{hint}; the tokenizer takes a str, a list of str (a batch), "
+    raise TokenizerTypeError(f"{where} is {describe(value)}{hint}; the tokenizer takes a str, a list of str (a batch), "
                          "or with is_split_into_words=True a list of words (list of str) or a batch of them")
 
 
