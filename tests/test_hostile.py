@@ -491,12 +491,14 @@ def test_cli_closed_pipe_is_quiet(lines):
 
 def test_cli_ctrl_c_is_one_line_and_exit_130(tmp_path):
     code = textwrap.dedent("""
-        import sys, time
+        import signal, sys, time
+        # As in a terminal: a test runner started in the background (`cmd &` in a script) inherits SIGINT
+        # ignored, and Python then never raises KeyboardInterrupt (this test hung in such a CI run).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         import minimobilebert.cli as cli
-        def slow(args):  # a long command; short sleeps, because the kernel may hand the process's SIGINT
-            print("ready", flush=True)  # to another thread (OpenBLAS's), and a sleeping main thread would
-            for _ in range(1200):  # only see it when its sleep ends (seen once in CI: 60 s)
-                time.sleep(0.05)
+        def slow(args):
+            print("ready", flush=True)
+            time.sleep(60)
         cli.cmd_run = slow
         sys.exit(cli.main(["run", "--ids", "1"]))
     """)
