@@ -51,12 +51,14 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from .errors import TokenizerError, TokenizerTypeError
+from .tokenization import added
+from .tokenization.added import AddedToken  # noqa: F401  (exported: tokenizer.add_tokens([AddedToken(...)]))
 from .tokenization.compat import BasicTokenizer, WordpieceTokenizer, _is_control, _is_punctuation, _is_whitespace  # noqa: F401
 from .tokenization.decoding import CLEAN_UP, clean_up_piece, clean_up_tokenization  # noqa: F401
 from .tokenization.encoding import BatchEncoding, CharSpan, Explanation, TokenSpan, pad_encoded  # noqa: F401
 from .tokenization.loading import (  # noqa: F401
     NO_LIMIT, SPECIAL_TOKENS, VOCAB_FILE, as_bool, as_int, as_max_length, as_optional_bool, as_side, as_token,
-    as_token_list, check_text, describe, load_vocab, read_tokenizer_json, read_tokenizer_options,
+    as_token_list, check_text, describe, load_vocab, read_added_tokens_of, read_tokenizer_json, read_tokenizer_options,
     vocab_from_mapping, vocab_from_tokens,
 )
 from .tokenization.normalize import (  # noqa: F401  (re-exported: the names notebooks and tests import from here)
@@ -187,7 +189,7 @@ class MobileBertTokenizer:
         self.additional_special_tokens = list(dict.fromkeys(
             as_token_list(additional_special_tokens, "additional_special_tokens")))
         self.never_split = list(dict.fromkeys(as_token_list(never_split, "never_split")))
-        missing = [t for t in self.all_special_tokens if t not in self.vocab]
+        missing = [getattr(self, k) for k in SPECIAL_TOKENS if getattr(self, k) not in self.vocab]
         if missing:
             raise TokenizerError(f"the vocabulary {self.vocab_file or '(given as vocab=)'!r} has no {missing}; a BERT "
                                  "vocab.txt lists [PAD], [UNK], [CLS], [SEP] and [MASK] (or pass the names it uses, "
@@ -197,13 +199,15 @@ class MobileBertTokenizer:
                             **{k: getattr(self, k) for k in SPECIAL_TOKENS}}
         self.name_or_path = kwargs.get("name_or_path", "")
 
-        # Special tokens written in the text ("[MASK]") are matched before normalization, longest first;
-        # never_split words only where whitespace (or the text's ends) surround them.
-        special = "|".join(re.escape(t) for t in sorted(set(self.all_special_tokens), key=len, reverse=True))
-        whole = "|".join(re.escape(t) for t in sorted(set(self.never_split), key=len, reverse=True))
-        self._special_re = re.compile(f"(?P<special>{special})" + (f"|(?<!\\S)(?P<whole>{whole})(?!\\S)" if whole else ""))
-        self._special_first = tuple(dict.fromkeys(t[0] for t in self.all_special_tokens + self.never_split))
+        self._base_size = len(self.ids_to_tokens)  # vocab_size: the WordPiece vocabulary, without added tokens
+        self._wordpiece_vocab = self.vocab  # what WordPiece looks pieces up in (added tokens never are)
+        self._added: dict[int, AddedToken] = {}  # id -> token, from add_tokens / add_special_tokens / the files
         self._longest = max(len(t) for t in self.ids_to_tokens)
+        self.add_tokens([t for t in self.additional_special_tokens if t not in self.vocab], special_tokens=True)
+        self._build_matchers()
+        # [CLS] and [SEP] as the text is framed: fixed when the tokenizer is made, as HF's post-processor
+        # (add_special_tokens({"cls_token": ...}) later changes cls_token_id, not what encoding adds)
+        self._post_ids = (self.cls_token_id, self.sep_token_id)
         self.word_cache_bytes = as_int(word_cache_bytes, "word_cache_bytes", low=0)
         self._chars = char_table(self.do_lower_case, self.strip_accents, self.tokenize_chinese_chars)
         # The word cache, word -> its pieces, in two generations: words seen since the last turn, and those
@@ -251,11 +255,37 @@ class MobileBertTokenizer:
             raise TokenizerFileNotFoundError(
                 f"{folder} has no vocab.txt and no tokenizer.json, so its vocabulary is unknown; copy the "
                 "checkpoint's tokenizer files there, or use MobileBertTokenizer() for the BERT uncased vocabulary")
+        added_tokens = read_added_tokens_of(folder)
         if "vocab" in overrides or "vocab_file" in overrides:
             kwargs.pop("vocab", None)
             kwargs.pop("vocab_file", None)
         kwargs.update(overrides)
-        return cls(**kwargs)
+        extra = kwargs.pop("additional_special_tokens", None) or []
+        tokenizer = cls(**kwargs)
+        tokenizer._restore_added(added_tokens, folder)  # at the ids the folder gives them
+        if extra:  # then the additional special tokens the files name (added now if no id was given)
+            extra = as_token_list(extra, "additional_special_tokens")
+            tokenizer.add_tokens([t for t in extra if t not in tokenizer.vocab], special_tokens=True)
+            tokenizer.additional_special_tokens = list(dict.fromkeys(extra))
+            tokenizer._build_matchers()
+        return tokenizer
+
+    def _restore_added(self, tokens: list[tuple[int, AddedToken]], where: str) -> None:
+        """The added tokens a saved folder lists, at the ids it gives them: an id already taken must be the
+        token's own; a new one must be the next free id (added ids follow the vocabulary without gaps)."""
+        for token_id, token in tokens:
+            if token_id < len(self.ids_to_tokens):
+                if self.vocab.get(token.content) != token_id:
+                    raise TokenizerError(f"{where}: added token {token.content!r:.40} has id {token_id}, which is "
+                                         f"{self.ids_to_tokens[token_id]!r:.40} here; save the tokenizer again")
+                self._added[token_id] = token
+            elif token_id == len(self.ids_to_tokens):
+                self.add_tokens([token], special_tokens=token.special)
+            else:
+                raise TokenizerError(f"{where}: added token {token.content!r:.40} has id {token_id}; the next free id "
+                                     f"is {len(self.ids_to_tokens)} (added ids follow the vocabulary without gaps)")
+        if tokens:
+            self._build_matchers()
 
     def save_pretrained(self, save_directory: str | os.PathLike, **_ignored: Any) -> tuple[str, ...]:
         """Write vocab.txt, tokenizer_config.json and special_tokens_map.json, readable by us and by
@@ -278,6 +308,9 @@ class MobileBertTokenizer:
             config["max_input_chars_per_word"] = self.max_input_chars_per_word
         if self.never_split:
             config["never_split"] = list(self.never_split)
+        config["added_tokens_decoder"] = {str(i): {"content": t.content, "lstrip": t.lstrip, "normalized": t.normalized,
+                                                   "rstrip": t.rstrip, "single_word": t.single_word, "special": t.special}
+                                          for i, t in self.added_tokens_decoder.items()}
         for path, data in zip(paths[1:], (config, special)):
             with open(path, "w", encoding="utf-8") as f:
                 json.dump(data, f, indent=2, ensure_ascii=False)
@@ -291,14 +324,15 @@ class MobileBertTokenizer:
                                  "save_pretrained, which does)")
         path = os.path.join(folder, (f"{filename_prefix}-" if filename_prefix else "") + "vocab.txt")
         with open(path, "w", encoding="utf-8", newline="\n") as f:
-            f.write("\n".join(self.ids_to_tokens) + "\n")
+            f.write("\n".join(self.ids_to_tokens[:self._base_size]) + "\n")  # added tokens: tokenizer_config.json
         return (path,)
 
     # -------------------------------------------------------------------------------- vocabulary
 
     @property
     def vocab_size(self) -> int:
-        return len(self.ids_to_tokens)
+        """The WordPiece vocabulary's size, without added tokens (as HF); len(tokenizer) counts them."""
+        return self._base_size
 
     def __len__(self) -> int:
         return len(self.ids_to_tokens)
@@ -347,13 +381,90 @@ class MobileBertTokenizer:
         return self.model_max_length - self.num_special_tokens_to_add(pair=True)
 
     @property
+    def added_tokens_decoder(self) -> dict[int, AddedToken]:
+        """{id: AddedToken} of the tokens matched whole in the text before the three steps: the special
+        tokens (verbatim) and those added by add_tokens / add_special_tokens, by id (as HF)."""
+        out = {self.vocab[t]: AddedToken(t, normalized=False, special=True) for t in self.all_special_tokens
+               if t in self.vocab}
+        out.update(self._added)
+        return dict(sorted(out.items()))
+
+    @property
     def added_tokens_encoder(self) -> dict[str, int]:
-        """{token: id} of the tokens matched whole in the text before WordPiece (the special tokens), by id;
-        what HF's fast tokenizer lists as its added tokens."""
-        return {t: self.vocab[t] for t in sorted(self.all_special_tokens, key=self.vocab.__getitem__)}
+        """{token: id} of added_tokens_decoder, by id; what HF's fast tokenizer lists as its added tokens."""
+        return {t.content: i for i, t in self.added_tokens_decoder.items()}
 
     def get_added_vocab(self) -> dict[str, int]:
         return self.added_tokens_encoder
+
+    def add_tokens(self, new_tokens: Any, special_tokens: bool = False) -> int:
+        """Add tokens matched whole in the text, before normalization (as Hugging Face's add_tokens): a str,
+        an AddedToken (content, single_word, lstrip, rstrip, normalized, special), or a list of them. A token
+        not in the vocabulary gets the next id (len(tokenizer)); vocab_size does not change. Returns how
+        many tokens became added tokens (as HF counts: one already in the WordPiece vocabulary counts, and is
+        matched whole from now on; one already added does not)."""
+        special_tokens = as_bool(special_tokens, "special_tokens")
+        if new_tokens is None:
+            return 0
+        if isinstance(new_tokens, (str, Mapping)) or hasattr(new_tokens, "content"):
+            new_tokens = [new_tokens]
+        if not isinstance(new_tokens, (list, tuple)):
+            raise TokenizerError(f"add_tokens takes a str, an AddedToken or a list of them; got {describe(new_tokens)}")
+        count = 0
+        known = self.added_tokens_decoder
+        for k, value in enumerate(new_tokens):
+            token = added.as_added_token(value, special_tokens, f"add_tokens: token {k}")
+            token_id = self.vocab.get(token.content)
+            if token_id is not None and token_id in known and known[token_id].content == token.content:
+                if token != known[token_id]:  # new options for a token added before: replaced, counted (as HF)
+                    self._added[token_id] = known[token_id] = token
+                    count += 1
+                continue
+            if token_id is None:
+                if self.vocab is self._wordpiece_vocab:
+                    self.vocab = dict(self.vocab)  # WordPiece keeps looking pieces up in the original
+                token_id = len(self.ids_to_tokens)
+                # HF's fast tokenizer names a normalized added token by its normalized form ("NewWord" ->
+                # "newword": what convert_ids_to_tokens and decode give), and looks it up by its content
+                shown = self._normalize(token.content)[0] if token.normalized else token.content
+                self.ids_to_tokens.append(shown or token.content)
+                self.vocab[token.content] = token_id
+            self._added[token_id] = token
+            known[token_id] = token
+            count += 1
+        if count:
+            self._build_matchers()
+            self.clear_word_cache()  # (WordPiece's words do not depend on added tokens; cheap to be sure)
+        return count
+
+    def add_special_tokens(self, special_tokens_dict: Mapping[str, Any],
+                           replace_extra_special_tokens: bool = True, **_: Any) -> int:
+        """Set special tokens, as Hugging Face: {"cls_token": "<c>", ..., "additional_special_tokens": [...]},
+        each added (matched verbatim) if new. Returns how many tokens were added."""
+        if not isinstance(special_tokens_dict, Mapping):
+            raise TokenizerError(f"add_special_tokens takes a dict such as {{'additional_special_tokens': "
+                                 f"['<x>']}}; got {describe(special_tokens_dict)}")
+        count = 0
+        for key, value in special_tokens_dict.items():
+            if key in ("additional_special_tokens", "extra_special_tokens"):
+                if isinstance(value, (str, Mapping)) or not isinstance(value, (list, tuple)):
+                    raise TokenizerError(f"add_special_tokens: {key} is {describe(value)}; it must be a list of tokens")
+                tokens = [added.as_added_token(v, True, f"{key}[{k}]") for k, v in enumerate(value)]
+                count += self.add_tokens(tokens, special_tokens=True)
+                names = [t.content for t in tokens]
+                if replace_extra_special_tokens:
+                    self.additional_special_tokens = list(dict.fromkeys(names))
+                else:
+                    self.additional_special_tokens = list(dict.fromkeys(self.additional_special_tokens + names))
+            elif key in SPECIAL_TOKENS:
+                token = added.as_added_token(value, True, key)
+                count += self.add_tokens([token], special_tokens=True)
+                setattr(self, key, token.content)
+            else:
+                raise TokenizerError(f"add_special_tokens: {key!r} is not a special token of BERT's; use "
+                                     f"{sorted(SPECIAL_TOKENS)} or 'additional_special_tokens'")
+        self._build_matchers()
+        return count
 
     def convert_tokens_to_ids(self, tokens: str | Iterable[str]) -> int | list[int]:
         """Vocabulary ids; a token not in the vocabulary gives the [UNK] id."""
@@ -435,7 +546,7 @@ class MobileBertTokenizer:
         if cached is None:
             if len(word) > self.max_input_chars_per_word:
                 return ((self.unk_token_id, 0, len(word)),)
-            pieces = wordpiece(word, self.vocab, self.max_input_chars_per_word, self._longest)
+            pieces = wordpiece(word, self._wordpiece_vocab, self.max_input_chars_per_word, self._longest)
             if pieces is None:
                 cached = ((self.unk_token_id, 0, len(word)),)
             else:
@@ -469,29 +580,77 @@ class MobileBertTokenizer:
         self._words, self._old_words = {}, {}
         self._words_size = self._old_words_size = 0
 
-    def _parts(self, text: str) -> Iterable[tuple[int, str, str | None]]:
-        """(start, part, kind) of a text cut around the special tokens written in it ("[MASK]"; kind
-        "special") and the never_split words (kind "whole"), which are kept whole and never normalized;
-        kind None for the text between them."""
+    def _build_matchers(self) -> None:
+        """The regular expressions that find added tokens: on the raw text, the special tokens, the added
+        tokens with normalized=False (both longest first) and never_split words (only where whitespace, or
+        the text's ends, surround them); on the normalized text, the added tokens with normalized=True,
+        normalized as the text is (tokenization/added.py)."""
+        tokens = self.added_tokens_decoder
+        raw = [(t.content, t, i) for i, t in tokens.items() if not t.normalized]
+        self._raw_re, self._raw_tokens = added.matcher(raw)
+        whole = "|".join(re.escape(t) for t in sorted(set(self.never_split), key=len, reverse=True))
+        self._whole_re = re.compile(f"(?<!\\S)(?:{whole})(?!\\S)") if whole else None
+        self._special_first = tuple(dict.fromkeys([t[0] for t, _, _ in raw] + [t[0] for t in self.never_split]))
+        if any(t.lstrip for _, t, _ in raw):
+            self._special_first = None  # an lstrip token may start with any whitespace: always search
+        normalized = [(self._normalize(t.content)[0], t, i) for i, t in tokens.items() if t.normalized]
+        self._normalized_re, self._normalized_tokens = added.matcher([e for e in normalized if e[0]])
+
+    def _parts(self, text: str) -> Iterable[tuple[int, str, int | str | None]]:
+        """(start, part, kind) of a text cut around the special tokens and added tokens with normalized=False
+        written in it ("[MASK]"; kind: the token's id) and the never_split words (kind "whole"), which are
+        kept whole and never normalized; kind None for the text between them."""
         start = 0
-        if any(ch in text for ch in self._special_first):  # usually one fast test: "[" in text
-            for m in self._special_re.finditer(text):
+        if self._special_first is None or any(ch in text for ch in self._special_first):  # usually: "[" in text?
+            for a, b, token_id in added.find_added(text, self._raw_re, self._raw_tokens):
+                yield from self._whole_words(text, start, a)
+                yield a, text[a:b], token_id
+                start = b
+        yield from self._whole_words(text, start, len(text))
+
+    def _whole_words(self, text: str, start: int, end: int) -> Iterable[tuple[int, str, str | None]]:
+        """text[start:end] cut around the never_split words in it (kind "whole")."""
+        if self._whole_re is not None:
+            for m in self._whole_re.finditer(text, start, end):
                 if m.start() > start:
                     yield start, text[start:m.start()], None
-                yield m.start(), m.group(), m.lastgroup
+                yield m.start(), m.group(), "whole"
                 start = m.end()
-        if start < len(text):
-            yield start, text[start:] if start else text, None
+        if start < end:
+            yield start, text[start:end] if start or end < len(text) else text, None
 
     def _add_words(self, seg: Segment, normalized: str, origin: Sequence[int], base: int, word: int) -> int:
         """Steps 2-3 on a normalized text: append its tokens to `seg`, with offsets in the original text
         (`base` + origin) and word indexes from `word` on. Returns the next word index."""
         ids, offsets, words = seg.ids, seg.offsets, seg.words
+        if self._normalized_re is not None:  # added tokens (normalized=True) cut the normalized text first
+            start = 0
+            for a, b, token_id in added.find_added(normalized, self._normalized_re, self._normalized_tokens):
+                word = self._add_words_plain(seg, normalized, origin, base, word, start, a)
+                ids.append(token_id)
+                offsets.append((base + origin[a], base + origin[b - 1] + 1))
+                words.append(word)
+                word, start = word + 1, b
+            return self._add_words_plain(seg, normalized, origin, base, word, start, len(normalized))
         for a, b in split_words(normalized):
             for token_id, s, e in self._wordpiece(normalized[a:b]):
                 ids.append(token_id)
                 offsets.append((base + origin[a + s], base + origin[a + e - 1] + 1))
                 words.append(word)
+            word += 1
+        return word
+
+    def _add_words_plain(self, seg: Segment, normalized: str, origin: Sequence[int], base: int, word: int,
+                         start: int, end: int) -> int:
+        """Steps 2-3 on normalized[start:end] (text between two added tokens)."""
+        if end <= start:
+            return word
+        piece = normalized[start:end]
+        for a, b in split_words(piece):
+            for token_id, s, e in self._wordpiece(piece[a:b]):
+                seg.ids.append(token_id)
+                seg.offsets.append((base + origin[start + a + s], base + origin[start + a + e - 1] + 1))
+                seg.words.append(word)
             word += 1
         return word
 
@@ -504,11 +663,11 @@ class MobileBertTokenizer:
             if max_tokens is not None and len(seg.ids) >= max_tokens:
                 break
             if kind is not None:  # a special token, or a never_split word: one token, one word
-                seg.ids.append(self.vocab.get(part, self.unk_token_id))
+                seg.ids.append(self.vocab.get(part, self.unk_token_id) if kind == "whole" else kind)
                 seg.offsets.append((base, base + len(part)))
                 seg.words.append(word)
                 word += 1
-            elif max_tokens is None or len(part) <= CHUNK:
+            elif max_tokens is None or len(part) <= CHUNK or self._normalized_re is not None:
                 normalized, origin = self._normalize(part)
                 word = self._add_words(seg, normalized, origin, base, word)
             else:
@@ -590,6 +749,11 @@ class MobileBertTokenizer:
         for t in (text,) if pair is None else (text, check_text(pair, "pair")):
             seg = self._segment(t)
             tokens += [self.ids_to_tokens[i] for i in seg.ids]
+            if any(t.lstrip or t.rstrip for t in self._added.values()):  # HF: the token is the text it matched
+                for k, (i, (a, b)) in enumerate(zip(seg.ids, seg.offsets), start=len(tokens) - len(seg.ids)):
+                    token = self._added.get(i)
+                    if token is not None and (token.lstrip or token.rstrip):
+                        tokens[k] = self._normalize(t[a:b])[0] if token.normalized else t[a:b]
             if self.never_split:  # a never_split word is its own token, in the vocabulary or not (as HF's)
                 for k, (i, (a, b)) in enumerate(zip(seg.ids, seg.offsets), start=len(tokens) - len(seg.ids)):
                     if i == self.unk_token_id and t[a:b] in self.never_split:
@@ -606,12 +770,12 @@ class MobileBertTokenizer:
         text = check_text(text, "text")
         normalized, words, pieces = [], [], []
         for _, part, kind in self._parts(text):
-            norm = part if kind else self._normalize(part)[0]
+            norm = part if kind is not None else self._normalize(part)[0]
             normalized.append(norm)
-            spans = [(0, len(part))] if kind else split_words(norm)
+            spans = [(0, len(part))] if kind is not None else split_words(norm)
             for a, b in spans:
                 words.append(norm[a:b])
-                pieces.append([norm] if kind else [self.ids_to_tokens[i] for i, _, _ in self._wordpiece(norm[a:b])])
+                pieces.append([norm] if kind is not None else [self.ids_to_tokens[i] for i, _, _ in self._wordpiece(norm[a:b])])
         ids = self.encode(text)
         return Explanation(text, "".join(normalized), words, pieces, self.convert_ids_to_tokens(ids), ids)
 
@@ -806,7 +970,7 @@ class MobileBertTokenizer:
 
     def _row(self, first: Segment, second: Segment | None, add_special_tokens: bool, sample: int) -> dict:
         """One encoded row: [CLS] first [SEP] (second [SEP]), with everything the caller may ask for."""
-        cls_, sep = ([self.cls_token_id], [self.sep_token_id]) if add_special_tokens else ([], [])
+        cls_, sep = ([self._post_ids[0]], [self._post_ids[1]]) if add_special_tokens else ([], [])
         n_cls, n_sep = len(cls_), len(sep)
         ids = cls_ + first.ids + sep
         types = [0] * len(ids)

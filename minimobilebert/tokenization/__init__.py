@@ -6,6 +6,7 @@
 
 and what the tokenizer class (minimobilebert/tokenizer.py) needs around them:
 
+    added.py         added tokens (add_tokens): found in the text before step 1, the text split around them
     truncation.py    fitting tokens into max_length: truncation and overflowing windows
     encoding.py      what the tokenizer returns (BatchEncoding) and explains (Explanation)
     decoding.py      the spaces removed when ids become text again

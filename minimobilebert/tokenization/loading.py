@@ -179,10 +179,6 @@ def read_tokenizer_json(path: str) -> dict[str, Any]:
     if not isinstance(added, list) or not all(isinstance(t, dict) for t in added):
         raise TokenizerError(f"{what}: {path!r} has added_tokens = {added!r:.80}; it must be a list of objects")
     special = [as_token(t, f"{what}: added_tokens[{i}]") for i, t in enumerate(added) if t.get("special")]
-    missing = [t for t in special if t not in vocab]
-    if missing:
-        raise TokenizerError(f"{what}: {path!r} adds tokens outside its WordPiece vocabulary ({missing}); not "
-                             "supported")
     field = f"{what} {path!r}: "
     return {"vocab": tokens,
             "do_lower_case": as_bool(normalizer.get("lowercase", True), field + "normalizer.lowercase"),
@@ -232,3 +228,22 @@ def read_tokenizer_options(folder: str) -> dict[str, Any]:
                              "does; remove the field")
     options.pop("do_basic_tokenize", None)
     return options
+
+
+def read_added_tokens_of(folder: str) -> list:
+    """The added tokens a saved folder lists, as (id, AddedToken) by id: tokenizer_config.json's
+    "added_tokens_decoder" (transformers 4, and what we write), else tokenizer.json's "added_tokens" (all
+    that transformers 5 writes), each field checked."""
+    from .added import read_added_tokens
+
+    config = os.path.join(folder, "tokenizer_config.json")
+    if os.path.lexists(config):
+        data = files.read_json(config, "tokenizer_config.json", TokenizerError)
+        if isinstance(data, dict) and data.get("added_tokens_decoder"):
+            return read_added_tokens(data["added_tokens_decoder"], "tokenizer_config.json: added_tokens_decoder")
+    path = os.path.join(folder, "tokenizer.json")
+    if os.path.lexists(path):
+        data = files.read_json(path, "tokenizer.json", TokenizerError)
+        if isinstance(data, dict):
+            return read_added_tokens(data.get("added_tokens"), "tokenizer.json: added_tokens")
+    return []
