@@ -772,10 +772,20 @@ class MobileBertTokenizer:
         for _, part, kind in self._parts(text):
             norm = part if kind is not None else self._normalize(part)[0]
             normalized.append(norm)
-            spans = [(0, len(part))] if kind is not None else split_words(norm)
-            for a, b in spans:
-                words.append(norm[a:b])
-                pieces.append([norm] if kind is not None else [self.ids_to_tokens[i] for i, _, _ in self._wordpiece(norm[a:b])])
+            if kind is not None:  # a special or added token, or a never_split word: one word, kept whole
+                words.append(norm)
+                pieces.append([norm])
+                continue
+            start = 0  # added tokens (normalized=True) found in the normalized text, the words between them
+            for a, b, token_id in added.find_added(norm, self._normalized_re, self._normalized_tokens) + [(len(norm),) * 3]:
+                for c, d in split_words(norm[start:a]):
+                    word = norm[start + c:start + d]
+                    words.append(word)
+                    pieces.append([self.ids_to_tokens[i] for i, _, _ in self._wordpiece(word)])
+                if b > a:
+                    words.append(norm[a:b])
+                    pieces.append([self.ids_to_tokens[token_id]])
+                start = b
         ids = self.encode(text)
         return Explanation(text, "".join(normalized), words, pieces, self.convert_ids_to_tokens(ids), ids)
 

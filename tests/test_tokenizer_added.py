@@ -119,6 +119,16 @@ def test_special_token_replaced_as_hf(transformers):
     assert ours("a <a> <b> <c>")["input_ids"] == hf("a <a> <b> <c>")["input_ids"]
 
 
+def test_explain_shows_added_tokens(transformers):
+    ours, hf = both(transformers)
+    add_same(ours, hf, transformers)
+    for text in ADDED_TEXTS:
+        explained = ours.explain(text)
+        assert explained.ids == hf(text)["input_ids"]
+        assert [p for word in explained.pieces for p in word] == hf.convert_ids_to_tokens(explained.ids[1:-1])
+        assert len(explained.words) == len(explained.pieces) == len(set(w for w in hf(text).word_ids() if w is not None))
+
+
 def test_word_cache_is_not_stale(transformers):
     ours, hf = both(transformers)
     text = "xyzzy unaffable xyzzy"
@@ -162,6 +172,18 @@ def test_hostile_added_tokens_refused(tmp_path, decoder, match):
     (tmp_path / "tokenizer_config.json").write_text(json.dumps(config))
     with pytest.raises(TokenizerError, match=match):
         MobileBertTokenizer.from_pretrained(tmp_path)
+
+
+def test_hostile_tokenizer_json_added_tokens_refused(transformers, tmp_path):
+    hf = transformers.BertTokenizer(vocab=VOCAB_FILE)
+    hf.add_tokens(["newword"])
+    hf.save_pretrained(tmp_path)
+    data = json.loads((tmp_path / "tokenizer.json").read_text())
+    for bad, match in (({"id": "x", "content": "y"}, "id"), ({"id": 30522, "content": None}, "content"),
+                       ({"id": 30522, "content": "y", "lstrip": 1}, "lstrip"), ("y", "object")):
+        (tmp_path / "tokenizer.json").write_text(json.dumps(dict(data, added_tokens=data["added_tokens"][:-1] + [bad])))
+        with pytest.raises(TokenizerError, match=match):
+            MobileBertTokenizer.from_pretrained(tmp_path)
 
 
 def test_bad_arguments_refused():
