@@ -55,7 +55,8 @@ from .tokenization import added
 from .tokenization.added import AddedToken  # noqa: F401  (exported: tokenizer.add_tokens([AddedToken(...)]))
 from .tokenization.compat import BasicTokenizer, WordpieceTokenizer, _is_control, _is_punctuation, _is_whitespace  # noqa: F401
 from .tokenization.decoding import CLEAN_UP, clean_up_piece, clean_up_tokenization  # noqa: F401
-from .tokenization.encoding import BatchEncoding, CharSpan, Explanation, TokenSpan, pad_encoded  # noqa: F401
+from .tokenization.encoding import (BatchEncoding, CharSpan, Explanation, TokenSpan, pad_encoded,  # noqa: F401
+                                  pad_row, to_array)
 from .tokenization.loading import (  # noqa: F401
     NO_LIMIT, SPECIAL_TOKENS, VOCAB_FILE, as_bool, as_int, as_max_length, as_optional_bool, as_side, as_token,
     as_token_list, check_text, describe, load_vocab, read_added_tokens_of, read_tokenizer_json, read_tokenizer_options,
@@ -882,7 +883,7 @@ class MobileBertTokenizer:
         if flat:
             data = {k: v[0] for k, v in data.items()}
         if return_tensors == "np":
-            data = {k: self._array(k, v) for k, v in data.items()}
+            data = {k: to_array(k, v) for k, v in data.items()}
         return BatchEncoding(data, [r["sequence_ids"] for r in rows], [r["word_ids"] for r in rows],
                              offsets=[r["offset_mapping"] for r in rows], ids=[r["input_ids"] for r in rows],
                              vocab=self.ids_to_tokens, n_sequences=(1 if text_pair is None else 2) if rows else None)
@@ -999,22 +1000,14 @@ class MobileBertTokenizer:
                 "special_tokens_mask": special, "offset_mapping": offsets, "sequence_ids": sequence_ids,
                 "word_ids": word_ids, "sample": sample}
 
-    def _pad(self, row: dict, width: int, side: str = "right") -> None:
-        n = width - len(row["input_ids"])
-        if n <= 0:
-            return
-        fill = {"input_ids": self.pad_token_id, "token_type_ids": self.pad_token_type_id, "attention_mask": 0,
-                "special_tokens_mask": 1, "offset_mapping": (0, 0), "sequence_ids": None, "word_ids": None}
-        for key, value in fill.items():
-            row[key] = row[key] + [value] * n if side == "right" else [value] * n + row[key]
+    def _padding_values(self, main: str = "input_ids") -> dict[str, Any]:
+        """What each per-token key is padded with, in the call and in `pad`."""
+        return {main: self.pad_token_id, "token_type_ids": self.pad_token_type_id, "attention_mask": 0,
+                "special_tokens_mask": 1, "offset_mapping": (0, 0)}
 
-    @staticmethod
-    def _array(key: str, value: list) -> np.ndarray:
-        try:
-            return np.array(value, dtype=np.int64)
-        except ValueError:
-            raise TokenizerError(f"the rows of {key!r} have different lengths, so they make no array; pass "
-                                 "padding=True (or 'max_length') with return_tensors='np'") from None
+    def _pad(self, row: dict, width: int, side: str = "right") -> None:
+        for key, value in {**self._padding_values(), "sequence_ids": None, "word_ids": None}.items():
+            row[key] = pad_row(row[key], width, value, side)
 
     def encode(self, text: Any, text_pair: Any = None, **options: Any) -> list[int]:
         """The input ids of one text (or pair), with [CLS]/[SEP]."""
@@ -1083,9 +1076,7 @@ class MobileBertTokenizer:
             raise TokenizerError(f"return_tensors={return_tensors!r}: this tokenizer returns Python lists (None) or "
                                  "NumPy arrays ('np'); there is no torch or tensorflow here")
         main = self.model_input_names[0]
-        fill = {main: self.pad_token_id, "token_type_ids": self.pad_token_type_id, "attention_mask": 0,
-                "special_tokens_mask": 1, "offset_mapping": (0, 0)}
-        return pad_encoded(encoded_inputs, main=main, fill=fill, strategy=strategy, max_length=max_length,
+        return pad_encoded(encoded_inputs, main=main, fill=self._padding_values(main), strategy=strategy, max_length=max_length,
                            multiple=pad_to_multiple_of, side=side,
                            add_attention_mask=as_bool(return_attention_mask, "return_attention_mask"),
                            return_tensors=return_tensors, vocab=self.ids_to_tokens, mask_when_empty=mask_when_empty)

@@ -343,12 +343,12 @@ def pad_encoded(inputs: Any, *, main: str, fill: dict[str, Any], strategy: str, 
     for key, value in data.items():
         if key == main or key in TOKEN_KEYS:
             key_rows = rows if key == main else value if batched else [value]
-            padded = [_pad_row(r, width, fill[key], side) for r in key_rows]
+            padded = [pad_row(r, width, fill[key], side) for r in key_rows]
             out[key] = padded if batched else padded[0]
         else:
             out[key] = value
     if add_attention_mask and "attention_mask" not in data:
-        masks = [_pad_row([1] * len(row), width, 0, side) for row in rows]
+        masks = [pad_row([1] * len(row), width, 0, side) for row in rows]
         out["attention_mask"] = masks if batched else masks[0]
 
     if records is not None and (len(records) != len(rows)
@@ -357,9 +357,9 @@ def pad_encoded(inputs: Any, *, main: str, fill: dict[str, Any], strategy: str, 
     if records is None:
         return BatchEncoding(out, tensor_type=return_tensors)
     id_rows = out[main] if batched else [out[main]]
-    return BatchEncoding(out, [_pad_row(r[0], width, None, side) for r in records],
-                         [_pad_row(r[1], width, None, side) for r in records],
-                         offsets=[_pad_row(r[2], width, (0, 0), side) for r in records], ids=[list(r) for r in id_rows],
+    return BatchEncoding(out, [pad_row(r[0], width, None, side) for r in records],
+                         [pad_row(r[1], width, None, side) for r in records],
+                         offsets=[pad_row(r[2], width, (0, 0), side) for r in records], ids=[list(r) for r in id_rows],
                          vocab=vocab, n_sequences=n_sequences, tensor_type=return_tensors)
 
 
@@ -417,7 +417,9 @@ def _check_ints(row: Any, key: str, example: int | None) -> None:
                          "integers (token ids or 0/1 masks)")
 
 
-def _pad_row(row: Sequence, width: int | None, value: Any, side: str) -> list:
+def pad_row(row: Sequence, width: int | None, value: Any, side: str) -> list:
+    """`row` as a list, padded with `value` to `width` items on `side` ("right" / "left"); as it is when it
+    is already that long or width is None. The one padding rule of the tokenizer's call and of `pad`."""
     n = 0 if width is None else width - len(row)
     if n <= 0:
         return list(row)
