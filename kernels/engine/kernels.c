@@ -213,22 +213,22 @@ TGT_AVX512 static void kern_avx512_direct(ptrdiff_t K, const float *A, ptrdiff_t
 /* Softmax numerators, AVX-512 (rowops.h's exp_rows, written with intrinsics: gcc's vectorisation of that
  * loop nest ran at ~2.8 cycles per element, 6% of a 1x384 forward). Two passes over each row, which is
  * in L1: (1) s = s * scale + mask, and the row maximum; (2) s = exp(s - max), and the row sum. exp is
- * exp_poly's algorithm (same clamp, split of ln 2 and polynomial), 16 lanes at a time, with
+ * exp_poly's algorithm and constants (rowops.h's MMB_EXP_*), 16 lanes at a time, with
  * _mm512_roundscale_ps for floor and _mm512_scalef_ps for the multiplication by 2^n. */
 TGT_AVX512 static inline __m512 exp16_avx512(__m512 x) {
-    const __mmask16 under = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.0f), _CMP_LE_OQ);
-    x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
-    const __m512 fx = _mm512_roundscale_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f),
-                                                           _mm512_set1_ps(0.5f)),
+    const __m512 low = _mm512_set1_ps(MMB_EXP_LOW);
+    const __mmask16 under = _mm512_cmp_ps_mask(x, low, _CMP_LE_OQ);
+    x = _mm512_max_ps(x, low);
+    const __m512 fx = _mm512_roundscale_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(MMB_EXP_LOG2E), _mm512_set1_ps(0.5f)),
                                            _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(fx, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 y = _mm512_set1_ps(1.9875691500e-4f);
-    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.3981999507e-3f));
-    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073e-3f));
-    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(4.1665795894e-2f));
-    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.6666665459e-1f));
-    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201e-1f));
+    __m512 r = _mm512_fnmadd_ps(fx, _mm512_set1_ps(MMB_EXP_LN2_HI), x);
+    r = _mm512_fnmadd_ps(fx, _mm512_set1_ps(MMB_EXP_LN2_LO), r);
+    __m512 y = _mm512_set1_ps(MMB_EXP_P0);
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(MMB_EXP_P1));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(MMB_EXP_P2));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(MMB_EXP_P3));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(MMB_EXP_P4));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(MMB_EXP_P5));
     y = _mm512_add_ps(_mm512_fmadd_ps(y, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
     return _mm512_maskz_mov_ps((__mmask16)~under, _mm512_scalef_ps(y, fx));
 }

@@ -11,22 +11,35 @@
 /* exp(x) for x <= 0 (softmax after the row maximum is subtracted): Cephes' expf. x = n ln2 + r with
  * |r| <= ln2/2, exp(r) by a degree-7 polynomial (relative error ~1e-7), times 2^n built in the exponent
  * bits. Below -87 the result is 0 (float32's smallest normal is exp(-87.3)): the rows sum to >= 1. */
+#ifndef MMB_EXP_CONSTANTS
+#define MMB_EXP_CONSTANTS /* shared with kernels.c's AVX-512 exp16_avx512 */
+#define MMB_EXP_LOW (-87.0f)
+#define MMB_EXP_LOG2E 1.44269504088896341f
+#define MMB_EXP_LN2_HI 0.693359375f
+#define MMB_EXP_LN2_LO (-2.12194440e-4f)
+#define MMB_EXP_P0 1.9875691500e-4f
+#define MMB_EXP_P1 1.3981999507e-3f
+#define MMB_EXP_P2 8.3334519073e-3f
+#define MMB_EXP_P3 4.1665795894e-2f
+#define MMB_EXP_P4 1.6666665459e-1f
+#define MMB_EXP_P5 5.0000001201e-1f
+#endif
 TGT static inline float F(exp_poly)(float x) {
-    x = x < -87.0f ? -87.0f : x;
-    float fx = floorf(x * 1.44269504088896341f + 0.5f);
-    float r = x - fx * 0.693359375f;
-    r = r - fx * -2.12194440e-4f;
-    float y = 1.9875691500e-4f;
-    y = y * r + 1.3981999507e-3f;
-    y = y * r + 8.3334519073e-3f;
-    y = y * r + 4.1665795894e-2f;
-    y = y * r + 1.6666665459e-1f;
-    y = y * r + 5.0000001201e-1f;
+    x = x < MMB_EXP_LOW ? MMB_EXP_LOW : x;
+    float fx = floorf(x * MMB_EXP_LOG2E + 0.5f);
+    float r = x - fx * MMB_EXP_LN2_HI;
+    r = r - fx * MMB_EXP_LN2_LO;
+    float y = MMB_EXP_P0;
+    y = y * r + MMB_EXP_P1;
+    y = y * r + MMB_EXP_P2;
+    y = y * r + MMB_EXP_P3;
+    y = y * r + MMB_EXP_P4;
+    y = y * r + MMB_EXP_P5;
     y = y * r * r + r + 1.0f;
     int32_t bits = ((int32_t)fx + 127) << 23;
     float p2;
     memcpy(&p2, &bits, sizeof p2);
-    return x <= -87.0f ? 0.0f : y * p2;
+    return x <= MMB_EXP_LOW ? 0.0f : y * p2;
 }
 
 /* The activations on a row, in float32 with exp_poly, so the compiler vectorises them (one libm call per
