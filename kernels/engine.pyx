@@ -68,6 +68,7 @@ cdef extern from "engine/engine.h":
         int nthreads
         float *scratch
         size_t scratch_floats
+        int retire_at
     int mmb_set_isa(int isa) nogil
     int mmb_get_isa() nogil
     int mmb_cpu_isa() nogil
@@ -186,6 +187,7 @@ cdef class Plan:
     cdef public Py_ssize_t max_k
     cdef public int H
     cdef public list pool  # reusable (rows, activation buffers but the output, scratch) of recent calls
+    cdef public long retired  # threads that left a forward's team as stragglers, all calls together
 
     def __cinit__(self):
         self.ops = NULL
@@ -201,6 +203,7 @@ cdef class Plan:
         self.widths = list(widths)
         self.H = H
         self.pool = []
+        self.retired = 0
         word = emb["word"]
         self.emb.word = _fptr(word)
         self.emb.vocab = word.shape[0]
@@ -253,11 +256,15 @@ cdef class Plan:
                 self.max_k = op.K
 
 
-def forward(Plan plan, input_ids, token_type_ids, position_ids, attention_mask, int nthreads):
+def forward(Plan plan, input_ids, token_type_ids, position_ids, attention_mask, int nthreads,
+            int retire_at=0):
     """Embeddings through the last layer: returns the float32 [B, T, H] sequence output. The id arrays are
     C-contiguous int64 [B, T] (position_ids [1, T] or [B, T]; attention_mask [B, T] or None), already
     validated (every id inside its table). Activation buffers and scratch of a previous call of the same
-    size are reused (taken from plan.pool, so concurrent calls never share them); the output is new."""
+    size are reused (taken from plan.pool, so concurrent calls never share them); the output is new.
+    A thread that keeps arriving late at the per-layer barrier (its core is shared with another process)
+    leaves the team and the others take its rows; plan.retired counts those. retire_at (tests): force
+    one retirement at that barrier, 1 = the first layer's."""
     cdef Py_ssize_t B = input_ids.shape[0], T = input_ids.shape[1]
     cdef Py_ssize_t rows = B * T
     try:
@@ -298,6 +305,7 @@ def forward(Plan plan, input_ids, token_type_ids, position_ids, attention_mask, 
         a.nops = plan.nops
         a.max_k = plan.max_k
         a.nthreads = nthreads
+        a.retire_at = retire_at
         need = mmb_forward_scratch_floats(&a)
         if scratch is None or scratch.size < need:
             scratch = np.empty(need, dtype=np.float32)
@@ -308,8 +316,9 @@ def forward(Plan plan, input_ids, token_type_ids, position_ids, attention_mask, 
     finally:
         free(pbufs)
         free(lds)
-    if rc != 0:
+    if rc < 0:
         raise MemoryError("the engine could not allocate its scratch memory")
+    plan.retired += rc
     plan.pool.append((rows, bufs[1:], scratch))
     if len(plan.pool) > 2:  # keep the two most recent
         del plan.pool[0]

@@ -129,6 +129,56 @@ def test_thread_counts_agree(compiled, monkeypatch, threads):
         assert err <= ENGINE_TOLERANCE, f"{B}x{T}: {err:.3g}"
 
 
+def plan_and_batch(B: int, T: int, seed: int = 5, **overrides):
+    """A perturbed small model, its compiled plan and a padded random batch for _engine.forward."""
+    config = mm.MobileBertConfig(**dict(CONFIG_GRID["mobilebert"], **overrides))
+    m = perturbed_model(config)
+    ids, mask, types = random_batch(np.random.default_rng(seed), config.vocab_size, B, T, config.type_vocab_size)
+    positions = np.arange(T, dtype=np.int64)[None]
+    return m, engine._plan(m.p, m.config), (ids, types, positions, mask)
+
+
+@pytest.mark.parametrize("threads", [2, 3, 4])
+def test_a_thread_leaving_the_team_changes_nothing(compiled, threads):
+    """A straggler leaves the team at a per-layer barrier and the others take its rows from there on
+    (kernels/engine/forward.c). Forced at the first, second and last barrier (the test hook retire_at),
+    the output is the one-thread output and the reference's."""
+    m, plan, batch = plan_and_batch(3, 21)
+    ids, types, positions, mask = batch
+    alone = compiled.forward(plan, *batch, 1).copy()
+    assert relative_error(alone, reference(m, ids, mask, types, positions)) <= ENGINE_TOLERANCE
+    layers = m.config.num_hidden_layers
+    for at in (1, 2, layers):
+        before = plan.retired
+        out = compiled.forward(plan, *batch, threads, at)
+        assert plan.retired >= before + 1, f"no thread left at barrier {at}"
+        assert relative_error(out, alone) <= 1e-6, f"left at barrier {at}"
+    out = compiled.forward(plan, *batch, threads, layers + 1)  # past the last barrier: nobody is forced out
+    assert relative_error(out, alone) <= 1e-6
+
+
+def test_forward_under_a_cpu_hog_equals_one_thread(compiled):
+    """With another process busy on core 0, the thread sharing that core arrives late at the barriers and
+    may leave the team (and the next calls run with fewer threads until a full team is tried again):
+    whatever the schedule, every result equals the one-thread result. Timing is the benchmark's job
+    (kernels/benchmark.py, contention cell); this checks that the paths it takes compute the same thing."""
+    if not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs two CPUs and sched_setaffinity")
+    m, plan, batch = plan_and_batch(2, 128, num_hidden_layers=24, max_position_embeddings=128)
+    alone = compiled.forward(plan, *batch, 1).copy()
+    cpu = min(os.sched_getaffinity(0))
+    busy = f"import os\nos.sched_setaffinity(0, {{{cpu}}})\nprint('busy', flush=True)\nwhile True: pass"
+    hog = subprocess.Popen([sys.executable, "-c", busy], stdout=subprocess.PIPE, text=True)
+    try:
+        assert hog.stdout.readline().strip() == "busy"
+        for _ in range(40):
+            out = compiled.forward(plan, *batch, 2)
+            assert relative_error(out, alone) <= 1e-6, f"{plan.retired} thread(s) left so far"
+    finally:
+        hog.kill()
+        hog.wait()
+
+
 def test_concurrent_calls_from_python_threads(compiled):
     """Python threads calling the engine at once (it runs without the GIL) get each their own result: the
     reused activation buffers are never shared between calls in flight."""

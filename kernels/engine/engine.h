@@ -109,13 +109,16 @@ typedef struct {
     ptrdiff_t max_k;                         /* largest K of any GEMM step (for scratch sizing) */
     int nthreads;
     float *scratch; size_t scratch_floats;   /* optional: mmb_forward_scratch_floats(args) floats, else malloc */
+    int retire_at;                           /* test hook: at this barrier (1 = first) the last thread to
+                                              * arrive leaves the team, late or not; 0 = only stragglers do */
 } mmb_forward_args;
 
 /* Floats of scratch mmb_forward needs (all threads together) for these args. */
 size_t mmb_forward_scratch_floats(const mmb_forward_args *a);
 
 /* Embeddings through the last layer in one call (OpenMP threads split the B*T rows; GEMMs inside are
- * single-threaded). Returns 0, or -1 if scratch memory could not be allocated. Call without the GIL. */
+ * single-threaded). Returns how many threads left the team as stragglers (forward.c: 0 on a quiet
+ * machine), or -1 if scratch memory could not be allocated. Call without the GIL. */
 int mmb_forward(const mmb_forward_args *a);
 int mmb_has_openmp(void);
 

@@ -37,38 +37,158 @@ int mmb_has_openmp(void) {
 #endif
 }
 
-/* The barrier before each attention step. Not `#pragma omp barrier`: libgomp's spins for a long time
- * (GOMP_SPINCOUNT, 300000 by default), so when another process holds one core, the thread waiting on
- * the free core keeps it busy and the descheduled thread cannot move there. This one spins ~50 us (a
- * quiet machine's imbalance), then sleeps on a futex (Linux; elsewhere it yields), leaving the core free. */
+/* The barrier before each attention step, and the team that meets there.
+ *
+ * Not `#pragma omp barrier`: libgomp's spins for a long time (GOMP_SPINCOUNT, 300000 by default), so when
+ * another process holds one core, the thread waiting on the free core keeps it busy and the descheduled
+ * thread cannot move there. This one spins ~50 us (a quiet machine's imbalance), then sleeps on a futex
+ * (Linux; elsewhere it yields), leaving the core free.
+ *
+ * A thread that shares its core with another process reaches every barrier late: it must wait for the
+ * other process's time slice after each wake-up (~1.5 ms on the 2-core test machine, against ~1.1 ms of
+ * work per thread between two barriers at 1x128). So the team drops a straggler: the last thread to
+ * arrive measures how late it is (L, after the first arrival) against the work the others did since the
+ * last release (W, per thread). With n threads, the others would absorb its rows in W / (n - 1) more
+ * time per step, so when L exceeds about that (LATE_FACTOR, and MIN_LATE) at two barriers running, the
+ * straggler retires:
+ * it leaves the forward, and from this barrier on the remaining threads split all rows between them.
+ * That is sound at any barrier, because every step between two barriers reads only its own rows, and at
+ * a barrier every row of every earlier step is written. On a quiet machine L stays far below W. */
 #define BARRIER_SPINS 2000
+#define MAX_THREADS 64
+#define MIN_LATE 2e-4 /* seconds */
+#define LATE_FACTOR 0.75 /* fewer threads each do more rows per GEMM, more efficiently: at 1x128 one thread
+                          * alone took 2.07 ms a layer, not 2 x the 1.1 ms each of two threads took */
 typedef struct {
-    int count;  /* threads arrived in this phase (atomic) */
-    int phase;  /* generation number (atomic) */
-} mmb_barrier;
+    int count;                  /* threads arrived in this phase (atomic) */
+    int phase;                  /* generation number (atomic) */
+    int n;                      /* threads in the team (changed by the last arriver, before release) */
+    int member[MAX_THREADS];    /* their OpenMP thread numbers, in order */
+    double arrived[MAX_THREADS];/* each thread's arrival time in this phase (by thread number) */
+    double released;            /* time of the last release */
+    int straggler, streak;      /* last arriver of the previous barrier that was late, and how often */
+    int barriers, retire_at;    /* barriers passed; test hook: force a retirement at this one (0: never) */
+    int retired, forced;        /* threads that left the team; of those, by the test hook */
+    int finished;               /* members that finished the last layer (atomic) */
+} mmb_team;
 
-static void barrier_wait(mmb_barrier *b, int n) {
-    if (n <= 1) return;
-    const int phase = __atomic_load_n(&b->phase, __ATOMIC_ACQUIRE);
-    if (__atomic_add_fetch(&b->count, 1, __ATOMIC_ACQ_REL) == n) {
-        __atomic_store_n(&b->count, 0, __ATOMIC_RELAXED);
-        __atomic_store_n(&b->phase, phase + 1, __ATOMIC_RELEASE);
-#if defined(__linux__)
-        syscall(SYS_futex, &b->phase, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+static double now(void) {
+#ifdef _OPENMP
+    return omp_get_wtime();
+#else
+    return 0.0;
 #endif
-        return;
+}
+
+/* The last arriver's decision: does it leave the team? (Runs before the release, alone.) */
+static int should_retire(mmb_team *tm, int tid, double t) {
+    if (tm->n <= 1) return 0;
+    if (tm->retire_at > 0 && tm->barriers + 1 == tm->retire_at) return ++tm->forced;
+    double first = t;
+    for (int i = 0; i < tm->n; i++)
+        if (tm->member[i] != tid && tm->arrived[tm->member[i]] < first) first = tm->arrived[tm->member[i]];
+    const double late = t - first, work = first - tm->released;
+    if (late > MIN_LATE && late > LATE_FACTOR * work / (tm->n - 1)) {
+        tm->streak = tm->straggler == tid ? tm->streak + 1 : 1;
+        tm->straggler = tid;
+    } else {
+        tm->streak = 0;
+    }
+    return tm->streak >= 2;
+}
+
+/* Wait until every member has arrived. Returns 1 if the caller has left the team (it must stop). */
+static int barrier_wait(mmb_team *tm, int tid) {
+    const int n = __atomic_load_n(&tm->n, __ATOMIC_RELAXED);
+    if (n <= 1) return 0;
+    const int phase = __atomic_load_n(&tm->phase, __ATOMIC_ACQUIRE);
+    const double t = now();
+    tm->arrived[tid] = t;  /* published by the add below (release) */
+    if (__atomic_add_fetch(&tm->count, 1, __ATOMIC_ACQ_REL) == n) {
+        const int leave = should_retire(tm, tid, t);
+        if (leave) {
+            int j = 0;
+            for (int i = 0; i < n; i++)
+                if (tm->member[i] != tid) tm->member[j++] = tm->member[i];
+            __atomic_store_n(&tm->n, n - 1, __ATOMIC_RELAXED);  /* published by the release below */
+            tm->retired++;
+            tm->streak = 0;
+        }
+        tm->barriers++;
+        tm->released = now();
+        __atomic_store_n(&tm->count, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&tm->phase, phase + 1, __ATOMIC_RELEASE);
+#if defined(__linux__)
+        syscall(SYS_futex, &tm->phase, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+#endif
+        return leave;
     }
     for (int i = 0; i < BARRIER_SPINS; i++) {
-        if (__atomic_load_n(&b->phase, __ATOMIC_ACQUIRE) != phase) return;
+        if (__atomic_load_n(&tm->phase, __ATOMIC_ACQUIRE) != phase) return 0;
         MMB_PAUSE();
     }
-    while (__atomic_load_n(&b->phase, __ATOMIC_ACQUIRE) == phase) {
+    while (__atomic_load_n(&tm->phase, __ATOMIC_ACQUIRE) == phase) {
 #if defined(__linux__)
-        syscall(SYS_futex, &b->phase, FUTEX_WAIT_PRIVATE, phase, NULL, NULL, 0);
+        syscall(SYS_futex, &tm->phase, FUTEX_WAIT_PRIVATE, phase, NULL, NULL, 0);
 #else
         sched_yield();
 #endif
     }
+    return 0;
+}
+
+/* The team size of the next forwards, after a straggler left. The thread that left will be as late in
+ * the next call, and the calling thread (OpenMP's master) may be that one: then the call also waits for
+ * it to be scheduled at the start and at the end of the parallel region (4-9 ms each measured at 1x128,
+ * a whole layer's work). So the next calls run with the team that finished, and a full team is tried
+ * again PROBE_AFTER seconds after the last retirement: it stays if no thread leaves it. */
+#define PROBE_AFTER 0.25 /* seconds */
+static int g_cap;        /* 0: none, else the team size that finished after the last retirement (atomic) */
+static int64_t g_cap_us; /* when, in microseconds of now() (atomic) */
+
+static int team_size(int wanted) {
+    const int cap = __atomic_load_n(&g_cap, __ATOMIC_RELAXED);
+    if (cap <= 0 || cap >= wanted) return wanted;
+    const int64_t since = __atomic_load_n(&g_cap_us, __ATOMIC_RELAXED);
+    return (int64_t)(now() * 1e6) - since >= (int64_t)(PROBE_AFTER * 1e6) ? wanted : cap;
+}
+
+static void remember_team(int wanted, int started, int stragglers) {
+    if (stragglers > 0) {
+        __atomic_store_n(&g_cap_us, (int64_t)(now() * 1e6), __ATOMIC_RELAXED);
+        __atomic_store_n(&g_cap, started - stragglers, __ATOMIC_RELAXED);
+    } else if (started == wanted) {
+        __atomic_store_n(&g_cap, 0, __ATOMIC_RELAXED);
+    }
+}
+
+/* A thread that left the team sleeps here until the members have finished. Not in the implicit barrier
+ * at the end of the parallel region: libgomp spins there (see above), on a core the members may need. */
+static void wait_for_members(mmb_team *tm) {
+    for (;;) {
+        const int done = __atomic_load_n(&tm->finished, __ATOMIC_ACQUIRE);
+        if (done >= __atomic_load_n(&tm->n, __ATOMIC_RELAXED)) return;
+#if defined(__linux__)
+        syscall(SYS_futex, &tm->finished, FUTEX_WAIT_PRIVATE, done, NULL, NULL, 0);
+#else
+        sched_yield();
+#endif
+    }
+}
+
+static void member_finished(mmb_team *tm) {
+    __atomic_add_fetch(&tm->finished, 1, __ATOMIC_ACQ_REL);
+#if defined(__linux__)
+    if (tm->retired) syscall(SYS_futex, &tm->finished, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+#endif
+}
+
+/* This member's share of the rows: [*r0, *r1). */
+static void my_rows(const mmb_team *tm, int tid, ptrdiff_t rows, ptrdiff_t *r0, ptrdiff_t *r1) {
+    int k = 0;
+    while (k < tm->n - 1 && tm->member[k] != tid) k++;
+    *r0 = rows * k / tm->n;
+    *r1 = rows * (k + 1) / tm->n;
 }
 
 typedef struct {
@@ -194,7 +314,7 @@ static size_t scratch_per_thread(const mmb_forward_args *a, int *threads) {
 #ifndef _OPENMP
     nt = 1;
 #endif
-    if (nt > 64) nt = 64;
+    if (nt > MAX_THREADS) nt = MAX_THREADS;
     *threads = nt;
     return mmb_gemm_work_floats(EC, maxk) + (size_t)EC * width + (size_t)d * T + (size_t)QB * T + QB + T + 64;
 }
@@ -224,8 +344,15 @@ int mmb_forward(const mmb_forward_args *a) {
         owned = mem = (float *)malloc(per * nt * sizeof(float));
         if (mem == NULL) return -1;
     }
-    scratch sc[64];
-    mmb_barrier barrier = {0, 0};
+    const int wanted = nt;
+    nt = team_size(wanted);
+    scratch sc[MAX_THREADS];
+    mmb_team *team = (mmb_team *)calloc(1, sizeof(mmb_team));
+    if (team == NULL) { free(owned); return -1; }
+    team->n = nt;
+    for (int t = 0; t < nt; t++) team->member[t] = t;
+    team->retire_at = a->retire_at;
+    team->released = now();
     for (int t = 0; t < nt; t++) {
         float *p = mem + per * t;
         sc[t].work = p; p += nwork;
@@ -239,24 +366,34 @@ int mmb_forward(const mmb_forward_args *a) {
 #pragma omp parallel num_threads(nt)
 #endif
     {
-        int tid = 0, n = 1;
+        int tid = 0;
 #ifdef _OPENMP
         tid = omp_get_thread_num();
-        n = omp_get_num_threads();
+        /* OpenMP may grant fewer threads (a call from inside another parallel region): every thread
+         * stores the same count, each before it first reads it. */
+        __atomic_store_n(&team->n, omp_get_num_threads(), __ATOMIC_RELAXED);
 #endif
-        const ptrdiff_t r0 = rows * tid / n, r1 = rows * (tid + 1) / n;
+        ptrdiff_t r0, r1;
+        int left = 0;
+        my_rows(team, tid, rows, &r0, &r1);
         scratch *s = &sc[tid];
         embeddings(a, r0, r1, s);
         for (int i = 0; i < a->nops; i++) {
             const mmb_op *op = &a->ops[i];
             if (op->kind == MMB_OP_ATTENTION) {
-                barrier_wait(&barrier, n);
+                if (barrier_wait(team, tid)) { left = 1; break; }
+                my_rows(team, tid, rows, &r0, &r1);
                 attention(a, op, r0, r1, s);
             } else {
                 gemm_step(a, op, r0, r1, s);
             }
         }
+        if (left) wait_for_members(team);
+        else member_finished(team);
     }
+    const int retired = team->retired;
+    remember_team(wanted, nt, retired - team->forced);
+    free(team);
     free(owned);
-    return 0;
+    return retired;
 }
