@@ -329,7 +329,12 @@ def summarise(child: dict, ours: list[str]) -> dict:
             g = [r["hog"][name] / r["quiet"][name] for r in child["contention"]]
             growth[name] = {"per_round": [round(x, 2) for x in g], "median": statistics.median(g),
                             "quiet_ms": statistics.median(r["quiet"][name] for r in child["contention"]),
-                            "hog_ms": statistics.median(r["hog"][name] for r in child["contention"])}
+                            "hog_ms": statistics.median(r["hog"][name] for r in child["contention"]),
+                            "added_ms": statistics.median(r["hog"][name] - r["quiet"][name]
+                                                          for r in child["contention"])}
+            if "onnxruntime" in child["engines"]:  # the same round's ORT latency under the hog
+                growth[name]["hog_x_ort"] = statistics.median(r["hog"][name] / r["hog"]["onnxruntime"]
+                                                              for r in child["contention"])
         out["contention_1x128"] = growth
     return out
 
@@ -361,9 +366,12 @@ def report(results: dict, ours: list[str]) -> list[str]:
                                  + (f"  x torch {xt['median']:.2f} [{xt['median_healthy']:.2f}]" if xt else "")
                                  + f"  {gf:.0f} GFLOP/s  {ok}   per round x ORT {xo['per_round']}")
             if "contention_1x128" in s:
-                lines.append("  contention (1x128, a CPU hog pinned to core 0): latency quiet -> hog, growth")
+                lines.append("  contention (1x128, a CPU hog pinned to core 0): latency quiet -> hog, growth (median of"
+                             " per-round ratios), ms added, hog latency x ORT's in the same round")
                 for n, g in s["contention_1x128"].items():
-                    lines.append(f"          {n:<12} {g['quiet_ms']:.1f} -> {g['hog_ms']:.1f} ms  x{g['median']:.2f}"
+                    extra = f"  +{g['added_ms']:.1f} ms" if "added_ms" in g else ""
+                    extra += f"  x ORT {g['hog_x_ort']:.2f}" if "hog_x_ort" in g else ""
+                    lines.append(f"          {n:<12} {g['quiet_ms']:.1f} -> {g['hog_ms']:.1f} ms  x{g['median']:.2f}{extra}"
                                  f"  per round {g['per_round']}")
     rss = results.get("peak_rss", {})
     if "peak" in rss:
