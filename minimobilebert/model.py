@@ -10,8 +10,9 @@ keys) and the config. The dense/attention steps go through `ops()`, the active k
 {"weight", "bias"} (`linear(x, **p["query"])`), and so are a norm's (`p["output"]["LayerNorm"]`).
 
 Under the "cython" backend, when the compiled engine covers the config (`backend.engine_status(config)`),
-`mobilebert()` hands the whole encoder to it in one call; it keeps no intermediates, so while capture()
-records or per-layer hidden states / attentions are asked for, the functions below run instead.
+`mobilebert()` hands the whole encoder to it in one call; it keeps no intermediates and reads token ids,
+so while capture() records, per-layer hidden states / attentions are asked for or word vectors are given
+(`inputs_embeds`), the functions below run instead.
 
 Names recorded by `capture()` (prefix `encoder.layer.i.` for a block):
 
@@ -72,9 +73,13 @@ def embeddings(
     position_ids: np.ndarray,
     p: Params,
     config: MobileBertConfig,
+    inputs_embeds: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Token ids -> the first hidden states.   [B, T] -> [B, T, H]"""
-    x = tap("word", p["word_embeddings"]["weight"][input_ids])  # [B, T] -> [B, T, 128]
+    """Token ids -> the first hidden states.   [B, T] -> [B, T, H]
+    inputs_embeds (HF's): word vectors given instead of looked up; input_ids is then None."""
+    if inputs_embeds is None:
+        inputs_embeds = p["word_embeddings"]["weight"][input_ids]  # [B, T] -> [B, T, 128]
+    x = tap("word", inputs_embeds)  # [B, T, 128]
     if config.trigram_input:
         x = tap("trigram", trigram(x))  # [B, T, 128] -> [B, T, 384]
     if uses_embedding_transformation(config):
@@ -195,17 +200,23 @@ def pooler(sequence_output: np.ndarray, p: Params | None, config: MobileBertConf
 
 
 def mobilebert(input_ids, attention_mask, token_type_ids, position_ids, p: Params, config: MobileBertConfig,
-               add_pooling_layer: bool = True, keep_hidden_states: bool = False, keep_attentions: bool = False):
+               add_pooling_layer: bool = True, keep_hidden_states: bool = False, keep_attentions: bool = False,
+               inputs_embeds: np.ndarray | None = None):
     """The whole base model on already-validated arrays. Returns (sequence_output, pooled_output or None,
-    hidden_states list or None, attention probabilities list or None)."""
+    hidden_states list or None, attention probabilities list or None). With inputs_embeds [B, T, 128]
+    (word vectors instead of ids), input_ids is None."""
     hidden = probs = None
-    if not (keep_hidden_states or keep_attentions or capturing()) and backend.engine_status(config) == "engine":
+    fused = not (keep_hidden_states or keep_attentions or capturing() or inputs_embeds is not None)
+    if fused and backend.engine_status(config) == "engine":
         # The compiled engine (engine.py, under the cython backend): embeddings to the last block in one call.
+        # It gathers word vectors from ids itself; hidden states, attentions, capture() and inputs_embeds
+        # run the backend's kernels one by one below.
         sequence_output = backend.engine().encode(p, config, input_ids, attention_mask, token_type_ids,
                                                   position_ids)  # [B, T] -> [B, T, 512]
     else:  # kernel by kernel
         with scope("embeddings"):
-            x = embeddings(input_ids, token_type_ids, position_ids, p["embeddings"], config)  # [B, T] -> [B, T, 512]
+            x = embeddings(input_ids, token_type_ids, position_ids, p["embeddings"], config,
+                           inputs_embeds)  # [B, T] -> [B, T, 512]
         mask_bias = None if attention_mask is None else mask_bias_from_attention_mask(attention_mask)  # [B, T]
         with scope("encoder"):
             sequence_output, hidden, probs = encoder(x, mask_bias, p["encoder"], config, keep_hidden_states,

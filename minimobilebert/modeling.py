@@ -37,7 +37,7 @@ from .outputs import (  # noqa: F401 - re-exported: minimobilebert.modeling.Mask
     TokenClassifierOutput,
 )
 from .params import HEADS, init_params, is_initialisable, nest, parameter_shapes
-from .validation import validate_inputs
+from .validation import validate_inputs, validate_inputs_embeds
 
 # What our own callers (pipelines, sentence embeddings, the CLI) pass on every forward: an output object and
 # no per-layer tensors, whatever a checkpoint's config.json says (`return_dict: false` would hand them a
@@ -372,11 +372,9 @@ class MobileBertPreTrainedModel:
     def _base_params(self):
         return self.p if self.head == "base" else self.p["mobilebert"]
 
-    def _options(self, inputs_embeds, output_hidden_states, output_attentions, return_dict, kwargs: dict):
+    def _options(self, output_hidden_states, output_attentions, return_dict, kwargs: dict):
         """Resolve forward's options against the config, as transformers does when an argument is not given,
         and refuse the ones we cannot honour with InputError (not a TypeError)."""
-        if inputs_embeds is not None:
-            raise InputError("inputs_embeds is not supported: pass input_ids (token ids from the tokenizer)")
         for name, value in kwargs.items():
             if name not in FORWARD_NONE_ONLY:
                 raise InputError(
@@ -390,18 +388,31 @@ class MobileBertPreTrainedModel:
                 pick(return_dict, "return_dict"))
 
     def _encode(self, input_ids, attention_mask, token_type_ids, position_ids, output_hidden_states,
-                output_attentions, rank: int = 2):
-        """Validate, flatten multiple-choice inputs to [B*C, T], run the base model."""
-        if input_ids is None:
-            raise InputError("input_ids is required: the token ids from the tokenizer, shape (batch, seq)")
-        ids, mask, types, positions = validate_inputs(self.config, input_ids, attention_mask, token_type_ids,
-                                                      position_ids, rank)
+                output_attentions, rank: int = 2, inputs_embeds=None):
+        """Validate, flatten multiple-choice inputs to [B*C, T], run the base model. Token ids or word
+        vectors (inputs_embeds, [B, T, embedding_size]), exactly one of them, as transformers asks."""
+        if input_ids is not None and inputs_embeds is not None:
+            raise InputError("input_ids and inputs_embeds were both given: pass one of them (token ids, or word "
+                             "vectors such as model.get_input_embeddings()(input_ids))")
+        if input_ids is None and inputs_embeds is None:
+            raise InputError("input_ids is required: the token ids from the tokenizer, shape (batch, seq) "
+                             "(or inputs_embeds: word vectors, shape (batch, seq, embedding_size))")
+        if inputs_embeds is None:
+            ids, mask, types, positions = validate_inputs(self.config, input_ids, attention_mask, token_type_ids,
+                                                          position_ids, rank)
+            embeds = None
+        else:
+            embeds, mask, types, positions = validate_inputs_embeds(self.config, inputs_embeds, attention_mask,
+                                                                    token_type_ids, position_ids, rank)
+            ids = None
         if rank == 3:
             flat = lambda a: None if a is None else a.reshape(-1, a.shape[-1])  # noqa: E731
             ids, mask, types, positions = flat(ids), flat(mask), flat(types), flat(positions)
+            embeds = None if embeds is None else embeds.reshape(-1, *embeds.shape[-2:])
         sequence, pooled, hidden, probs = model.mobilebert(ids, mask, types, positions, self._base_params,
                                                            self.config, self.add_pooling_layer,
-                                                           bool(output_hidden_states), bool(output_attentions))
+                                                           bool(output_hidden_states), bool(output_attentions),
+                                                           inputs_embeds=embeds)
         return sequence, pooled, None if hidden is None else tuple(hidden), None if probs is None else tuple(probs)
 
     @staticmethod
@@ -431,9 +442,10 @@ class MobileBertModel(MobileBertPreTrainedModel):
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, inputs_embeds=None,
                 output_hidden_states=None, output_attentions=None, return_dict=None, **kwargs):
         output_hidden_states, output_attentions, return_dict = self._options(
-            inputs_embeds, output_hidden_states, output_attentions, return_dict, kwargs)
+            output_hidden_states, output_attentions, return_dict, kwargs)
         seq, pooled, hidden, attn = self._encode(input_ids, attention_mask, token_type_ids, position_ids,
-                                                 output_hidden_states, output_attentions)
+                                                 output_hidden_states, output_attentions,
+                                                 inputs_embeds=inputs_embeds)
         return self._returned(BaseModelOutputWithPooling(seq, pooled, hidden, attn), return_dict)
 
 
@@ -446,9 +458,10 @@ class MobileBertForPreTraining(MobileBertPreTrainedModel):
                 labels=None, next_sentence_label=None, output_hidden_states=None, output_attentions=None,
                 return_dict=None, **kwargs):
         output_hidden_states, output_attentions, return_dict = self._options(
-            inputs_embeds, output_hidden_states, output_attentions, return_dict, kwargs)
+            output_hidden_states, output_attentions, return_dict, kwargs)
         seq, pooled, hidden, attn = self._encode(input_ids, attention_mask, token_type_ids, position_ids,
-                                                 output_hidden_states, output_attentions)
+                                                 output_hidden_states, output_attentions,
+                                                 inputs_embeds=inputs_embeds)
         word_embeddings = self.p["mobilebert"]["embeddings"]["word_embeddings"]["weight"]
         logits = heads.lm_prediction_head(seq, self.p["cls"]["predictions"], word_embeddings, self.config)
         nsp = heads.seq_relationship(pooled, self.p["cls"]["seq_relationship"])
@@ -467,9 +480,10 @@ class MobileBertForMaskedLM(MobileBertPreTrainedModel):
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, inputs_embeds=None,
                 labels=None, output_hidden_states=None, output_attentions=None, return_dict=None, **kwargs):
         output_hidden_states, output_attentions, return_dict = self._options(
-            inputs_embeds, output_hidden_states, output_attentions, return_dict, kwargs)
+            output_hidden_states, output_attentions, return_dict, kwargs)
         seq, _, hidden, attn = self._encode(input_ids, attention_mask, token_type_ids, position_ids,
-                                            output_hidden_states, output_attentions)
+                                            output_hidden_states, output_attentions,
+                                            inputs_embeds=inputs_embeds)
         word_embeddings = self.p["mobilebert"]["embeddings"]["word_embeddings"]["weight"]
         logits = heads.lm_prediction_head(seq, self.p["cls"]["predictions"], word_embeddings, self.config)
         loss = None if labels is None else losses.cross_entropy(logits, _labels("labels", labels, seq.shape[:2]))
@@ -484,9 +498,10 @@ class MobileBertForNextSentencePrediction(MobileBertPreTrainedModel):
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, inputs_embeds=None,
                 labels=None, output_hidden_states=None, output_attentions=None, return_dict=None, **kwargs):
         output_hidden_states, output_attentions, return_dict = self._options(
-            inputs_embeds, output_hidden_states, output_attentions, return_dict, kwargs)
+            output_hidden_states, output_attentions, return_dict, kwargs)
         _, pooled, hidden, attn = self._encode(input_ids, attention_mask, token_type_ids, position_ids,
-                                               output_hidden_states, output_attentions)
+                                               output_hidden_states, output_attentions,
+                                               inputs_embeds=inputs_embeds)
         logits = heads.seq_relationship(pooled, self.p["cls"]["seq_relationship"])
         loss = None if labels is None else losses.cross_entropy(logits, _labels("labels", labels))
         return self._returned(NextSentencePredictorOutput(loss, logits, hidden, attn), return_dict)
@@ -510,9 +525,10 @@ class MobileBertForSequenceClassification(MobileBertPreTrainedModel):
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, inputs_embeds=None,
                 labels=None, output_hidden_states=None, output_attentions=None, return_dict=None, **kwargs):
         output_hidden_states, output_attentions, return_dict = self._options(
-            inputs_embeds, output_hidden_states, output_attentions, return_dict, kwargs)
+            output_hidden_states, output_attentions, return_dict, kwargs)
         _, pooled, hidden, attn = self._encode(input_ids, attention_mask, token_type_ids, position_ids,
-                                               output_hidden_states, output_attentions)
+                                               output_hidden_states, output_attentions,
+                                               inputs_embeds=inputs_embeds)
         logits = heads.classifier(pooled, self.p["classifier"])  # [B, 512] -> [B, num_labels]
         loss = None
         if labels is not None:
@@ -536,10 +552,12 @@ class MobileBertForMultipleChoice(MobileBertPreTrainedModel):
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, inputs_embeds=None,
                 labels=None, output_hidden_states=None, output_attentions=None, return_dict=None, **kwargs):
         output_hidden_states, output_attentions, return_dict = self._options(
-            inputs_embeds, output_hidden_states, output_attentions, return_dict, kwargs)
-        num_choices = np.shape(input_ids)[1] if np.ndim(input_ids) == 3 else None
+            output_hidden_states, output_attentions, return_dict, kwargs)
+        given, rank = (input_ids, 3) if inputs_embeds is None else (inputs_embeds, 4)
+        num_choices = np.shape(given)[1] if np.ndim(given) == rank else None
         _, pooled, hidden, attn = self._encode(input_ids, attention_mask, token_type_ids, position_ids,
-                                               output_hidden_states, output_attentions, rank=3)
+                                               output_hidden_states, output_attentions, rank=3,
+                                               inputs_embeds=inputs_embeds)
         logits = heads.classifier(pooled, self.p["classifier"]).reshape(-1, num_choices)  # [B*C, 1] -> [B, C]
         loss = None if labels is None else losses.cross_entropy(logits, _labels("labels", labels))
         return self._returned(MultipleChoiceModelOutput(loss, logits, hidden, attn), return_dict)
@@ -553,9 +571,10 @@ class MobileBertForTokenClassification(MobileBertPreTrainedModel):
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, inputs_embeds=None,
                 labels=None, output_hidden_states=None, output_attentions=None, return_dict=None, **kwargs):
         output_hidden_states, output_attentions, return_dict = self._options(
-            inputs_embeds, output_hidden_states, output_attentions, return_dict, kwargs)
+            output_hidden_states, output_attentions, return_dict, kwargs)
         seq, _, hidden, attn = self._encode(input_ids, attention_mask, token_type_ids, position_ids,
-                                            output_hidden_states, output_attentions)
+                                            output_hidden_states, output_attentions,
+                                            inputs_embeds=inputs_embeds)
         logits = heads.classifier(seq, self.p["classifier"])  # [B, T, 512] -> [B, T, num_labels]
         loss = None if labels is None else losses.cross_entropy(logits, _labels("labels", labels, seq.shape[:2]))
         return self._returned(TokenClassifierOutput(loss, logits, hidden, attn), return_dict)
@@ -571,9 +590,10 @@ class MobileBertForQuestionAnswering(MobileBertPreTrainedModel):
                 start_positions=None, end_positions=None, output_hidden_states=None, output_attentions=None,
                 return_dict=None, **kwargs):
         output_hidden_states, output_attentions, return_dict = self._options(
-            inputs_embeds, output_hidden_states, output_attentions, return_dict, kwargs)
+            output_hidden_states, output_attentions, return_dict, kwargs)
         seq, _, hidden, attn = self._encode(input_ids, attention_mask, token_type_ids, position_ids,
-                                            output_hidden_states, output_attentions)
+                                            output_hidden_states, output_attentions,
+                                            inputs_embeds=inputs_embeds)
         start_logits, end_logits = heads.qa_outputs(seq, self.p["qa_outputs"])  # [B, T], [B, T]
         loss = None
         if start_positions is not None and end_positions is not None:

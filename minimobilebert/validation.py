@@ -48,9 +48,38 @@ def validate_inputs(config: MobileBertConfig, input_ids, attention_mask=None, to
     """Return (input_ids, attention_mask, token_type_ids, position_ids) as checked int64 arrays with the
     defaults filled in (token types 0, positions 0..T-1, no mask), or raise InputError (a ValueError)."""
     input_ids = _as_ids("input_ids", input_ids, rank, config.vocab_size, "vocab_size")
-    shape = input_ids.shape
+    return (input_ids, *_check_the_rest(config, "input_ids", input_ids.shape, attention_mask, token_type_ids,
+                                        position_ids, rank))
+
+
+def validate_inputs_embeds(config: MobileBertConfig, inputs_embeds, attention_mask=None, token_type_ids=None,
+                           position_ids=None, rank: int = 2):
+    """As validate_inputs, for word vectors given instead of ids (HF's inputs_embeds): (batch, seq,
+    embedding_size), or (batch, choices, seq, embedding_size), any real float dtype, returned as float32."""
+    try:
+        embeds = np.asarray(inputs_embeds)
+    except (ValueError, OverflowError):  # ragged nested lists
+        embeds = np.empty(0, dtype=object)
+    if embeds.dtype.kind != "f":
+        raise InputError(f"inputs_embeds must be a rectangular array of floats, got dtype {embeds.dtype}; it holds "
+                         "word vectors, e.g. model.get_input_embeddings()(input_ids)")
+    if embeds.ndim != rank + 1:
+        shape = "(batch, seq, embedding_size)" if rank == 2 else "(batch, choices, seq, embedding_size)"
+        raise InputError(f"inputs_embeds must have shape {shape}, got {embeds.ndim}-D shape {embeds.shape}")
+    if embeds.shape[-1] != config.embedding_size:
+        raise InputError(f"inputs_embeds has vectors of width {embeds.shape[-1]}, but this model's word embeddings "
+                         f"are embedding_size={config.embedding_size} wide; "
+                         "model.get_input_embeddings()(input_ids) gives vectors of the right width")
+    embeds = embeds.astype(np.float32, copy=False)
+    return (embeds, *_check_the_rest(config, "inputs_embeds", embeds.shape[:-1], attention_mask, token_type_ids,
+                                     position_ids, rank))
+
+
+def _check_the_rest(config: MobileBertConfig, source: str, shape: tuple[int, ...], attention_mask, token_type_ids,
+                    position_ids, rank: int):
+    """attention_mask, token_type_ids and position_ids against the (batch[, choices], seq) shape of `source`."""
     if shape[-1] == 0 or 0 in shape:
-        raise InputError(f"input_ids has shape {shape}: every axis must be non-empty")
+        raise InputError(f"{source} has shape {shape}: every axis must be non-empty")
     seq_len = shape[-1]
     if position_ids is None and seq_len > config.max_position_embeddings:
         raise InputError(
@@ -61,7 +90,7 @@ def validate_inputs(config: MobileBertConfig, input_ids, attention_mask=None, to
     if attention_mask is not None:
         attention_mask = _as_array("attention_mask", attention_mask, rank)
         if attention_mask.shape != shape:
-            raise InputError(f"attention_mask has shape {attention_mask.shape} but input_ids has {shape}; "
+            raise InputError(f"attention_mask has shape {attention_mask.shape} but {source} has {shape}; "
                              "they must match (1 = real token, 0 = padding)")
         if not np.isin(attention_mask, (0, 1)).all():
             raise InputError("attention_mask must hold only 0 (padding) and 1 (real token)")
@@ -72,7 +101,7 @@ def validate_inputs(config: MobileBertConfig, input_ids, attention_mask=None, to
     else:
         token_type_ids = _as_ids("token_type_ids", token_type_ids, rank, config.type_vocab_size, "type_vocab_size")
         if token_type_ids.shape != shape:
-            raise InputError(f"token_type_ids has shape {token_type_ids.shape} but input_ids has {shape}")
+            raise InputError(f"token_type_ids has shape {token_type_ids.shape} but {source} has {shape}")
 
     if position_ids is None:
         position_ids = np.broadcast_to(np.arange(seq_len, dtype=np.int64), shape)
@@ -82,4 +111,4 @@ def validate_inputs(config: MobileBertConfig, input_ids, attention_mask=None, to
         if position_ids.shape[-1] != seq_len or not all(a in (1, b) for a, b in zip(position_ids.shape, shape)):
             raise InputError(f"position_ids has shape {position_ids.shape}; it must be {shape} or broadcast to it")
         position_ids = np.broadcast_to(position_ids, shape)
-    return input_ids, attention_mask, token_type_ids, position_ids
+    return attention_mask, token_type_ids, position_ids

@@ -137,8 +137,16 @@ def test_forward_refuses_what_it_cannot_honour():
     assert model(ids, head_mask=None).last_hidden_state.shape == (1, 3, TINY["hidden_size"])
     with pytest.raises(InputError, match="unexpected argument 'input_idz'.*input_ids, attention_mask"):
         model(input_idz=ids)
-    with pytest.raises(InputError, match="inputs_embeds is not supported: pass input_ids"):
-        model(inputs_embeds=np.zeros((1, 3, 16), np.float32))
+    with pytest.raises(InputError, match="input_ids and inputs_embeds were both given"):
+        model(ids, inputs_embeds=np.zeros((1, 3, TINY["embedding_size"]), np.float32))
+    with pytest.raises(InputError, match="width 7.*embedding_size=%d" % TINY["embedding_size"]):
+        model(inputs_embeds=np.zeros((1, 3, 7), np.float32))
+    with pytest.raises(InputError, match="must be a rectangular array of floats, got dtype int64"):
+        model(inputs_embeds=np.zeros((1, 3, TINY["embedding_size"]), np.int64))
+    with pytest.raises(InputError, match=r"shape \(batch, seq, embedding_size\), got 2-D"):
+        model(inputs_embeds=np.zeros((3, TINY["embedding_size"]), np.float32))
+    with pytest.raises(InputError, match="attention_mask has shape .* but inputs_embeds has"):
+        model(inputs_embeds=np.zeros((1, 3, TINY["embedding_size"])), attention_mask=np.ones((1, 4), int))
     with pytest.raises(InputError, match="head_mask"):
         model(ids, head_mask=np.ones((1, 4)))
     with pytest.raises(InputError, match="input_ids is required"):

@@ -64,6 +64,26 @@ def test_fuzzed_ids_either_run_or_raise_value_error(ids):
     assert np.isfinite(out.last_hidden_state).all()
 
 
+@settings(max_examples=60, deadline=None)
+@given(shape=hnp.array_shapes(min_dims=1, max_dims=4, min_side=0, max_side=6),
+       dtype=st.sampled_from([np.float16, np.float32, np.float64, np.int64, np.bool_, np.complex64]),
+       width=st.sampled_from([CONFIG.embedding_size, CONFIG.embedding_size + 1]))
+def test_fuzzed_inputs_embeds_either_run_or_raise_input_error(shape, dtype, width):
+    """inputs_embeds of any shape and dtype: (batch, seq, embedding_size) real floats run and give the
+    same as those vectors in float32; anything else is an InputError naming inputs_embeds."""
+    shape = (*shape[:-1], width)
+    embeds = np.random.default_rng(0).standard_normal(shape).astype(dtype)
+    valid = (len(shape) == 3 and width == CONFIG.embedding_size and 0 not in shape
+             and shape[1] <= CONFIG.max_position_embeddings and np.dtype(dtype).kind == "f")
+    if not valid:
+        with pytest.raises(mm.InputError, match="inputs_embeds|sequence length"):
+            MODEL(inputs_embeds=embeds)
+        return
+    out = MODEL(inputs_embeds=embeds).last_hidden_state
+    assert out.shape == (*shape[:2], CONFIG.hidden_size) and out.dtype == np.float32
+    np.testing.assert_array_equal(out, MODEL(inputs_embeds=embeds.astype(np.float32)).last_hidden_state)
+
+
 @pytest.mark.parametrize("positions", [["1"], [1.5], ["start"]])
 def test_qa_positions_that_are_not_integers_are_named(positions):
     """QA positions go through the same label check as class ids, before they are clipped to the sequence."""

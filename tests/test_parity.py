@@ -98,6 +98,26 @@ def test_every_class_matches_hf(oracle, tmp_path, head_class, fmt):
         assert "loss" in compared, "the labelled call must produce a loss"
 
 
+@pytest.mark.parametrize("head_class", HEAD_CLASSES)
+def test_inputs_embeds_matches_hf(oracle, tmp_path, head_class):
+    """Word vectors given instead of ids (HF's inputs_embeds), not equal to any row of the table, through
+    every class with its labels; and the table's own rows give what the ids give."""
+    torch, _ = oracle
+    hf, ours = load_both(oracle, tmp_path, head_class, **SMALL)
+    rng = np.random.default_rng(2)
+    inputs = labelled_inputs(head_class, rng, SMALL)
+    ids = inputs.pop("input_ids")
+    looked_up = ours.get_input_embeddings()(ids)  # [B, (C,) T, E]
+    embeds = looked_up + 0.05 * rng.standard_normal(looked_up.shape).astype(np.float32)
+    compared = compare_outputs(ours(inputs_embeds=embeds, **inputs, output_hidden_states=True,
+                                    output_attentions=True),
+                               run_hf(hf, torch, inputs_embeds=embeds, **inputs))
+    assert "hidden_states" in compared and "attentions" in compared
+    from_ids, from_vectors = ours(ids, **inputs), ours(inputs_embeds=looked_up.astype(np.float64), **inputs)
+    for field in from_ids.keys():
+        assert_close(from_vectors[field], from_ids[field], field, tol=1e-5)
+
+
 # With embedding_size == hidden_size, HF's masked-LM head builds a zero-width extra dense layer, and torch
 # says initialising it is a no-op: expected for that configuration, not a problem of ours.
 @pytest.mark.parametrize("name", sorted(CONFIG_GRID))
