@@ -270,14 +270,18 @@ def reconcile(state: dict[str, np.ndarray], expected: Shapes, config: MobileBert
     """Match a state dict to the weights a model class expects.
 
     - tied LM decoder: `cls.predictions.decoder.bias` is another name for `cls.predictions.bias`, and the
-      decoder weight is the word-embedding table (dropped here when tie_word_embeddings);
+      decoder weight is the word-embedding table (dropped here when tie_word_embeddings); untied, the
+      decoder's own bias is the one transformers' forward adds, so it is the one kept;
     - weights of other MobileBERT heads are ignored; unknown names, wrong shapes and missing encoder
       weights raise one CheckpointError listing all of them;
     - missing head/pooler weights are initialised as HF does, with a warning.
     """
     state = align_prefix(dict(state), expected)
     decoder_bias = "cls.predictions.decoder.bias"
-    if "cls.predictions.bias" in expected and "cls.predictions.bias" not in state and decoder_bias in state:
+    if "cls.predictions.bias" in expected and decoder_bias in state and (
+            "cls.predictions.bias" not in state or not config.tie_word_embeddings):
+        # tied (the default), transformers makes decoder.bias the same tensor as cls.predictions.bias; untied,
+        # they are two, and its forward adds decoder.bias
         state["cls.predictions.bias"] = state[decoder_bias]
     state.pop(decoder_bias, None)
     if config.tie_word_embeddings:

@@ -15,6 +15,7 @@ add_pooling_layer=False)`, `model.eval()`, `model(**batch)[0]`, `return_dict=Fal
 
 from __future__ import annotations
 
+import copy
 import os
 import warnings
 from typing import Any
@@ -264,8 +265,11 @@ class MobileBertPreTrainedModel:
             return
         os.makedirs(save_directory, exist_ok=True)
         self.config.replace(architectures=[HEADS[self.head][1]]).save_pretrained(save_directory)
-        checkpoint.save_state_dict(self.params if state_dict is None else state_dict,
-                                   os.path.join(save_directory, "model.safetensors"))
+        state = self.params if state_dict is None else state_dict
+        if not self.config.tie_word_embeddings and "cls.predictions.bias" in state:
+            # transformers' untied LM head adds cls.predictions.decoder.bias (its own tensor then): write it
+            state = dict(state, **{"cls.predictions.decoder.bias": state["cls.predictions.bias"]})
+        checkpoint.save_state_dict(state, os.path.join(save_directory, "model.safetensors"))
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """{HF name: C-contiguous float32 array}. The dense weights live packed (packing.py) as transposed
@@ -290,14 +294,79 @@ class MobileBertPreTrainedModel:
         return Embedding(self._base_params["embeddings"]["word_embeddings"]["weight"])
 
     def set_input_embeddings(self, value: Embedding | np.ndarray) -> None:
-        """Replace the word-embedding table by one of the same shape (resizing the vocabulary is not supported)."""
-        name = ("" if self.head == "base" else "mobilebert.") + "embeddings.word_embeddings.weight"
+        """Replace the word-embedding table by one of the same shape (resize_token_embeddings changes its size)."""
+        name = self._embeddings_name
         weight = np.asarray(getattr(value, "weight", value))
         if weight.shape != self.params[name].shape or not np.issubdtype(weight.dtype, np.floating):
             raise InputError(f"the new word embeddings have shape {weight.shape} ({weight.dtype}); this model's table "
-                             f"is {self.params[name].shape} float32 (resizing the vocabulary is not supported)")
+                             f"is {self.params[name].shape} float32 (model.resize_token_embeddings(n) changes the "
+                             "vocabulary's size)")
         self.params[name] = np.ascontiguousarray(weight, dtype=np.float32)
         self.p = nest(self.params)
+
+    def resize_token_embeddings(self, new_num_tokens: int | None = None, pad_to_multiple_of: int | None = None,
+                                mean_resizing: bool = True) -> Embedding:
+        """Grow or shrink the vocabulary, as transformers does; after `tokenizer.add_tokens(...)`, call
+        `model.resize_token_embeddings(len(tokenizer))`. Rows are kept, or cut at the end. What depends on
+        the vocabulary is resized with it: the word embeddings, and for the masked-LM heads
+        cls.predictions.dense (one column per token), cls.predictions.bias and an untied
+        cls.predictions.decoder. New rows (columns) are the mean of the old ones (mean_resizing=True;
+        transformers then adds noise of sqrt(1e-9) x their spread, we leave it out, so the result is
+        reproducible), or N(0, initializer_range) (mean_resizing=False, drawn from seed 0). New entries of
+        cls.predictions.bias are what transformers 5.24 leaves there (measured, tests/test_hf_dropin.py):
+        0 when the decoder is tied to the word embeddings (the default), the old bias's mean when it is
+        not (and mean_resizing). config.vocab_size follows. Returns the new input embeddings; with
+        neither argument, the current ones, unchanged."""
+        old = self.params[self._embeddings_name].shape[0]
+        for name, value in (("new_num_tokens", new_num_tokens), ("pad_to_multiple_of", pad_to_multiple_of)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+                                      or value < 1):
+                hf = ("" if name == "new_num_tokens" else  # transformers' words, which its tests look for
+                      f" (Asking to pad the embedding matrix to a multiple of `{value}`, which is not and integer. "
+                      "Please make sure to pass an integer)")
+                raise InputError(f"{name} must be a positive integer or None, got {value!r}{hf}")
+        if new_num_tokens is None and pad_to_multiple_of is None:
+            return self.get_input_embeddings()
+        new = int(old if new_num_tokens is None else new_num_tokens)
+        if pad_to_multiple_of is not None:
+            new = -(-new // int(pad_to_multiple_of)) * int(pad_to_multiple_of)
+        config = copy.deepcopy(self.config)  # every check on the new size before any array changes
+        config.vocab_size = new
+        config.validate()
+        rng = np.random.default_rng(0)
+        resized = {}
+        for name, value in self.params.items():
+            axis = vocabulary_axis(name, self.head)
+            if axis is None or value.shape[axis] == new:
+                continue
+            keep = np.take(value, np.arange(min(old, new)), axis=axis)
+            shape = list(value.shape)
+            shape[axis] = new - old
+            if new <= old:
+                grown = keep
+            elif name.endswith("bias"):  # see the docstring: transformers' result, tied or not
+                fill = value.mean(dtype=np.float64) if mean_resizing and not self.config.tie_word_embeddings else 0.0
+                grown = np.concatenate([keep, np.full(shape, fill, np.float32)], axis=axis)
+            elif mean_resizing:
+                added = np.broadcast_to(value.mean(axis=axis, keepdims=True, dtype=np.float64), shape)
+                grown = np.concatenate([keep, added.astype(np.float32)], axis=axis)
+            else:
+                added = rng.normal(0.0, self.config.initializer_range, size=shape).astype(np.float32)
+                grown = np.concatenate([keep, added], axis=axis)
+            resized[name] = np.ascontiguousarray(grown, dtype=np.float32)
+        self.params.update(resized)
+        self.config.vocab_size = new
+        self.p = nest(self.params)
+        return self.get_input_embeddings()
+
+    @property
+    def vocab_size(self) -> int:
+        """config.vocab_size (transformers sets model.vocab_size when it resizes the embeddings)."""
+        return self.config.vocab_size
+
+    @property
+    def _embeddings_name(self) -> str:
+        return ("" if self.head == "base" else "mobilebert.") + "embeddings.word_embeddings.weight"
 
     def get_output_embeddings(self) -> Embedding | None:
         """The masked-LM head's tied decoder (the word-embedding table) for the heads that have one, else None."""
@@ -419,6 +488,16 @@ class MobileBertPreTrainedModel:
     def _returned(output: ModelOutput, return_dict: bool):
         """The output, or with return_dict=False its fields that are not None as a plain tuple (HF's rule)."""
         return output if return_dict else output.to_tuple()
+
+
+def vocabulary_axis(name: str, head: str) -> int | None:
+    """The axis of this weight that has one entry per token, or None (resize_token_embeddings)."""
+    name = name.removeprefix("mobilebert.")
+    if name in ("embeddings.word_embeddings.weight", "cls.predictions.decoder.weight", "cls.predictions.bias"):
+        return 0
+    if name == "cls.predictions.dense.weight":  # [hidden_size - embedding_size, vocab]
+        return 1
+    return None
 
 
 def _labels(name: str, value, shape: tuple[int, ...] | None = None) -> np.ndarray:

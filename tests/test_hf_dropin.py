@@ -153,6 +153,63 @@ def test_forward_refuses_what_it_cannot_honour():
         model(attention_mask=np.ones((1, 3), int))
 
 
+@pytest.mark.oracle
+@pytest.mark.parametrize("head_class, tied, new_size", [
+    ("MobileBertForMaskedLM", True, TINY["vocab_size"] + 7),
+    ("MobileBertForMaskedLM", True, TINY["vocab_size"] - 10),
+    ("MobileBertForMaskedLM", False, TINY["vocab_size"] + 3),
+    ("MobileBertForPreTraining", True, TINY["vocab_size"] + 5),
+    ("MobileBertModel", True, TINY["vocab_size"] + 2),
+])
+def test_resize_token_embeddings_as_transformers(oracle, tmp_path, head_class, tied, new_size):
+    """Both libraries resize the same checkpoint and run ids that reach the new rows: the same outputs (HF's
+    new rows carry noise of ~3e-5 of the spread around the mean, far below the tolerance), the same
+    config, and transformers reads our resized folder back to the same logits."""
+    torch, transformers = oracle
+    hf = build_hf(transformers, torch, head_class, **dict(TINY, tie_word_embeddings=tied))
+    hf.save_pretrained(tmp_path / "before")
+    ours = getattr(mm, head_class).from_pretrained(tmp_path / "before")
+    with torch.no_grad():  # untied, HF's forward adds the decoder's own bias, not cls.predictions.bias
+        assert_close(ours(np.array([[3, 4, 5]]))[0], hf(torch.as_tensor([[3, 4, 5]]))[0].numpy(), "before")
+    torch.manual_seed(0)
+    hf.resize_token_embeddings(new_size)
+    table = ours.resize_token_embeddings(new_size)
+    assert table.weight.shape == (new_size, TINY["embedding_size"]) and ours.config.vocab_size == new_size
+    assert hf.config.vocab_size == new_size
+    ids = np.array([[2, new_size - 1, 5, new_size - 2, 1], [new_size - 3, 4, 3, 2, 0]])
+    with torch.no_grad():
+        ref = hf(torch.as_tensor(ids))
+    mine = ours(ids)
+    for key in mine.keys():
+        assert_close(mine[key], ref[key].numpy(), key)
+    ours.save_pretrained(tmp_path / "after")
+    back = getattr(transformers, head_class).from_pretrained(tmp_path / "after").eval()
+    with torch.no_grad():
+        assert_close(mine[0], back(torch.as_tensor(ids))[0].numpy(), "reloaded by transformers", tol=1e-5)
+
+
+def test_resize_token_embeddings_options():
+    model = mm.MobileBertForMaskedLM(MobileBertConfig(**TINY), seed=1)
+    before = {k: v.copy() for k, v in model.params.items()}
+    assert model.resize_token_embeddings().weight is model.get_input_embeddings().weight  # nothing asked: unchanged
+    model.resize_token_embeddings(pad_to_multiple_of=64)
+    size = -(-TINY["vocab_size"] // 64) * 64
+    assert model.config.vocab_size == size and model.params["cls.predictions.bias"].shape == (size,)
+    model = mm.MobileBertForMaskedLM(MobileBertConfig(**TINY), seed=1)
+    model.resize_token_embeddings(TINY["vocab_size"] + 4, mean_resizing=False)
+    word = model.params["mobilebert.embeddings.word_embeddings.weight"]
+    old = before["mobilebert.embeddings.word_embeddings.weight"]
+    np.testing.assert_array_equal(word[: len(old)], old)  # old rows kept
+    assert not np.allclose(word[len(old):], old.mean(0))  # drawn, not the mean
+    np.testing.assert_array_equal(model.params["cls.predictions.bias"][len(old):], 0)
+    for bad in (0, -3, 2.5, True, "10"):
+        with pytest.raises(InputError, match="new_num_tokens must be a positive integer"):
+            model.resize_token_embeddings(bad)
+    with pytest.raises(ConfigError, match="vocab_size"):
+        model.resize_token_embeddings(10**9)  # over the config's cap: nothing changed
+    assert model.config.vocab_size == TINY["vocab_size"] + 4
+
+
 def test_add_pooling_layer_false_builds_no_pooler(tmp_path):
     config = MobileBertConfig(**TINY)
     pooled = mm.MobileBertModel(config, seed=3)
@@ -598,6 +655,27 @@ def test_hf_common_model_tests(tmp_path):
         model.set_input_embeddings(embeddings.weight * 2)
         np.testing.assert_array_equal(model.get_input_embeddings().weight, embeddings.weight * 2)
         assert model.get_output_embeddings() is None or model.get_output_embeddings().weight.shape[0] == 99
+        # test_inputs_embeds: the word vectors instead of the ids
+        ids = inputs["input_ids"]
+        vectors = dict(inputs, input_ids=None, inputs_embeds=model.get_input_embeddings()(ids))
+        assert_close(model(**vectors)[0], model(**inputs)[0], "inputs_embeds", tol=1e-5)
+        # test_resize_tokens_embeddings
+        size = config.vocab_size
+        cloned = model.resize_token_embeddings(size).weight.copy()
+        table = model.resize_token_embeddings(size + 10)
+        assert model.config.vocab_size == size + 10 == table.weight.shape[0] == model.vocab_size
+        model(**inputs)
+        table = model.resize_token_embeddings(size - 15)
+        assert model.config.vocab_size == size - 15 == table.weight.shape[0]
+        model(**dict(inputs, input_ids=np.minimum(ids, size - 16)))
+        np.testing.assert_array_equal(table.weight, cloned[: size - 15])
+        assert model.resize_token_embeddings(size + 13, pad_to_multiple_of=64).weight.shape[0] == 128
+        assert model.resize_token_embeddings(128, pad_to_multiple_of=64).weight.shape[0] == 128
+        with pytest.raises(ValueError, match="Asking to pad the embedding matrix to a multiple of `1.3`, which is not "
+                                             "and integer. Please make sure to pass an integer"):
+            model.resize_token_embeddings(size, pad_to_multiple_of=1.3)
+        model.resize_token_embeddings(size)
+        model.set_input_embeddings(embeddings.weight * 2)
         # test_save_load
         folder = tmp_path / model_class.__name__
         model.save_pretrained(folder)
