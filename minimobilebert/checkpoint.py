@@ -252,6 +252,27 @@ def _kept(name: str, value: np.ndarray, source: str) -> np.ndarray:
     return kept
 
 
+LEGACY_NAMES = (("LayerNorm.gamma", "LayerNorm.weight"), ("LayerNorm.beta", "LayerNorm.bias"))
+
+
+def hf_names(state: dict[str, np.ndarray], config: MobileBertConfig, source: str) -> dict[str, np.ndarray]:
+    """The names transformers gives a checkpoint's tensors on load: old TF-converted files (the original
+    bert-base-uncased) say LayerNorm.gamma / .beta for .weight / .bias (its "legacy" renaming), and a
+    BERT state dict says `bert.` for `mobilebert.` (convert.state_dict_from_bert). A new dict."""
+    from .convert import state_dict_from_bert  # convert imports config, which this module needs first
+
+    renamed: dict[str, np.ndarray] = {}
+    for name, value in state.items():
+        new = name
+        for old_part, new_part in LEGACY_NAMES:
+            new = new.replace(old_part, new_part)
+        if new in renamed:
+            raise CheckpointError(f"{source}: holds both {name!r} and another tensor that transformers also names "
+                                  f"{new!r}; remove one of them")
+        renamed[new] = value
+    return state_dict_from_bert(renamed, config)
+
+
 def align_prefix(state: dict[str, np.ndarray], expected: Shapes) -> dict[str, np.ndarray]:
     """HF's base-model prefix rule: a head class reads a bare base-model checkpoint by adding
     "mobilebert.", and the base class reads a head checkpoint by dropping it (and the head's weights)."""
@@ -276,7 +297,7 @@ def reconcile(state: dict[str, np.ndarray], expected: Shapes, config: MobileBert
       weights raise one CheckpointError listing all of them;
     - missing head/pooler weights are initialised as HF does, with a warning.
     """
-    state = align_prefix(dict(state), expected)
+    state = align_prefix(hf_names(state, config, source), expected)
     decoder_bias = "cls.predictions.decoder.bias"
     if "cls.predictions.bias" in expected and decoder_bias in state and (
             "cls.predictions.bias" not in state or not config.tie_word_embeddings):

@@ -337,8 +337,9 @@ class MobileBertConfig:
         model_type = kwargs.pop("model_type", self.model_type)
         if model_type != self.model_type:
             raise ConfigError(
-                f"config has model_type={model_type!r}, not 'mobilebert'. For a BERT checkpoint use "
-                "minimobilebert.convert.config_from_bert()"
+                f"config has model_type={model_type!r}, not 'mobilebert'; minimobilebert runs 'mobilebert' and "
+                "'bert' checkpoints (a BERT config converts through MobileBertConfig.from_dict / from_pretrained "
+                "or minimobilebert.convert.config_from_bert)"
             )
         true_hidden_size = kwargs.pop("true_hidden_size", None)
         for private in ("attn_implementation", "_attn_implementation", "_commit_hash", "experts_implementation"):
@@ -572,6 +573,10 @@ class MobileBertConfig:
         for internal in ("_from_auto", "_from_pipeline"):
             kwargs.pop(internal, None)
         data = _decode_special_floats(dict(config_dict))
+        if data.get("model_type") == "bert":  # BERT is MobileBERT with its ideas switched off (convert.py)
+            from .convert import bert_config_dict  # convert imports this module
+
+            data = bert_config_dict(data)
         extra = {"extra": data.pop("extra")} if "extra" in data else {}  # a file's own key named "extra"
         known = set(cls.__dataclass_fields__) | set(data) | {"num_labels", "torch_dtype", "dtype", "name_or_path",
                                                              "attn_implementation"}

@@ -221,7 +221,8 @@ class MobileBertPreTrainedModel:
         """HF's loading info: weights the class expects that the state dict lacks (newly initialised), and
         names in the state dict the class does not use, by the rules checkpoint.reconcile applies."""
         expected = parameter_shapes(config, cls.head, add_pooling_layer)
-        aligned = checkpoint.align_prefix(dict(state), expected)
+        state = checkpoint.hf_names(state, config, "the checkpoint")  # the names transformers reports
+        aligned = checkpoint.align_prefix(state, expected)
         prefix = cls.base_model_prefix + "."
         # the name each checkpoint key has for this class (None: a head the base class does not read)
         renamed = {k: next((a for a in (k, prefix + k, k.removeprefix(prefix)) if a in aligned), None) for k in state}
@@ -238,7 +239,7 @@ class MobileBertPreTrainedModel:
         """HF's ignore_mismatched_sizes: head weights whose shape differs are dropped, to be newly initialised.
         Returns the state dict and the (name, checkpoint shape, model shape) of each dropped weight."""
         expected = parameter_shapes(config, cls.head, add_pooling_layer)
-        state = checkpoint.align_prefix(dict(state), expected)
+        state = checkpoint.align_prefix(checkpoint.hf_names(state, config, source), expected)
         dropped = [(k, tuple(np.shape(v)), tuple(expected[k])) for k, v in state.items()
                    if k in expected and is_initialisable(k) and tuple(np.shape(v)) != tuple(expected[k])]
         if dropped:

@@ -42,7 +42,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from . import checkpoint, files
-from .convert import config_from_bert, state_dict_from_bert
+from .convert import config_from_bert
 from .errors import ConfigError, InputError
 from .hub import HUB_ID, resolve_model_folder
 from .modeling import OWN_CALL, MobileBertModel
@@ -245,8 +245,8 @@ def load_encoder(folder: str) -> tuple[MobileBertModel, dict]:
                           "'mobilebert' and 'bert' encoders (a RoBERTa, MPNet or DistilBERT model needs "
                           "sentence-transformers)")
     config = config_from_bert(raw)
-    state = state_dict_from_bert(checkpoint.load_state_dict(weights), config)
-    return MobileBertModel(config, state, source=weights, add_pooling_layer=False), raw
+    return MobileBertModel(config, checkpoint.load_state_dict(weights), source=weights,
+                           add_pooling_layer=False), raw
 
 
 # ------------------------------------------------------------------------------------------------ the encoder

@@ -97,3 +97,104 @@ def test_bert_configs_without_a_mobilebert_equivalent_are_refused():
     with pytest.raises(ConfigError, match="decoder"):
         config_from_bert({"is_decoder": True})
     assert isinstance(config_from_bert({"hidden_size": 96, "num_attention_heads": 4}), MobileBertConfig)
+
+
+BERT_CLASSES = ["BertModel", "BertForPreTraining", "BertForMaskedLM", "BertForNextSentencePrediction",
+                "BertForSequenceClassification", "BertForMultipleChoice", "BertForTokenClassification",
+                "BertForQuestionAnswering"]
+
+
+def save_random_bert(transformers, torch, head_class: str, folder, legacy_names: bool = False, **config):
+    """A random transformers BERT of `head_class` (biases and norms randomised too), saved with the vocab."""
+    import shutil
+
+    torch.manual_seed(0)
+    bert_config = transformers.BertConfig(**dict(dict(vocab_size=30522, hidden_size=32, num_hidden_layers=2,
+                                                      num_attention_heads=2, intermediate_size=37), **config))
+    bert_config._attn_implementation = "eager"  # so that attentions can be returned
+    hf = getattr(transformers, head_class)(bert_config).eval()
+    with torch.no_grad():
+        for name, value in hf.named_parameters():
+            if "LayerNorm" in name or name.endswith("bias"):
+                value.add_(0.1 * torch.randn_like(value))
+    hf.save_pretrained(folder)
+    if legacy_names:  # the original bert-base-uncased files say LayerNorm.gamma / .beta
+        from safetensors.torch import load_file, save_file
+
+        path = os.path.join(folder, "model.safetensors")
+        state = {k.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta"): v
+                 for k, v in load_file(path).items()}
+        save_file(state, path, metadata={"format": "pt"})
+    shutil.copy(os.path.join(os.path.dirname(__file__), "..", "minimobilebert", "data", "vocab.txt"), folder)
+    return hf
+
+
+@pytest.mark.parametrize("head_class", BERT_CLASSES)
+def test_every_bert_class_loads_like_its_mobilebert_class(oracle, tmp_path, head_class):
+    """A transformers BERT folder of each head loads with the matching MobileBert class's from_pretrained
+    (config converted, weights renamed, labels kept) and gives BERT's outputs, hidden states and attentions."""
+    import dataclasses
+
+    import minimobilebert as mm
+
+    torch, transformers = oracle
+    labels = {"num_labels": 3, "id2label": {0: "neg", 1: "mid", 2: "pos"}} if head_class.endswith(
+        ("SequenceClassification", "TokenClassification")) else {}
+    hf = save_random_bert(transformers, torch, head_class, tmp_path, legacy_names=head_class == "BertForMaskedLM",
+                          **labels)
+    ours = getattr(mm, "Mobile" + head_class).from_pretrained(tmp_path)
+    assert ours.config.id2label == hf.config.id2label
+    ids = np.array([[101, 7592, 103, 2088, 102, 0], [101, 2023, 2003, 1037, 3231, 102]])
+    mask = (ids > 0).astype(np.int64)
+    if head_class == "BertForMultipleChoice":
+        ids, mask = np.stack([ids, ids[::-1]], 1), np.stack([mask, mask[::-1]], 1)
+    mine = ours(ids, attention_mask=mask, output_hidden_states=True, output_attentions=True)
+    with torch.no_grad():
+        ref = hf(torch.as_tensor(ids), attention_mask=torch.as_tensor(mask), output_hidden_states=True,
+                 output_attentions=True)
+    for field in dataclasses.fields(mine):
+        value = getattr(mine, field.name)
+        if value is None:
+            continue
+        if isinstance(value, tuple):
+            for i, (a, b) in enumerate(zip(value, ref[field.name], strict=True)):
+                assert_close(a, b.numpy(), f"{field.name}[{i}]")
+        else:
+            assert_close(value, ref[field.name].numpy(), field.name)
+
+
+def test_bert_folders_run_in_auto_classes_pipelines_and_the_cli(oracle, tmp_path):
+    import subprocess
+    import sys
+
+    import minimobilebert as mm
+    from minimobilebert.auto import AutoConfig, AutoModelForMaskedLM
+
+    torch, transformers = oracle
+    mlm, classifier = tmp_path / "mlm", tmp_path / "classifier"
+    hf_mlm = save_random_bert(transformers, torch, "BertForMaskedLM", mlm)
+    save_random_bert(transformers, torch, "BertForSequenceClassification", classifier, num_labels=2,
+                     id2label={0: "NEGATIVE", 1: "POSITIVE"})
+    config = AutoConfig.from_pretrained(mlm)
+    assert (config.use_bottleneck, config.trigram_input, config.normalization_type) == (False, False, "layer_norm")
+    assert type(AutoModelForMaskedLM.from_pretrained(mlm)).__name__ == "MobileBertForMaskedLM"
+    fill = mm.pipeline("fill-mask", model=str(mlm))
+    text = "paris is the [MASK] of france."
+    ids = fill.tokenizer(text, return_tensors="np")["input_ids"]
+    with torch.no_grad():
+        logits = hf_mlm(torch.as_tensor(ids)).logits[0].numpy()
+    where = list(ids[0]).index(fill.tokenizer.mask_token_id)
+    assert [r["token"] for r in fill(text, top_k=3)] == list(np.argsort(-logits[where])[:3])
+    assert mm.pipeline("text-classification", model=str(classifier))("fine")[0]["label"] in ("NEGATIVE", "POSITIVE")
+    cli = subprocess.run([sys.executable, "-m", "minimobilebert", "fill-mask", "--model", str(mlm), text],
+                         capture_output=True, text=True, timeout=120)
+    assert cli.returncode == 0 and f"token={np.argsort(-logits[where])[0]}" in cli.stdout, cli.stderr
+
+
+def test_a_bert_config_json_converts_with_berts_defaults(tmp_path):
+    """A BERT config.json that leaves fields out gets BERT's defaults (not MobileBERT's)."""
+    (tmp_path / "config.json").write_text('{"model_type": "bert", "architectures": ["BertForMaskedLM"]}')
+    config = MobileBertConfig.from_pretrained(tmp_path)
+    assert (config.hidden_size, config.num_hidden_layers, config.num_attention_heads, config.intermediate_size,
+            config.hidden_act, config.embedding_size) == (768, 12, 12, 3072, "gelu", 768)
+    assert config.architectures == ["MobileBertForMaskedLM"] and config.embedding_and_output_norm_eps == 1e-12

@@ -110,8 +110,8 @@ def test_broken_config_files(tmp_path):
     (tmp_path / "config.json").write_text('{"hidden_size": 512,')
     with pytest.raises(ConfigError, match="not valid JSON"):
         MobileBertConfig.from_pretrained(tmp_path)
-    (tmp_path / "config.json").write_text('{"model_type": "bert"}')
-    with pytest.raises(ConfigError, match="config_from_bert"):
+    (tmp_path / "config.json").write_text('{"model_type": "roberta"}')
+    with pytest.raises(ConfigError, match="model_type='roberta'.*'mobilebert' and 'bert'"):
         MobileBertConfig.from_pretrained(tmp_path)
     with pytest.raises(FileNotFoundError, match="not a checkpoint folder"):
         MobileBertConfig.from_pretrained(tmp_path / "missing")
