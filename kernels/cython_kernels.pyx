@@ -23,7 +23,7 @@ replaces this per-op path when it covers the config lives in kernels/engine and 
 import numpy as np
 cimport numpy as cnp
 cimport cython
-from libc.math cimport erf, exp, sqrt, tanh
+from libc.math cimport erf, exp, fabs, fmax, fmin, log1p, sqrt, tanh
 from libc.stdint cimport int32_t
 
 from minimobilebert.functional import ACTIVATION_CODES
@@ -44,7 +44,25 @@ cdef inline float _act(float v, int code) noexcept nogil:
         return <float>(0.5 * v * (1.0 + tanh(0.7978845608028654 * (v + 0.044715 * v * v * v))))
     if code == 4:
         return <float>tanh(v)
-    return <float>(v / (1.0 + exp(-<double>v)))  # 5, silu, in double so exp(-x) cannot overflow
+    if code == 5:  # silu, in double so exp(-x) cannot overflow
+        return <float>(v / (1.0 + exp(-<double>v)))
+    if code == 6:  # quick_gelu
+        return <float>(v / (1.0 + exp(-1.702 * <double>v)))
+    if code == 7:  # relu6
+        return 0.0 if v < 0 else (6.0 if v > 6 else v)
+    if code == 8:  # sigmoid
+        return <float>(1.0 / (1.0 + exp(-<double>v)))
+    if code == 9:  # gelu_10
+        return <float>fmin(fmax(0.5 * v * (1.0 + erf(v * 0.7071067811865476)), -10.0), 10.0)
+    if code == 10:  # leaky_relu
+        return v if v > 0 else <float>(0.01 * v)
+    if code == 11:  # relu2
+        return v * v if v > 0 else 0.0
+    if code == 12:  # mish
+        return <float>(v * tanh(fmax(<double>v, 0.0) + log1p(exp(-fabs(<double>v)))))
+    if code == 13:  # hardswish
+        return <float>(v * fmin(fmax(<double>v + 3.0, 0.0), 6.0) / 6.0)
+    return v  # 0, linear
 
 
 # The loops below walk raw row pointers (rows are C-contiguous) so gcc sees plain 1-D loops it can vectorize.

@@ -52,8 +52,26 @@ def _act(v, code):
         return np.float32(0.5 * v * (1.0 + math.tanh(inner)))
     if code == 4:
         return np.float32(math.tanh(v))
-    # code 5, silu: x / (1 + exp(-x)), in float64 so exp(-x) cannot overflow for float32 inputs
-    return np.float32(v / (1.0 + math.exp(-np.float64(v))))
+    if code == 5:  # silu: x / (1 + exp(-x)), in float64 so exp(-x) cannot overflow for float32 inputs
+        return np.float32(v / (1.0 + math.exp(-np.float64(v))))
+    if code == 6:  # quick_gelu
+        return np.float32(v / (1.0 + math.exp(-1.702 * np.float64(v))))
+    if code == 7:  # relu6
+        return np.float32(min(max(v, np.float32(0.0)), np.float32(6.0)))
+    if code == 8:  # sigmoid
+        return np.float32(1.0 / (1.0 + math.exp(-np.float64(v))))
+    if code == 9:  # gelu_10
+        return np.float32(min(max(0.5 * v * (1.0 + math.erf(v * 0.7071067811865476)), -10.0), 10.0))
+    if code == 10:  # leaky_relu
+        return v if v > 0 else np.float32(0.01 * v)
+    if code == 11:  # relu2
+        return np.float32(v * v) if v > 0 else np.float32(0.0)
+    if code == 12:  # mish
+        d = np.float64(v)
+        return np.float32(d * math.tanh(max(d, 0.0) + math.log1p(math.exp(-abs(d)))))
+    if code == 13:  # hardswish
+        return np.float32(v * min(max(np.float64(v) + 3.0, 0.0), 6.0) / 6.0)
+    return v  # 0, linear
 
 
 @njit(cache=True, inline="always")

@@ -64,14 +64,73 @@ def tanh(x: np.ndarray) -> np.ndarray:
     return np.tanh(x)
 
 
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-x)), written so that exp only sees -|x| (no overflow)."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype)
+
+
+def quick_gelu(x: np.ndarray) -> np.ndarray:
+    """x * sigmoid(1.702 x), a cheaper GELU (CLIP's; HF "quick_gelu")."""
+    return (x * sigmoid(np.float32(1.702) * x)).astype(x.dtype)
+
+
+def gelu_10(x: np.ndarray) -> np.ndarray:
+    """GELU clipped to [-10, 10] (HF "gelu_10", for quantization-friendly ranges)."""
+    return np.clip(gelu(x), -10, 10).astype(x.dtype)
+
+
+def relu6(x: np.ndarray) -> np.ndarray:
+    return np.clip(x, 0, 6).astype(x.dtype)
+
+
+def relu2(x: np.ndarray) -> np.ndarray:
+    """relu(x) squared (HF "relu2", Primer's)."""
+    return np.square(np.maximum(x, 0)).astype(x.dtype)
+
+
+def leaky_relu(x: np.ndarray) -> np.ndarray:
+    """x, or 0.01 x below zero (PyTorch's default slope)."""
+    return np.where(x > 0, x, np.float32(0.01) * x).astype(x.dtype)
+
+
+def hardswish(x: np.ndarray) -> np.ndarray:
+    """x * relu6(x + 3) / 6 (MobileNetV3's)."""
+    return (x * np.clip(x + 3, 0, 6) / 6).astype(x.dtype)
+
+
+def mish(x: np.ndarray) -> np.ndarray:
+    """x * tanh(softplus(x)), softplus(x) = log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|))."""
+    return (x * np.tanh(np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x))))).astype(x.dtype)
+
+
+def linear(x: np.ndarray) -> np.ndarray:
+    return x
+
+
+# Every activation transformers' ACT2FN names, but those with weights of their own (prelu, xielu) and the
+# rarest (laplace, sqrtsoftplus): a config naming one of those is refused (config.py says which exist).
 ACTIVATIONS = {
     "relu": relu,
     "gelu": gelu,
+    "gelu_python": gelu,  # HF's Python version of the same formula
     "gelu_new": gelu_new,
     "gelu_pytorch_tanh": gelu_new,  # same formula, PyTorch's name for it
+    "gelu_python_tanh": gelu_new,
+    "gelu_accurate": gelu_new,  # HF's AccurateGELU: the same tanh formula
+    "gelu_fast": gelu_new,  # x * c * (1 + 0.044715 x^2): the same polynomial, factored
     "tanh": tanh,
     "silu": silu,
     "swish": silu,
+    "quick_gelu": quick_gelu,
+    "gelu_10": gelu_10,
+    "relu6": relu6,
+    "relu2": relu2,
+    "leaky_relu": leaky_relu,
+    "hardswish": hardswish,
+    "mish": mish,
+    "sigmoid": sigmoid,
+    "linear": linear,
 }
 
 
@@ -79,13 +138,26 @@ ACTIVATIONS = {
 # compiled engine all take it from here): a name's code selects the same formula as ACTIVATIONS[name].
 # 0 is kept for "no activation" (a plain dense layer in the engine).
 ACTIVATION_CODES = {
+    "linear": 0,
     "relu": 1,
     "gelu": 2,
+    "gelu_python": 2,
     "gelu_new": 3,
     "gelu_pytorch_tanh": 3,
+    "gelu_python_tanh": 3,
+    "gelu_accurate": 3,
+    "gelu_fast": 3,
     "tanh": 4,
     "silu": 5,
     "swish": 5,
+    "quick_gelu": 6,
+    "relu6": 7,
+    "sigmoid": 8,
+    "gelu_10": 9,
+    "leaky_relu": 10,
+    "relu2": 11,
+    "mish": 12,
+    "hardswish": 13,
 }
 
 

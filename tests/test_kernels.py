@@ -25,7 +25,7 @@ FAST = [name for name in mm.available_backends() if name != "numpy"]
 # Same float32 math; BLAS may sum a row in another order than the reference's batched matmul, which moves a
 # pre-activation by a few ulps of its scale: through tanh/gelu near 0 that is ~1e-5 of an output of size 1.
 KERNEL_TOL = RELATIVE_TOLERANCE
-ACTIVATIONS = ["relu", "gelu", "gelu_new", "tanh", "silu"]
+ACTIVATIONS = sorted(functional.ACTIVATIONS)
 SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

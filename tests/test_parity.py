@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import minimobilebert as mm
+from minimobilebert import functional
 from conftest import CONFIG_GRID, SMALL, assert_close, build_hf, random_batch, save_bin
 
 pytestmark = pytest.mark.oracle
@@ -96,6 +97,26 @@ def test_every_class_matches_hf(oracle, tmp_path, head_class, fmt):
     assert "hidden_states" in compared and "attentions" in compared
     if head_class != "MobileBertModel":
         assert "loss" in compared, "the labelled call must produce a loss"
+
+
+@pytest.mark.parametrize("name", sorted(functional.ACTIVATIONS))
+def test_every_activation_matches_hf(oracle, tmp_path, name):
+    """Each hidden_act we accept: the formula against transformers' ACT2FN in float64, element by element
+    over [-40, 40] and beyond, then a model with it against HF's (every backend: CI runs this file once
+    per backend)."""
+    torch, _ = oracle
+    from transformers.activations import ACT2FN
+
+    x = np.concatenate([np.linspace(-40, 40, 4001), [-1e30, -100, -87.5, 87.5, 100, 1e30, 0.0]]).astype(np.float32)
+    ref = ACT2FN[name](torch.tensor(x, dtype=torch.float64)).numpy().astype(np.float32)  # 1e30 ** 2: inf
+    ours = functional.ACTIVATIONS[name](x)
+    assert ours.dtype == np.float32
+    np.testing.assert_allclose(ours, ref, rtol=2e-6, atol=1e-6, err_msg=name)
+    hf, model = load_both(oracle, tmp_path, "MobileBertModel", **dict(SMALL, hidden_act=name))
+    inputs = labelled_inputs("MobileBertModel", np.random.default_rng(4), SMALL)
+    compare_outputs(model(**inputs, output_hidden_states=True, output_attentions=True), run_hf(hf, torch, **inputs))
+    assert_close(model(**inputs).last_hidden_state, run_hf(hf, torch, **inputs).last_hidden_state.numpy(),
+                 "fused (the engine under cython)")
 
 
 @pytest.mark.parametrize("head_class", HEAD_CLASSES)

@@ -13,7 +13,8 @@
 
 /* Activation codes (the order of minimobilebert/engine.py's ACTIVATION_CODES). */
 enum { MMB_ACT_NONE = 0, MMB_ACT_RELU = 1, MMB_ACT_GELU = 2, MMB_ACT_GELU_NEW = 3, MMB_ACT_TANH = 4,
-       MMB_ACT_SILU = 5 };
+       MMB_ACT_SILU = 5, MMB_ACT_QUICK_GELU = 6, MMB_ACT_RELU6 = 7, MMB_ACT_SIGMOID = 8, MMB_ACT_GELU_10 = 9,
+       MMB_ACT_LEAKY_RELU = 10, MMB_ACT_RELU2 = 11, MMB_ACT_MISH = 12, MMB_ACT_HARDSWISH = 13 };
 
 /* Instruction-set paths. MMB_ISA_AUTO = the best this CPU supports (detected at run time). */
 enum { MMB_ISA_AUTO = 0, MMB_ISA_PORTABLE = 1, MMB_ISA_AVX2 = 2, MMB_ISA_AVX512 = 3 };

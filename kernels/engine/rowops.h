@@ -45,14 +45,16 @@ TGT static inline float F(exp_poly)(float x) {
 /* The activations on a row, in float32 with exp_poly, so the compiler vectorises them (one libm call per
  * element would cost more than the GEMM for gelu models such as all-MiniLM). Same formulas as
  * functional.py: gelu with Abramowitz & Stegun 7.1.26 for erf (the reference's own approximation),
- * tanh(u) = sign(u) (1 - e) / (1 + e) with e = exp(-2|u|), silu = x / (1 + exp(-x)) written so that exp
- * only sees arguments <= 0. Differences to the float64 reference: a few float32 ulps. */
+ * tanh(u) = sign(u) (1 - e) / (1 + e) with e = exp(-2|u|), silu = x / (1 + exp(-x)), and the sigmoid-
+ * and mish-based ones, all written so that exp only sees arguments <= 0. Differences to the float64
+ * reference: a few float32 ulps. */
 TGT static void F(act_row)(float *y, int n, int act) {
     switch (act) {
     case MMB_ACT_RELU:
         for (int j = 0; j < n; j++) y[j] = y[j] > 0.0f ? y[j] : 0.0f;
         break;
     case MMB_ACT_GELU:
+    case MMB_ACT_GELU_10:
         for (int j = 0; j < n; j++) {
             float x = y[j], u = x * 0.70710678118654752f, z = u < 0.0f ? -u : u;
             float t = 1.0f / (1.0f + 0.3275911f * z);
@@ -61,6 +63,8 @@ TGT static void F(act_row)(float *y, int n, int act) {
             float erf_abs = 1.0f - poly * F(exp_poly)(-z * z);
             y[j] = 0.5f * x * (1.0f + (u < 0.0f ? -erf_abs : erf_abs));
         }
+        if (act == MMB_ACT_GELU_10)
+            for (int j = 0; j < n; j++) y[j] = y[j] < -10.0f ? -10.0f : (y[j] > 10.0f ? 10.0f : y[j]);
         break;
     case MMB_ACT_GELU_NEW:
     case MMB_ACT_TANH:
@@ -73,9 +77,36 @@ TGT static void F(act_row)(float *y, int n, int act) {
         }
         break;
     case MMB_ACT_SILU:
+    case MMB_ACT_QUICK_GELU:
+    case MMB_ACT_SIGMOID:
+        for (int j = 0; j < n; j++) {  /* x * sigmoid(k x), or sigmoid(x) */
+            float x = y[j], v = act == MMB_ACT_QUICK_GELU ? 1.702f * x : x;
+            float e = F(exp_poly)(v < 0.0f ? v : -v);  /* exp(-|v|) */
+            float s = v < 0.0f ? e / (1.0f + e) : 1.0f / (1.0f + e);
+            y[j] = act == MMB_ACT_SIGMOID ? s : x * s;
+        }
+        break;
+    case MMB_ACT_RELU6:
+        for (int j = 0; j < n; j++) y[j] = y[j] < 0.0f ? 0.0f : (y[j] > 6.0f ? 6.0f : y[j]);
+        break;
+    case MMB_ACT_LEAKY_RELU:
+        for (int j = 0; j < n; j++) y[j] = y[j] > 0.0f ? y[j] : 0.01f * y[j];
+        break;
+    case MMB_ACT_RELU2:
+        for (int j = 0; j < n; j++) y[j] = y[j] > 0.0f ? y[j] * y[j] : 0.0f;
+        break;
+    case MMB_ACT_HARDSWISH:
         for (int j = 0; j < n; j++) {
-            float x = y[j], e = F(exp_poly)(x < 0.0f ? x : -x);  /* exp(-|x|) */
-            y[j] = x < 0.0f ? x * e / (1.0f + e) : x / (1.0f + e);
+            float x = y[j], r = x + 3.0f;
+            y[j] = x * (r < 0.0f ? 0.0f : (r > 6.0f ? 6.0f : r)) / 6.0f;
+        }
+        break;
+    case MMB_ACT_MISH:
+        /* x tanh(log(1 + e^x)) = x m / (m + 2), m = e^x (e^x + 2); with e = exp(-|x|) only: for x < 0,
+         * m = e (e + 2); for x >= 0, m / (m + 2) = (1 + 2e) / (1 + 2e + 2e^2) */
+        for (int j = 0; j < n; j++) {
+            float x = y[j], e = F(exp_poly)(x < 0.0f ? x : -x), m = e * (e + 2.0f);
+            y[j] = x < 0.0f ? x * m / (m + 2.0f) : x * (1.0f + 2.0f * e) / (1.0f + 2.0f * e + 2.0f * e * e);
         }
         break;
     default:
