@@ -22,6 +22,7 @@ import argparse
 import json
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -324,6 +325,16 @@ def main(argv: list[str] | None = None) -> int:
     import os
 
     debug = os.environ.get(DEBUG_ENV, "").strip() not in ("", "0")
+    python_format = warnings.formatwarning
+    if not debug:  # a warning is one line too, not Python's "file:line: Category" plus a line of our code
+        warnings.formatwarning = lambda message, *_, **__: f"minimobilebert: warning: {one_line(message)}\n"
+    try:
+        return _run(argv, debug)
+    finally:
+        warnings.formatwarning = python_format
+
+
+def _run(argv: list[str] | None, debug: bool) -> int:
     try:
         args = build_parser().parse_args(argv)  # argparse reports bad arguments itself (usage, exit code 2)
         code = args.func(args)

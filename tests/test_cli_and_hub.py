@@ -118,3 +118,19 @@ def test_fill_mask_on_a_hub_id_from_the_cache_offline(tmp_path, capsys, monkeypa
     predictions = json.loads(capsys.readouterr().out)
     logits = model(np.array([PARIS_IDS])).logits[0, PARIS_IDS.index(103)]
     assert [p["token"] for p in predictions] == [int(i) for i in np.argsort(-logits)[:2]]
+
+
+def test_a_warning_is_one_line_of_ours(tmp_path):
+    """A checkpoint without the head a command needs loads with HF's warning (weights newly initialised):
+    the CLI shows it as one `minimobilebert: warning:` line, not Python's file:line header and code line."""
+    import subprocess
+    import sys
+
+    folder = str(tmp_path / "base")
+    assert main(["init", folder, "--layers", "1", "--head", "base"]) == 0
+    done = subprocess.run([sys.executable, "-m", "minimobilebert", "qa", "--question", "who?", "--context", "hi",
+                           "--model", folder], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("minimobilebert: warning: "), done.stderr
+    assert "qa_outputs.weight" in lines[0] and "newly initialised" in lines[0]
