@@ -65,6 +65,22 @@ def bert_config_dict(bert: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+# config keys only MobileBERT has: a config.json with none of them and no model_type may be an old BERT
+MOBILEBERT_KEYS = frozenset({"embedding_size", "intra_bottleneck_size", "true_hidden_size", "trigram_input",
+                             "use_bottleneck", "use_bottleneck_attention", "key_query_shared_bottleneck",
+                             "num_feedforward_networks", "normalization_type", "classifier_activation"})
+
+
+def is_untyped_bert(raw: dict[str, Any], state: dict[str, Any]) -> bool:
+    """A config.json without model_type (older BERT checkpoints, e.g. Google's BERT miniatures, have none;
+    transformers then guesses from the folder's name) is a BERT's when it has none of MobileBERT's own
+    keys and its weights none of MobileBERT's own tensors (bottlenecks, the embedding transformation),
+    which MobileBERT's defaults would need."""
+    if "model_type" in raw or MOBILEBERT_KEYS & raw.keys():
+        return False
+    return not any("bottleneck" in name or "embedding_transformation" in name for name in state)
+
+
 def config_from_bert(bert: dict[str, Any]) -> MobileBertConfig:
     """A MobileBertConfig that computes exactly what a BERT config describes (see the module docstring).
     `MobileBertConfig.from_dict` / `from_pretrained` do the same for a dict with model_type "bert"."""

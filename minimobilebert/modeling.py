@@ -38,6 +38,8 @@ from .outputs import (  # noqa: F401 - re-exported: minimobilebert.modeling.Mask
     TokenClassifierOutput,
 )
 from .params import HEADS, init_params, is_initialisable, nest, parameter_shapes
+from .convert import MOBILEBERT_KEYS, is_untyped_bert
+from .files import read_json
 from .validation import validate_inputs, validate_inputs_embeds
 
 # What our own callers (pipelines, sentence embeddings, the CLI) pass on every forward: an output object and
@@ -178,7 +180,19 @@ class MobileBertPreTrainedModel:
             folder = os.path.join(folder, subfolder)
             if not os.path.isdir(folder):
                 raise FileNotFoundError(f"no subfolder {subfolder!r} in {path!r}")
-        if config is None or isinstance(config, (str, os.PathLike)):
+        source = None
+        if config is None:
+            raw = _untyped_config(folder)
+            if raw is not None:  # no model_type and none of MobileBERT's keys: a BERT if its weights say so
+                if state_dict is None:
+                    source = checkpoint.find_weights_file(folder)
+                    state_dict = checkpoint.load_state_dict(source)
+                if is_untyped_bert(raw, state_dict):
+                    config = MobileBertConfig.from_dict(dict(raw, model_type="bert"), return_unused_kwargs=True,
+                                                        **kwargs)
+        if isinstance(config, tuple):
+            config, unused = config
+        elif config is None or isinstance(config, (str, os.PathLike)):
             config, unused = MobileBertConfig.from_pretrained(folder if config is None else config,
                                                               return_unused_kwargs=True, **kwargs)
         elif isinstance(config, MobileBertConfig):
@@ -202,7 +216,7 @@ class MobileBertPreTrainedModel:
         if state_dict is None:
             source = checkpoint.find_weights_file(folder)
             state_dict = checkpoint.load_state_dict(source)
-        else:
+        elif source is None:
             source = "the state_dict argument"
         mismatched = []
         if ignore_mismatched_sizes:
@@ -489,6 +503,16 @@ class MobileBertPreTrainedModel:
     def _returned(output: ModelOutput, return_dict: bool):
         """The output, or with return_dict=False its fields that are not None as a plain tuple (HF's rule)."""
         return output if return_dict else output.to_tuple()
+
+
+def _untyped_config(folder: str) -> dict | None:
+    """The folder's config.json as a dict when it has no model_type and none of MobileBERT's own keys (old
+    BERT checkpoints, such as Google's BERT miniatures, say no model_type), else None."""
+    path = os.path.join(folder, "config.json")
+    if not os.path.isfile(path):
+        return None  # MobileBertConfig.from_pretrained reports it
+    raw = read_json(path, "config.json", ConfigError)
+    return raw if isinstance(raw, dict) and "model_type" not in raw and not MOBILEBERT_KEYS & raw.keys() else None
 
 
 def vocabulary_axis(name: str, head: str) -> int | None:

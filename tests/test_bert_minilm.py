@@ -198,3 +198,28 @@ def test_a_bert_config_json_converts_with_berts_defaults(tmp_path):
     assert (config.hidden_size, config.num_hidden_layers, config.num_attention_heads, config.intermediate_size,
             config.hidden_act, config.embedding_size) == (768, 12, 12, 3072, "gelu", 768)
     assert config.architectures == ["MobileBertForMaskedLM"] and config.embedding_and_output_norm_eps == 1e-12
+
+
+def test_a_bert_folder_whose_config_has_no_model_type(oracle, tmp_path):
+    """Older BERT checkpoints (Google's BERT miniatures, bert-tiny) have no model_type in config.json; with
+    none of MobileBERT's keys and none of its tensors, the folder loads as the BERT it is. A MobileBERT
+    folder without model_type still loads as MobileBERT."""
+    import json
+
+    import minimobilebert as mm
+
+    torch, transformers = oracle
+    hf = save_random_bert(transformers, torch, "BertForMaskedLM", tmp_path / "bert")
+    config = json.loads((tmp_path / "bert" / "config.json").read_text())
+    for key in ("model_type", "architectures", "transformers_version"):
+        config.pop(key, None)
+    (tmp_path / "bert" / "config.json").write_text(json.dumps(config))
+    ours = mm.MobileBertForMaskedLM.from_pretrained(tmp_path / "bert")
+    ids = np.array([[101, 7592, 103, 2088, 102]])
+    with torch.no_grad():
+        assert_close(ours(ids).logits, hf(torch.as_tensor(ids)).logits.numpy(), "logits")
+    mm.MobileBertModel(MobileBertConfig(num_hidden_layers=1)).save_pretrained(tmp_path / "mobilebert")
+    config = json.loads((tmp_path / "mobilebert" / "config.json").read_text())
+    del config["model_type"]
+    (tmp_path / "mobilebert" / "config.json").write_text(json.dumps(config))
+    assert MobileBertModel.from_pretrained(tmp_path / "mobilebert").config.use_bottleneck
