@@ -58,7 +58,7 @@ from .tokenization.decoding import CLEAN_UP, clean_up_piece, clean_up_tokenizati
 from .tokenization.encoding import (BatchEncoding, CharSpan, Explanation, TokenSpan, pad_encoded,  # noqa: F401
                                   pad_row, to_array)
 from .tokenization.loading import (  # noqa: F401
-    NO_LIMIT, SPECIAL_TOKENS, VOCAB_FILE, as_bool, as_int, as_max_length, as_optional_bool, as_side, as_token,
+    NO_LIMIT, OPTIONAL_SPECIAL_TOKENS, SPECIAL_TOKENS, VOCAB_FILE, as_bool, as_int, as_max_length, as_optional_bool, as_side, as_token,
     as_token_list, check_text, describe, load_vocab, read_added_tokens_of, read_tokenizer_json, read_tokenizer_options,
     vocab_from_mapping, vocab_from_tokens,
 )
@@ -119,8 +119,8 @@ class MobileBertTokenizer:
                  max_input_chars_per_word: int = 100, model_max_length: int = 512,
                  padding_side: str = "right", truncation_side: str = "right",
                  unk_token: str = "[UNK]", sep_token: str = "[SEP]", pad_token: str = "[PAD]",
-                 cls_token: str = "[CLS]", mask_token: str = "[MASK]",
-                 additional_special_tokens: Sequence[str] | None = None,
+                 cls_token: str = "[CLS]", mask_token: str = "[MASK]", bos_token: str | None = None,
+                 eos_token: str | None = None, additional_special_tokens: Sequence[str] | None = None,
                  clean_up_tokenization_spaces: bool = False, do_basic_tokenize: bool = True,
                  word_cache_bytes: int = WORD_CACHE_BYTES, **kwargs: Any):
         """The vocabulary, as Hugging Face takes it: `vocab_file` (first positional, as BertTokenizerLegacy's)
@@ -144,7 +144,8 @@ class MobileBertTokenizer:
                                  "do_lower_case, strip_accents, keep_accents, tokenize_chinese_chars, never_split, "
                                  "max_input_chars_per_word, model_max_length, padding_side, truncation_side, the "
                                  "special tokens (unk_token, sep_token, pad_token, cls_token, mask_token, "
-                                 "additional_special_tokens), clean_up_tokenization_spaces, word_cache_bytes")
+                                 "bos_token, eos_token, additional_special_tokens), clean_up_tokenization_spaces, "
+                                 "word_cache_bytes")
         if kwargs.get("split_special_tokens"):
             raise TokenizerError("split_special_tokens=True (tokenize '[MASK]' written in the text as ordinary "
                                  "text) is not supported; leave it False")
@@ -187,6 +188,9 @@ class MobileBertTokenizer:
         self.unk_token, self.sep_token = as_token(unk_token, "unk_token"), as_token(sep_token, "sep_token")
         self.pad_token, self.cls_token = as_token(pad_token, "pad_token"), as_token(cls_token, "cls_token")
         self.mask_token = as_token(mask_token, "mask_token")
+        # HF's tokenizers have these slots; BERT's leaves them None and never adds them to a text
+        self.bos_token = None if bos_token is None else as_token(bos_token, "bos_token")
+        self.eos_token = None if eos_token is None else as_token(eos_token, "eos_token")
         self.additional_special_tokens = list(dict.fromkeys(
             as_token_list(additional_special_tokens, "additional_special_tokens")))
         self.never_split = list(dict.fromkeys(as_token_list(never_split, "never_split")))
@@ -197,14 +201,16 @@ class MobileBertTokenizer:
                                  "e.g. unk_token=...)")
         self.init_kwargs = {"do_lower_case": self.do_lower_case, "strip_accents": strip_accents,
                             "tokenize_chinese_chars": self.tokenize_chinese_chars, "model_max_length": self.model_max_length,
-                            **{k: getattr(self, k) for k in SPECIAL_TOKENS}}
+                            **self._special_slots()}
         self.name_or_path = kwargs.get("name_or_path", "")
 
         self._base_size = len(self.ids_to_tokens)  # vocab_size: the WordPiece vocabulary, without added tokens
         self._wordpiece_vocab = self.vocab  # what WordPiece looks pieces up in (added tokens never are)
         self._added: dict[int, AddedToken] = {}  # id -> token, from add_tokens / add_special_tokens / the files
         self._longest = max(len(t) for t in self.ids_to_tokens)
-        self.add_tokens([t for t in self.additional_special_tokens if t not in self.vocab], special_tokens=True)
+        optional = [getattr(self, k) for k in OPTIONAL_SPECIAL_TOKENS if getattr(self, k) is not None]
+        self.add_tokens([t for t in dict.fromkeys(optional + self.additional_special_tokens) if t not in self.vocab],
+                        special_tokens=True)
         self._build_matchers()
         # [CLS] and [SEP] as the text is framed: fixed when the tokenizer is made, as HF's post-processor
         # (add_special_tokens({"cls_token": ...}) later changes cls_token_id, not what encoding adds)
@@ -247,8 +253,9 @@ class MobileBertTokenizer:
             kwargs["vocab_file"] = vocab_txt
         elif os.path.lexists(tokenizer_json):
             for key, value in read_tokenizer_json(tokenizer_json).items():  # what the fast tokenizer would run
-                if key == "additional_special_tokens":
-                    value = list(dict.fromkeys(kwargs.get(key, []) + value))
+                if key == "additional_special_tokens":  # its special added tokens, but those in a slot
+                    slots = {kwargs.get(k) for k in (*SPECIAL_TOKENS, *OPTIONAL_SPECIAL_TOKENS)}
+                    value = list(dict.fromkeys(kwargs.get(key, []) + [t for t in value if t not in slots]))
                 kwargs[key] = value
         else:
             from .errors import TokenizerFileNotFoundError
@@ -262,8 +269,16 @@ class MobileBertTokenizer:
             kwargs.pop("vocab_file", None)
         kwargs.update(overrides)
         extra = kwargs.pop("additional_special_tokens", None) or []
+        # A special token that is one of the folder's added tokens (add_special_tokens({"pad_token": "<p>"}),
+        # saved) is not in vocab.txt: it takes its slot once the added tokens are back at their ids.
+        added_contents = {token.content for _, token in added_tokens}
+        deferred = {key: kwargs.pop(key) for key in (*SPECIAL_TOKENS, *OPTIONAL_SPECIAL_TOKENS)
+                    if isinstance(kwargs.get(key), str) and kwargs[key] in added_contents and key not in overrides}
         tokenizer = cls(**kwargs)
         tokenizer._restore_added(added_tokens, folder)  # at the ids the folder gives them
+        if deferred:
+            tokenizer.add_special_tokens(deferred)
+            tokenizer._post_ids = (tokenizer.cls_token_id, tokenizer.sep_token_id)  # as if made with them
         if extra:  # then the additional special tokens the files name (added now if no id was given)
             extra = as_token_list(extra, "additional_special_tokens")
             tokenizer.add_tokens([t for t in extra if t not in tokenizer.vocab], special_tokens=True)
@@ -297,7 +312,7 @@ class MobileBertTokenizer:
         os.makedirs(folder, exist_ok=True)
         paths = tuple(os.path.join(folder, n) for n in ("vocab.txt", "tokenizer_config.json", "special_tokens_map.json"))
         self.save_vocabulary(folder)
-        special = {k: getattr(self, k) for k in SPECIAL_TOKENS}
+        special = self._special_slots()
         if self.additional_special_tokens:
             special["additional_special_tokens"] = list(self.additional_special_tokens)
         config = {"tokenizer_class": "BertTokenizer", "do_lower_case": self.do_lower_case,
@@ -342,16 +357,21 @@ class MobileBertTokenizer:
         """{token: id}, a copy (as HF's)."""
         return dict(self.vocab)
 
+    def _special_slots(self) -> dict[str, str]:
+        """The special tokens that are set, in HF's order (bos, eos, unk, sep, pad, cls, mask)."""
+        names = (*OPTIONAL_SPECIAL_TOKENS, *SPECIAL_TOKENS)
+        return {k: getattr(self, k) for k in names if getattr(self, k) is not None}
+
     @property
     def special_tokens_map(self) -> dict[str, Any]:
-        out: dict[str, Any] = {k: getattr(self, k) for k in SPECIAL_TOKENS}
+        out: dict[str, Any] = self._special_slots()
         if self.additional_special_tokens:
             out["additional_special_tokens"] = list(self.additional_special_tokens)
         return out
 
     @property
     def all_special_tokens(self) -> list[str]:
-        return list(dict.fromkeys([getattr(self, k) for k in SPECIAL_TOKENS] + self.additional_special_tokens))
+        return list(dict.fromkeys([*self._special_slots().values(), *self.additional_special_tokens]))
 
     @property
     def all_special_ids(self) -> list[int]:
@@ -368,7 +388,8 @@ class MobileBertTokenizer:
     mask_token_id = property(lambda self: self.vocab[self.mask_token])
     pad_token_type_id = 0
     is_fast = False
-    bos_token = eos_token = bos_token_id = eos_token_id = None  # BERT has neither (HF's tokenizer answers None too)
+    bos_token_id = property(lambda self: None if self.bos_token is None else self.vocab[self.bos_token])
+    eos_token_id = property(lambda self: None if self.eos_token is None else self.vocab[self.eos_token])
     init_inputs = ()  # HF: the positional arguments the tokenizer was made with (none here)
 
     @property
@@ -457,13 +478,14 @@ class MobileBertTokenizer:
                     self.additional_special_tokens = list(dict.fromkeys(names))
                 else:
                     self.additional_special_tokens = list(dict.fromkeys(self.additional_special_tokens + names))
-            elif key in SPECIAL_TOKENS:
+            elif key in SPECIAL_TOKENS or key in OPTIONAL_SPECIAL_TOKENS:
                 token = added.as_added_token(value, True, key)
                 count += self.add_tokens([token], special_tokens=True)
                 setattr(self, key, token.content)
             else:
-                raise TokenizerError(f"add_special_tokens: {key!r} is not a special token of BERT's; use "
-                                     f"{sorted(SPECIAL_TOKENS)} or 'additional_special_tokens'")
+                raise TokenizerError(f"add_special_tokens: {key!r} is not a special token slot; use "
+                                     f"{sorted((*SPECIAL_TOKENS, *OPTIONAL_SPECIAL_TOKENS))} or "
+                                     "'additional_special_tokens'")
         self._build_matchers()
         return count
 

@@ -196,6 +196,43 @@ def test_bad_arguments_refused():
     assert len(tok) == 30522
 
 
+SLOT_ATTRIBUTES = ("bos_token", "eos_token", "pad_token", "bos_token_id", "eos_token_id", "pad_token_id",
+                   "all_special_tokens", "all_special_ids", "special_tokens_map")
+
+
+def test_special_token_slots_as_hf(transformers, tmp_path):
+    """HF's common tokenizer test: eos_token and pad_token set to new tokens, bos_token to an existing one
+    (BERT leaves bos/eos None until then); the same counts, attributes, ids and padding, and each library
+    reads the other's saved folder back with them."""
+    ours, hf = both(transformers)
+    assert all(getattr(ours, a) == getattr(hf, a) for a in SLOT_ATTRIBUTES)  # bos/eos None
+    new = {"eos_token": ">>>>|||<||<<|<<", "bos_token": "[CLS]", "pad_token": "<<<<<|||>|>>>>|>"}
+    assert ours.add_special_tokens(new) == hf.add_special_tokens(new) == 2
+    for attribute in SLOT_ATTRIBUTES:
+        assert getattr(ours, attribute) == getattr(hf, attribute), attribute
+    text = ">>>>|||<||<<|<< aaaaabbbbbb low cccccccccdddddddd <<<<<|||>|>>>>|> l"
+    tokens = ours.encode(text, add_special_tokens=False)
+    assert tokens == hf.encode(text, add_special_tokens=False)
+    assert tokens[0] == ours.eos_token_id and tokens[-2] == ours.pad_token_id
+    assert ours([text, "a"], padding=True)["input_ids"] == hf([text, "a"], padding=True)["input_ids"]
+    ours.save_pretrained(tmp_path / "ours")
+    hf.save_pretrained(tmp_path / "hf")
+    for mine, theirs in ((MobileBertTokenizer.from_pretrained(tmp_path / "ours"),
+                          transformers.AutoTokenizer.from_pretrained(tmp_path / "ours")),
+                         (MobileBertTokenizer.from_pretrained(tmp_path / "hf"), hf)):
+        for attribute in SLOT_ATTRIBUTES:
+            assert getattr(mine, attribute) == getattr(theirs, attribute), attribute
+        assert mine([text, "a"], padding=True)["input_ids"] == theirs([text, "a"], padding=True)["input_ids"]
+
+
+def test_bos_and_eos_given_at_construction_as_hf(transformers):
+    ours = MobileBertTokenizer(VOCAB_FILE, bos_token="<s>", eos_token="</s>")
+    hf = transformers.BertTokenizer(vocab=VOCAB_FILE, bos_token="<s>", eos_token="</s>")
+    for attribute in SLOT_ATTRIBUTES:
+        assert getattr(ours, attribute) == getattr(hf, attribute), attribute
+    assert len(ours) == len(hf) and ours("<s> hi </s>")["input_ids"] == hf("<s> hi </s>")["input_ids"]
+
+
 WORDS = ["new", "newer", "Hello", "foo", "bar", "qux", "zz", "ab", "a", "!", ",", "-", "x-y", "Über", "日本"]
 
 

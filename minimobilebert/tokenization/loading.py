@@ -20,6 +20,8 @@ from .wordpiece import PREFIX
 VOCAB_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "vocab.txt")
 SPECIAL_TOKENS = {"unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]", "cls_token": "[CLS]",
                   "mask_token": "[MASK]"}
+# special tokens HF's tokenizers have and BERT leaves unset (None); encoding never adds them
+OPTIONAL_SPECIAL_TOKENS = ("bos_token", "eos_token")
 MAX_VOCAB = 5_000_000  # entries; the largest published WordPiece vocabularies have ~250k
 NO_LIMIT = 10 ** 12  # HF writes model_max_length = 1e30 for "no limit"; anything above this means that
 
@@ -197,7 +199,7 @@ CONFIG_FIELDS = {
     "max_input_chars_per_word": as_int, "model_max_length": as_max_length, "padding_side": as_side,
     "truncation_side": as_side, "clean_up_tokenization_spaces": as_bool, "never_split": as_token_list,
     "do_basic_tokenize": as_bool,
-    **{name: as_token for name in SPECIAL_TOKENS},
+    **{name: as_token for name in (*SPECIAL_TOKENS, *OPTIONAL_SPECIAL_TOKENS)},
 }
 
 
