@@ -72,6 +72,14 @@ cdef void _bias_act(float[:, ::1] y, const float[::1] bias, int code) noexcept n
     cdef Py_ssize_t i, j, n = y.shape[1]
     cdef float* row
     cdef const float* b = &bias[0]
+    cdef float v
+    if code <= 1:  # relu (MobileBERT's) and linear in loops of their own, vectorised whatever _act holds
+        for i in range(y.shape[0]):
+            row = &y[i, 0]
+            for j in range(n):
+                v = row[j] + b[j]
+                row[j] = v if (v > 0 or code == 0) else 0.0
+        return
     for i in range(y.shape[0]):
         row = &y[i, 0]
         for j in range(n):
