@@ -289,19 +289,25 @@ class MobileBertTokenizer:
     def _restore_added(self, tokens: list[tuple[int, AddedToken]], where: str) -> None:
         """The added tokens a saved folder lists, at the ids it gives them: an id already taken must be the
         token's own; a new one must be the next free id (added ids follow the vocabulary without gaps)."""
+        known = self.added_tokens_decoder
         for token_id, token in tokens:
             if token_id < len(self.ids_to_tokens):
                 if self.vocab.get(token.content) != token_id:
                     raise TokenizerError(f"{where}: added token {token.content!r:.40} has id {token_id}, which is "
                                          f"{self.ids_to_tokens[token_id]!r:.40} here; save the tokenizer again")
-                self._added[token_id] = token
+                self._added[token_id] = known[token_id] = token
             elif token_id == len(self.ids_to_tokens):
-                self.add_tokens([token], special_tokens=token.special)
+                self._add_tokens([token], token.special, known)
+                if self.vocab.get(token.content) != token_id:  # its content was already another id's
+                    raise TokenizerError(f"{where}: added token {token.content!r:.40} has id {token_id}, but the "
+                                         f"same text already has id {self.vocab.get(token.content)}; save the "
+                                         "tokenizer again")
             else:
                 raise TokenizerError(f"{where}: added token {token.content!r:.40} has id {token_id}; the next free id "
                                      f"is {len(self.ids_to_tokens)} (added ids follow the vocabulary without gaps)")
         if tokens:
             self._build_matchers()
+            self.clear_word_cache()
 
     def save_pretrained(self, save_directory: str | os.PathLike, **_ignored: Any) -> tuple[str, ...]:
         """Write vocab.txt, tokenizer_config.json and special_tokens_map.json, readable by us and by
@@ -432,8 +438,16 @@ class MobileBertTokenizer:
             new_tokens = [new_tokens]
         if not isinstance(new_tokens, (list, tuple)):
             raise TokenizerError(f"add_tokens takes a str, an AddedToken or a list of them; got {describe(new_tokens)}")
+        count = self._add_tokens(new_tokens, special_tokens, self.added_tokens_decoder)
+        if count:
+            self._build_matchers()
+            self.clear_word_cache()  # (WordPiece's words do not depend on added tokens; cheap to be sure)
+        return count
+
+    def _add_tokens(self, new_tokens: Sequence, special_tokens: bool, known: dict[int, AddedToken]) -> int:
+        """add_tokens without rebuilding the matchers (the caller does, once: rebuilding per token made
+        loading n added tokens cost n^2). `known`: added_tokens_decoder, kept up to date here."""
         count = 0
-        known = self.added_tokens_decoder
         for k, value in enumerate(new_tokens):
             token = added.as_added_token(value, special_tokens, f"add_tokens: token {k}")
             token_id = self.vocab.get(token.content)
@@ -454,9 +468,6 @@ class MobileBertTokenizer:
             self._added[token_id] = token
             known[token_id] = token
             count += 1
-        if count:
-            self._build_matchers()
-            self.clear_word_cache()  # (WordPiece's words do not depend on added tokens; cheap to be sure)
         return count
 
     def add_special_tokens(self, special_tokens_dict: Mapping[str, Any],

@@ -284,6 +284,19 @@ def library_cases(tmp: Path) -> list[tuple[str, str, Path, str, str]]:
     zero_config = case("dev_zero_config", {"model.safetensors": shard}, outcome="ConfigError", pattern="device")
     (zero_config / "config.json").unlink()
     (zero_config / "config.json").symlink_to("/dev/zero")
+    # Tokenizer folders: many added tokens load in time linear in their number (rebuilding the matchers per
+    # token made 1000 take 9 s and 4000 take 160 s); past MAX_ADDED, one error naming the file's field.
+    from minimobilebert.tokenization.added import MAX_ADDED
+    from minimobilebert.tokenizer import VOCAB_FILE
+
+    def tokenizer_files(n: int) -> dict[str, bytes]:
+        decoder = {str(30522 + i): {"content": f"tok{i}x", "special": i % 2 == 0} for i in range(n)}
+        return {"vocab.txt": Path(VOCAB_FILE).read_bytes(),
+                "tokenizer_config.json": json.dumps({"added_tokens_decoder": decoder}).encode()}
+
+    case("tokenizer_20k_added_tokens", tokenizer_files(20_000), outcome="loaded", call="MobileBertTokenizer")
+    case("tokenizer_too_many_added_tokens", tokenizer_files(MAX_ADDED + 1), outcome="TokenizerError",
+         pattern="tokenizer_config.json.*added tokens, over the limit", call="MobileBertTokenizer")
     junk = random.Random(0).randbytes(9 * MiB)
     case("random_9mb", {"model.safetensors": junk}, pattern="neither safetensors|truncated|corrupt")
     case("empty_weights", {"model.safetensors": b""}, pattern="empty")
