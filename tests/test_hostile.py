@@ -297,6 +297,12 @@ def library_cases(tmp: Path) -> list[tuple[str, str, Path, str, str]]:
     case("tokenizer_20k_added_tokens", tokenizer_files(20_000), outcome="loaded", call="MobileBertTokenizer")
     case("tokenizer_too_many_added_tokens", tokenizer_files(MAX_ADDED + 1), outcome="TokenizerError",
          pattern="tokenizer_config.json.*added tokens, over the limit", call="MobileBertTokenizer")
+    from minimobilebert.tokenization.loading import MAX_TOKEN_LIST
+
+    never_split = {"vocab.txt": Path(VOCAB_FILE).read_bytes(), "tokenizer_config.json": json.dumps(
+        {"never_split": [f"w{i}" for i in range(MAX_TOKEN_LIST + 1)]}).encode()}
+    case("tokenizer_too_many_never_split", never_split, outcome="TokenizerError",
+         pattern="tokenizer_config.json.*never_split.*over the limit", call="MobileBertTokenizer")
     junk = random.Random(0).randbytes(9 * MiB)
     case("random_9mb", {"model.safetensors": junk}, pattern="neither safetensors|truncated|corrupt")
     case("empty_weights", {"model.safetensors": b""}, pattern="empty")

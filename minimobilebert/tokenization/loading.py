@@ -22,6 +22,7 @@ SPECIAL_TOKENS = {"unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD
                   "mask_token": "[MASK]"}
 # special tokens HF's tokenizers have and BERT leaves unset (None); encoding never adds them
 OPTIONAL_SPECIAL_TOKENS = ("bos_token", "eos_token")
+MAX_TOKEN_LIST = 100_000  # additional_special_tokens, never_split (1M never_split words took 12 s and 1.1 GB)
 MAX_VOCAB = 5_000_000  # entries; the largest published WordPiece vocabularies have ~250k
 NO_LIMIT = 10 ** 12  # HF writes model_max_length = 1e30 for "no limit"; anything above this means that
 
@@ -144,6 +145,8 @@ def as_token_list(value: Any, what: str) -> list[str]:
                              "(a string read as a list would make each of its letters a token)")
     if not isinstance(value, (list, tuple)):
         raise TokenizerError(f"{what} is {value!r:.80}; it must be a list of token strings")
+    if len(value) > MAX_TOKEN_LIST:  # each becomes part of a matcher regex: bound its build time and memory
+        raise TokenizerError(f"{what} lists {len(value):,} tokens, over the limit of {MAX_TOKEN_LIST:,}")
     return [as_token(v, f"{what}[{i}]") for i, v in enumerate(value)]
 
 
