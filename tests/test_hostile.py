@@ -303,6 +303,11 @@ def library_cases(tmp: Path) -> list[tuple[str, str, Path, str, str]]:
         {"never_split": [f"w{i}" for i in range(MAX_TOKEN_LIST + 1)]}).encode()}
     case("tokenizer_too_many_never_split", never_split, outcome="TokenizerError",
          pattern="tokenizer_config.json.*never_split.*over the limit", call="MobileBertTokenizer")
+    from minimobilebert.tokenization.loading import MAX_VOCAB
+
+    huge_vocab = b"[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n" + b"x\n" * MAX_VOCAB  # 2 MB, a million lines
+    case("tokenizer_vocab_too_many_lines", {"vocab.txt": huge_vocab}, outcome="TokenizerError",
+         pattern="vocab.txt.*lines, over the limit", call="MobileBertTokenizer")
     junk = random.Random(0).randbytes(9 * MiB)
     case("random_9mb", {"model.safetensors": junk}, pattern="neither safetensors|truncated|corrupt")
     case("empty_weights", {"model.safetensors": b""}, pattern="empty")

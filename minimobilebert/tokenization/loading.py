@@ -23,7 +23,7 @@ SPECIAL_TOKENS = {"unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD
 # special tokens HF's tokenizers have and BERT leaves unset (None); encoding never adds them
 OPTIONAL_SPECIAL_TOKENS = ("bos_token", "eos_token")
 MAX_TOKEN_LIST = 100_000  # additional_special_tokens, never_split (1M never_split words took 12 s and 1.1 GB)
-MAX_VOCAB = 5_000_000  # entries; the largest published WordPiece vocabularies have ~250k
+MAX_VOCAB = 1_048_576  # entries (config.py's vocab_size cap); the largest published WordPiece vocabularies have ~250k
 NO_LIMIT = 10 ** 12  # HF writes model_max_length = 1e30 for "no limit"; anything above this means that
 
 # ------------------------------------------------------------------------------------ vocabularies
@@ -37,6 +37,10 @@ def load_vocab(path: str | os.PathLike) -> list[str]:
             f"no vocabulary file at {os.fspath(path)!r}; a BERT vocab.txt has one token per line (MobileBertTokenizer() "
             "without arguments uses the BERT uncased vocab shipped with us)")
     text = files.read_text(path, "vocab.txt", files.TEXT_LIMIT, TokenizerError)
+    lines = text.count("\n") + (not text.endswith("\n"))
+    if lines > MAX_VOCAB:  # counted before a list and a dict of them are built
+        raise TokenizerError(f"vocab.txt: {os.fspath(path)!r} has {lines:,} lines, over the limit of {MAX_VOCAB:,} "
+                             "tokens; is it a vocabulary?")
     tokens = [line.rstrip() for line in text.split("\n")]
     if tokens and tokens[-1] == "":
         tokens.pop()  # the final newline ends the last line; it does not start an empty token
