@@ -180,7 +180,7 @@ class MobileBertPreTrainedModel:
             folder = os.path.join(folder, subfolder)
             if not os.path.isdir(folder):
                 raise FileNotFoundError(f"no subfolder {subfolder!r} in {path!r}")
-        source = None
+        source, unused = None, None
         if config is None:
             raw = _untyped_config(folder)
             if raw is not None:  # no model_type and none of MobileBERT's keys: a BERT if its weights say so
@@ -188,10 +188,10 @@ class MobileBertPreTrainedModel:
                     source = checkpoint.find_weights_file(folder)
                     state_dict = checkpoint.load_state_dict(source)
                 if is_untyped_bert(raw, state_dict):
-                    config = MobileBertConfig.from_dict(dict(raw, model_type="bert"), return_unused_kwargs=True,
-                                                        **kwargs)
-        if isinstance(config, tuple):
-            config, unused = config
+                    config, unused = MobileBertConfig.from_dict(dict(raw, model_type="bert"),
+                                                                return_unused_kwargs=True, **kwargs)
+        if unused is not None:
+            pass  # an old BERT's config, read just above
         elif config is None or isinstance(config, (str, os.PathLike)):
             config, unused = MobileBertConfig.from_pretrained(folder if config is None else config,
                                                               return_unused_kwargs=True, **kwargs)
@@ -351,7 +351,7 @@ class MobileBertPreTrainedModel:
         rng = np.random.default_rng(0)
         resized = {}
         for name, value in self.params.items():
-            axis = vocabulary_axis(name, self.head)
+            axis = vocabulary_axis(name)
             if axis is None or value.shape[axis] == new:
                 continue
             keep = np.take(value, np.arange(min(old, new)), axis=axis)
@@ -515,7 +515,7 @@ def _untyped_config(folder: str) -> dict | None:
     return raw if isinstance(raw, dict) and "model_type" not in raw and not MOBILEBERT_KEYS & raw.keys() else None
 
 
-def vocabulary_axis(name: str, head: str) -> int | None:
+def vocabulary_axis(name: str) -> int | None:
     """The axis of this weight that has one entry per token, or None (resize_token_embeddings)."""
     name = name.removeprefix("mobilebert.")
     if name in ("embeddings.word_embeddings.weight", "cls.predictions.decoder.weight", "cls.predictions.bias"):
