@@ -100,6 +100,21 @@ class Embedding:
         return f"Embedding({self.num_embeddings}, {self.embedding_dim})"
 
 
+class Decoder:
+    """What get_output_embeddings() returns: the masked-LM decoder as torch's nn.Linear shows it (weight
+    [out, in], bias [out]), callable: x @ weight.T + bias. Its arrays are the model's own (no copies)."""
+
+    def __init__(self, weight: np.ndarray, bias: np.ndarray):
+        self.weight, self.bias = weight, bias  # [vocab, embedding_size], [vocab]
+        self.out_features, self.in_features = weight.shape
+
+    def __call__(self, x) -> np.ndarray:
+        return np.asarray(x, dtype=np.float32) @ self.weight.T + self.bias  # [..., in] -> [..., vocab]
+
+    def __repr__(self) -> str:
+        return f"Decoder(in_features={self.in_features}, out_features={self.out_features})"
+
+
 # ------------------------------------------------------------------------------------------------- base class
 
 
@@ -383,9 +398,15 @@ class MobileBertPreTrainedModel:
     def _embeddings_name(self) -> str:
         return ("" if self.head == "base" else "mobilebert.") + "embeddings.word_embeddings.weight"
 
-    def get_output_embeddings(self) -> Embedding | None:
-        """The masked-LM head's tied decoder (the word-embedding table) for the heads that have one, else None."""
-        return self.get_input_embeddings() if self.head in ("masked_lm", "pretraining") else None
+    def get_output_embeddings(self) -> Decoder | None:
+        """The masked-LM heads' decoder (HF's cls.predictions.decoder, a Linear): weight [vocab, embedding_size]
+        (the word-embedding table itself when tied, the default; cls.predictions.decoder.weight when not) and
+        bias [vocab] (cls.predictions.bias). None for the other heads."""
+        if self.head not in ("masked_lm", "pretraining"):
+            return None
+        untied = self.params.get("cls.predictions.decoder.weight")
+        weight = self.get_input_embeddings().weight if untied is None else untied
+        return Decoder(weight, self.params["cls.predictions.bias"])
 
     # ----------------------------------------------------------------------------- what torch scripts call
     def eval(self):

@@ -169,11 +169,18 @@ def test_resize_token_embeddings_as_transformers(oracle, tmp_path, head_class, t
     hf = build_hf(transformers, torch, head_class, **dict(TINY, tie_word_embeddings=tied))
     hf.save_pretrained(tmp_path / "before")
     ours = getattr(mm, head_class).from_pretrained(tmp_path / "before")
+    if hf.get_output_embeddings() is not None:  # the decoder as HF shows it: weight and bias
+        for part in ("weight", "bias"):
+            np.testing.assert_array_equal(getattr(ours.get_output_embeddings(), part),
+                                          getattr(hf.get_output_embeddings(), part).detach().numpy())
     with torch.no_grad():  # untied, HF's forward adds the decoder's own bias, not cls.predictions.bias
         assert_close(ours(np.array([[3, 4, 5]]))[0], hf(torch.as_tensor([[3, 4, 5]]))[0].numpy(), "before")
     torch.manual_seed(0)
     hf.resize_token_embeddings(new_size)
     table = ours.resize_token_embeddings(new_size)
+    if hf.get_output_embeddings() is not None:  # HF's test_resize_embeddings_untied asks this of both
+        decoder = ours.get_output_embeddings()
+        assert decoder.weight.shape[0] == decoder.bias.shape[0] == new_size == decoder.out_features
     assert table.weight.shape == (new_size, TINY["embedding_size"]) and ours.config.vocab_size == new_size
     assert hf.config.vocab_size == new_size
     ids = np.array([[2, new_size - 1, 5, new_size - 2, 1], [new_size - 3, 4, 3, 2, 0]])
