@@ -913,8 +913,8 @@ class MobileBertTokenizer:
             data["overflow_to_sample_mapping"] = [r["sample"] for r in rows]
         # A single input gives flat lists, unless overflowing rows or arrays were asked for (then a batch axis).
         flat = not batched and not return_overflowing_tokens and return_tensors is None
-        if flat:
-            data = {k: v[0] for k, v in data.items()}
+        if flat:  # (but "length", which HF's fast tokenizer keeps as a one-item list)
+            data = {k: v if k == "length" else v[0] for k, v in data.items()}
         if return_tensors == "np":
             data = {k: to_array(k, v) for k, v in data.items()}
         return BatchEncoding(data, [r["sequence_ids"] for r in rows], [r["word_ids"] for r in rows],

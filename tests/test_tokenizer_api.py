@@ -189,6 +189,8 @@ def test_return_and_padding_options_match_hf(ours, hf, options):
     same_as_hf(ours(TEXTS, return_offsets_mapping=True, **options), hf(TEXTS, return_offsets_mapping=True, **options),
                rows=len(TEXTS))
     same_as_hf(ours(PAIR_FIRST, PAIR_SECOND, **options), hf(PAIR_FIRST, PAIR_SECOND, **options), rows=len(PAIR_FIRST))
+    # one text alone: the same keys and values (length stays a one-item list there, as in HF)
+    assert dict(ours(TEXTS[0], **options)) == dict(hf(TEXTS[0], **options))
 
 
 @pytest.mark.oracle
