@@ -9,6 +9,7 @@
     pipeline("fill-mask", "path/to/checkpoint")("The capital of France is [MASK].")
 """
 
+from . import startup  # noqa: F401 - first: in the command, Ctrl-C while importing is one line
 from .auto import (
     AutoConfig,
     AutoModel,

@@ -324,6 +324,9 @@ def main(argv: list[str] | None = None) -> int:
     one line (MINIMOBILEBERT_DEBUG=1 shows its traceback) and exit code 1. Never a traceback by default."""
     import os
 
+    from . import startup
+
+    startup.restore()  # Ctrl-C is a KeyboardInterrupt again, caught below
     debug = os.environ.get(DEBUG_ENV, "").strip() not in ("", "0")
     python_format = warnings.formatwarning
     if not debug:  # a warning is one line too, not Python's "file:line: Category" plus a line of our code

@@ -534,6 +534,33 @@ def test_cli_ctrl_c_is_one_line_and_exit_130(tmp_path):
     assert proc.returncode == 130 and err == "minimobilebert: interrupted\n", (proc.returncode, err)
 
 
+@pytest.mark.parametrize("as_the_command", [True, False])
+def test_ctrl_c_while_the_command_imports_the_package(as_the_command):
+    """SIGINT delivered in the middle of `import minimobilebert` (a meta-path hook sends it when the package
+    starts importing its first submodule after startup.py): in the command's process, our one line and 130;
+    in a program that merely imports us, Python's own KeyboardInterrupt, untouched."""
+    code = textwrap.dedent(f"""
+        import importlib.abc, os, signal, sys
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # (see the test above)
+        if {as_the_command}:
+            sys.orig_argv = [sys.executable, "-m", "minimobilebert", "encode", "x"]
+        class Interrupt(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path, target=None):
+                if name == "minimobilebert.auto":
+                    os.kill(os.getpid(), signal.SIGINT)
+        sys.meta_path.insert(0, Interrupt())
+        import minimobilebert
+        print("imported")
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], env=CHILD_ENV, capture_output=True, text=True, timeout=60)
+    if as_the_command:
+        assert proc.returncode == 130 and proc.stderr == "minimobilebert: interrupted\n", (proc.returncode, proc.stderr)
+    else:
+        assert proc.returncode in (1, -signal.SIGINT), proc.returncode  # Python re-raises SIGINT at exit
+        assert proc.stderr.rstrip().endswith("KeyboardInterrupt"), proc.stderr
+    assert "imported" not in proc.stdout
+
+
 @pytest.mark.parametrize("argv, pattern", [
     (["run", "--model", "M", "--ids", "101", "100000000000000000000"], "is not a token id"),
     (["run", "--model", "M", "--ids", "101", "-5"], "is not a token id"),
