@@ -263,6 +263,14 @@ def _json_ready(obj: Any) -> Any:
     return obj
 
 
+def read_config_json(path: str | os.PathLike) -> dict[str, Any]:
+    """The JSON object of a config.json, read as hostile input (files.read_json: a regular file of at most
+    files.JSON_LIMIT bytes). A missing file is a FileNotFoundError (an OSError, as in transformers)."""
+    if not os.path.lexists(path):
+        raise FileNotFoundError(f"no config.json at {os.fspath(path)}: a checkpoint folder needs one")
+    return files.read_json(path, "config.json", ConfigError)
+
+
 @dataclass(init=False)
 class MobileBertConfig:
     # --- the model (HF MobileBertConfig, same names and defaults) ---
@@ -602,11 +610,14 @@ class MobileBertConfig:
     def from_json_file(cls, path: str | os.PathLike) -> MobileBertConfig:
         """A config.json: a regular file of at most files.JSON_LIMIT bytes holding a JSON object. A missing file
         is a FileNotFoundError (an OSError, as in transformers); every other problem a ConfigError naming it."""
-        if not os.path.lexists(path):
-            raise FileNotFoundError(f"no config.json at {os.fspath(path)}: a checkpoint folder needs one")
-        data = files.read_json(path, "config.json", ConfigError)
+        return cls.from_file_data(path, read_config_json(path))
+
+    @classmethod
+    def from_file_data(cls, path: str | os.PathLike, data: dict[str, Any], **kwargs: Any):
+        """from_dict of the object read from the config.json at `path` (read_config_json); its errors name
+        the file."""
         try:
-            return cls.from_dict(data)
+            return cls.from_dict(data, **kwargs)
         except ConfigError as e:
             raise ConfigError(f"{os.fspath(path)}: {e}") from None
 
@@ -636,13 +647,7 @@ class MobileBertConfig:
                 if not os.path.isdir(folder):
                     raise FileNotFoundError(f"no subfolder {subfolder!r} in {path!r}")
             file = os.path.join(folder, "config.json")
-        if not os.path.lexists(file):
-            raise FileNotFoundError(f"no config.json at {file}: a checkpoint folder needs one")
-        data = files.read_json(file, "config.json", ConfigError)
-        try:
-            return cls.from_dict(data, **kwargs)
-        except ConfigError as e:
-            raise ConfigError(f"{file}: {e}") from None
+        return cls.from_file_data(file, read_config_json(file), **kwargs)
 
     # ------------------------------------------------------------------ writing
     def to_dict(self) -> dict[str, Any]:

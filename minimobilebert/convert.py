@@ -71,14 +71,16 @@ MOBILEBERT_KEYS = frozenset({"embedding_size", "intra_bottleneck_size", "true_hi
                              "num_feedforward_networks", "normalization_type", "classifier_activation"})
 
 
+def untyped(raw: dict[str, Any]) -> bool:
+    """A config.json with no model_type and none of MobileBERT's own keys: older BERT checkpoints (Google's
+    BERT miniatures) look like this; transformers then guesses the type from the folder's name."""
+    return "model_type" not in raw and not MOBILEBERT_KEYS & raw.keys()
+
+
 def is_untyped_bert(raw: dict[str, Any], state: dict[str, Any]) -> bool:
-    """A config.json without model_type (older BERT checkpoints, e.g. Google's BERT miniatures, have none;
-    transformers then guesses from the folder's name) is a BERT's when it has none of MobileBERT's own
-    keys and its weights none of MobileBERT's own tensors (bottlenecks, the embedding transformation),
-    which MobileBERT's defaults would need."""
-    if "model_type" in raw or MOBILEBERT_KEYS & raw.keys():
-        return False
-    return not any("bottleneck" in name or "embedding_transformation" in name for name in state)
+    """An untyped config.json is a BERT's when its weights have none of MobileBERT's own tensors
+    (bottlenecks, the embedding transformation), which MobileBERT's defaults would need."""
+    return untyped(raw) and not any("bottleneck" in name or "embedding_transformation" in name for name in state)
 
 
 def config_from_bert(bert: dict[str, Any]) -> MobileBertConfig:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from . import checkpoint, heads, losses, model
-from .config import FLOAT32_NAMES, MobileBertConfig, check_bool, dtype_name
+from .config import FLOAT32_NAMES, MobileBertConfig, check_bool, dtype_name, read_config_json
 from .errors import ConfigError, InputError
 from .hub import resolve_model_folder
 from .outputs import (  # noqa: F401 - re-exported: minimobilebert.modeling.MaskedLMOutput, ...
@@ -38,8 +38,7 @@ from .outputs import (  # noqa: F401 - re-exported: minimobilebert.modeling.Mask
     TokenClassifierOutput,
 )
 from .params import HEADS, init_params, is_initialisable, nest, parameter_shapes
-from .convert import MOBILEBERT_KEYS, is_untyped_bert
-from .files import read_json
+from .convert import is_untyped_bert, untyped
 from .validation import validate_inputs, validate_inputs_embeds
 
 # What our own callers (pipelines, sentence embeddings, the CLI) pass on every forward: an output object and
@@ -51,7 +50,8 @@ OWN_CALL = {"return_dict": True, "output_hidden_states": False, "output_attentio
 IGNORED_LOADING_OPTIONS = ("low_cpu_mem_usage", "trust_remote_code", "force_download", "resume_download", "proxies",
                            "token", "use_auth_token", "_fast_init", "offload_folder", "offload_state_dict",
                            "offload_buffers", "max_memory", "use_safetensors", "_from_auto", "_from_pipeline",
-                           "code_revision", "mirror", "attn_implementation", "use_kernels", "adapter_kwargs")
+                           "code_revision", "mirror", "attn_implementation", "use_kernels", "adapter_kwargs",
+                           "_configuration_file")
 # Options whose other values we cannot honour: (the value that is fine, why another is refused).
 REFUSED_LOADING_OPTIONS = {
     "from_tf": (False, "convert TensorFlow checkpoints with transformers first"),
@@ -195,21 +195,19 @@ class MobileBertPreTrainedModel:
             folder = os.path.join(folder, subfolder)
             if not os.path.isdir(folder):
                 raise FileNotFoundError(f"no subfolder {subfolder!r} in {path!r}")
-        source, unused = None, None
+        source = None
         if config is None:
-            raw = _untyped_config(folder)
-            if raw is not None:  # no model_type and none of MobileBERT's keys: a BERT if its weights say so
+            file = os.path.join(folder, "config.json")
+            raw = read_config_json(file)
+            if untyped(raw):  # no model_type and none of MobileBERT's keys: a BERT if its weights say so
                 if state_dict is None:
                     source = checkpoint.find_weights_file(folder)
                     state_dict = checkpoint.load_state_dict(source)
                 if is_untyped_bert(raw, state_dict):
-                    config, unused = MobileBertConfig.from_dict(dict(raw, model_type="bert"),
-                                                                return_unused_kwargs=True, **kwargs)
-        if unused is not None:
-            pass  # an old BERT's config, read just above
-        elif config is None or isinstance(config, (str, os.PathLike)):
-            config, unused = MobileBertConfig.from_pretrained(folder if config is None else config,
-                                                              return_unused_kwargs=True, **kwargs)
+                    raw = dict(raw, model_type="bert")
+            config, unused = MobileBertConfig.from_file_data(file, raw, return_unused_kwargs=True, **kwargs)
+        elif isinstance(config, (str, os.PathLike)):
+            config, unused = MobileBertConfig.from_pretrained(config, return_unused_kwargs=True, **kwargs)
         elif isinstance(config, MobileBertConfig):
             unused = {}
             if kwargs:
@@ -524,16 +522,6 @@ class MobileBertPreTrainedModel:
     def _returned(output: ModelOutput, return_dict: bool):
         """The output, or with return_dict=False its fields that are not None as a plain tuple (HF's rule)."""
         return output if return_dict else output.to_tuple()
-
-
-def _untyped_config(folder: str) -> dict | None:
-    """The folder's config.json as a dict when it has no model_type and none of MobileBERT's own keys (old
-    BERT checkpoints, such as Google's BERT miniatures, say no model_type), else None."""
-    path = os.path.join(folder, "config.json")
-    if not os.path.isfile(path):
-        return None  # MobileBertConfig.from_pretrained reports it
-    raw = read_json(path, "config.json", ConfigError)
-    return raw if isinstance(raw, dict) and "model_type" not in raw and not MOBILEBERT_KEYS & raw.keys() else None
 
 
 def vocabulary_axis(name: str) -> int | None:
