@@ -35,9 +35,7 @@ cdef float[:, ::1] _EMPTY2 = np.zeros((1, 1), dtype=np.float32)
 
 cdef inline float _act(float v, int code) noexcept nogil:
     """One activation, by its code in functional.ACTIVATION_CODES (the formulas of functional.py; gelu with
-    libc's exact erf)."""
-    if code == 1:
-        return v if v > 0 else 0.0
+    libc's exact erf), for codes 2 to 13: _bias_act runs relu and linear in a loop of their own."""
     if code == 2:
         return <float>(0.5 * v * (1.0 + erf(v * 0.7071067811865476)))
     if code == 3:
@@ -60,9 +58,7 @@ cdef inline float _act(float v, int code) noexcept nogil:
         return v * v if v > 0 else 0.0
     if code == 12:  # mish
         return <float>(v * tanh(fmax(<double>v, 0.0) + log1p(exp(-fabs(<double>v)))))
-    if code == 13:  # hardswish
-        return <float>(v * fmin(fmax(<double>v + 3.0, 0.0), 6.0) / 6.0)
-    return v  # 0, linear
+    return <float>(v * fmin(fmax(<double>v + 3.0, 0.0), 6.0) / 6.0)  # 13, hardswish
 
 
 # The loops below walk raw row pointers (rows are C-contiguous) so gcc sees plain 1-D loops it can vectorize.
