@@ -50,8 +50,8 @@ int mmb_has_openmp(void) {
  * arrive measures how late it is (L, after the first arrival) against the work the others did since the
  * last release (W, per thread). With n threads, the others would absorb its rows in W / (n - 1) more
  * time per step, so when L exceeds about that (LATE_FACTOR, and MIN_LATE) at two barriers running, the
- * straggler retires:
- * it leaves the forward, and from this barrier on the remaining threads split all rows between them.
+ * straggler retires: it leaves the forward, and from this barrier on the remaining threads split all rows
+ * between them.
  * That is sound at any barrier, because every step between two barriers reads only its own rows, and at
  * a barrier every row of every earlier step is written. On a quiet machine L stays far below W. */
 #define BARRIER_SPINS 2000
@@ -347,8 +347,7 @@ int mmb_forward(const mmb_forward_args *a) {
     const int wanted = nt;
     nt = team_size(wanted);
     scratch sc[MAX_THREADS];
-    mmb_team *team = (mmb_team *)calloc(1, sizeof(mmb_team));
-    if (team == NULL) { free(owned); return -1; }
+    mmb_team team_ = {0}, *team = &team_;  /* on this stack, shared by the parallel region below */
     team->n = nt;
     for (int t = 0; t < nt; t++) team->member[t] = t;
     team->retire_at = a->retire_at;
@@ -391,9 +390,7 @@ int mmb_forward(const mmb_forward_args *a) {
         if (left) wait_for_members(team);
         else member_finished(team);
     }
-    const int retired = team->retired;
-    remember_team(wanted, nt, retired - team->forced);
-    free(team);
+    remember_team(wanted, nt, team->retired - team->forced);
     free(owned);
-    return retired;
+    return team->retired;
 }
