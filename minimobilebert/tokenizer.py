@@ -58,7 +58,7 @@ from .tokenization.decoding import CLEAN_UP, clean_up_piece, clean_up_tokenizati
 from .tokenization.encoding import (BatchEncoding, CharSpan, Explanation, TokenSpan, pad_encoded,  # noqa: F401
                                   pad_row, to_array)
 from .tokenization.loading import (  # noqa: F401
-    NO_LIMIT, OPTIONAL_SPECIAL_TOKENS, SPECIAL_TOKENS, VOCAB_FILE, as_bool, as_int, as_max_length, as_optional_bool, as_side, as_token,
+    NO_LIMIT, OPTIONAL_SPECIAL_TOKENS, SPECIAL_SLOTS, SPECIAL_TOKENS, VOCAB_FILE, as_bool, as_int, as_max_length, as_optional_bool, as_side, as_token,
     as_token_list, check_text, describe, load_vocab, read_added_tokens_of, read_tokenizer_json, read_tokenizer_options,
     vocab_from_mapping, vocab_from_tokens,
 )
@@ -209,9 +209,9 @@ class MobileBertTokenizer:
         self._added: dict[int, AddedToken] = {}  # id -> token, from add_tokens / add_special_tokens / the files
         self._longest = max(len(t) for t in self.ids_to_tokens)
         optional = [getattr(self, k) for k in OPTIONAL_SPECIAL_TOKENS if getattr(self, k) is not None]
-        self.add_tokens([t for t in dict.fromkeys(optional + self.additional_special_tokens) if t not in self.vocab],
-                        special_tokens=True)
-        self._build_matchers()
+        self._add_tokens([t for t in dict.fromkeys(optional + self.additional_special_tokens) if t not in self.vocab],
+                         True, self.added_tokens_decoder)
+        self._build_matchers()  # once, for those and the special tokens
         # [CLS] and [SEP] as the text is framed: fixed when the tokenizer is made, as HF's post-processor
         # (add_special_tokens({"cls_token": ...}) later changes cls_token_id, not what encoding adds)
         self._post_ids = (self.cls_token_id, self.sep_token_id)
@@ -254,7 +254,7 @@ class MobileBertTokenizer:
         elif os.path.lexists(tokenizer_json):
             for key, value in read_tokenizer_json(tokenizer_json).items():  # what the fast tokenizer would run
                 if key == "additional_special_tokens":  # its special added tokens, but those in a slot
-                    slots = {kwargs.get(k) for k in (*SPECIAL_TOKENS, *OPTIONAL_SPECIAL_TOKENS)}
+                    slots = {kwargs.get(k) for k in SPECIAL_SLOTS}
                     value = list(dict.fromkeys(kwargs.get(key, []) + [t for t in value if t not in slots]))
                 kwargs[key] = value
         else:
@@ -272,7 +272,7 @@ class MobileBertTokenizer:
         # A special token that is one of the folder's added tokens (add_special_tokens({"pad_token": "<p>"}),
         # saved) is not in vocab.txt: it takes its slot once the added tokens are back at their ids.
         added_contents = {token.content for _, token in added_tokens}
-        deferred = {key: kwargs.pop(key) for key in (*SPECIAL_TOKENS, *OPTIONAL_SPECIAL_TOKENS)
+        deferred = {key: kwargs.pop(key) for key in SPECIAL_SLOTS
                     if isinstance(kwargs.get(key), str) and kwargs[key] in added_contents and key not in overrides}
         tokenizer = cls(**kwargs)
         tokenizer._restore_added(added_tokens, folder)  # at the ids the folder gives them
@@ -365,8 +365,7 @@ class MobileBertTokenizer:
 
     def _special_slots(self) -> dict[str, str]:
         """The special tokens that are set, in HF's order (bos, eos, unk, sep, pad, cls, mask)."""
-        names = (*OPTIONAL_SPECIAL_TOKENS, *SPECIAL_TOKENS)
-        return {k: getattr(self, k) for k in names if getattr(self, k) is not None}
+        return {k: getattr(self, k) for k in SPECIAL_SLOTS if getattr(self, k) is not None}
 
     @property
     def special_tokens_map(self) -> dict[str, Any]:
@@ -489,13 +488,13 @@ class MobileBertTokenizer:
                     self.additional_special_tokens = list(dict.fromkeys(names))
                 else:
                     self.additional_special_tokens = list(dict.fromkeys(self.additional_special_tokens + names))
-            elif key in SPECIAL_TOKENS or key in OPTIONAL_SPECIAL_TOKENS:
+            elif key in SPECIAL_SLOTS:
                 token = added.as_added_token(value, True, key)
                 count += self.add_tokens([token], special_tokens=True)
                 setattr(self, key, token.content)
             else:
                 raise TokenizerError(f"add_special_tokens: {key!r} is not a special token slot; use "
-                                     f"{sorted((*SPECIAL_TOKENS, *OPTIONAL_SPECIAL_TOKENS))} or "
+                                     f"{sorted(SPECIAL_SLOTS)} or "
                                      "'additional_special_tokens'")
         self._build_matchers()
         return count

@@ -22,6 +22,7 @@ SPECIAL_TOKENS = {"unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD
                   "mask_token": "[MASK]"}
 # special tokens HF's tokenizers have and BERT leaves unset (None); encoding never adds them
 OPTIONAL_SPECIAL_TOKENS = ("bos_token", "eos_token")
+SPECIAL_SLOTS = (*OPTIONAL_SPECIAL_TOKENS, *SPECIAL_TOKENS)  # every named slot, in HF's order
 MAX_TOKEN_LIST = 100_000  # additional_special_tokens, never_split (1M never_split words took 12 s and 1.1 GB)
 MAX_VOCAB = 1_048_576  # entries (config.py's vocab_size cap); the largest published WordPiece vocabularies have ~250k
 NO_LIMIT = 10 ** 12  # HF writes model_max_length = 1e30 for "no limit"; anything above this means that
@@ -206,7 +207,7 @@ CONFIG_FIELDS = {
     "max_input_chars_per_word": as_int, "model_max_length": as_max_length, "padding_side": as_side,
     "truncation_side": as_side, "clean_up_tokenization_spaces": as_bool, "never_split": as_token_list,
     "do_basic_tokenize": as_bool,
-    **{name: as_token for name in (*SPECIAL_TOKENS, *OPTIONAL_SPECIAL_TOKENS)},
+    **{name: as_token for name in SPECIAL_SLOTS},
 }
 
 
