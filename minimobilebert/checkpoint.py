@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .config import MobileBertConfig
-from .errors import CheckpointError
+from .errors import CheckpointError, CheckpointShapeError, MissingWeightsWarning
 from .files import MappedFile, inside, mapped, read_json, regular_file, release_pages, short_repr
 from .params import BASE_MODEL_PREFIX, Shapes, init_params, is_initialisable
 from .torch_pickle import MAX_ELEMENTS, bfloat16_to_float32, load_torch_state_dict
@@ -293,9 +293,13 @@ def reconcile(state: dict[str, np.ndarray], expected: Shapes, config: MobileBert
     - tied LM decoder: `cls.predictions.decoder.bias` is another name for `cls.predictions.bias`, and the
       decoder weight is the word-embedding table (dropped here when tie_word_embeddings); untied, the
       decoder's own bias is the one transformers' forward adds, so it is the one kept;
-    - weights of other MobileBERT heads are ignored; unknown names, wrong shapes and missing encoder
-      weights raise one CheckpointError listing all of them;
-    - missing head/pooler weights are initialised as HF does, with a warning.
+    - weights of other MobileBERT heads are ignored;
+    - wrong shapes raise one CheckpointShapeError listing all of them (a RuntimeError too, as transformers'
+      "size mismatch" error): the config does not describe these weights;
+    - as in transformers, weights the model expects but the checkpoint lacks are drawn at random, and
+      weights the model does not use are left out, each with a warning: MissingWeightsWarning when the
+      encoder itself is incomplete (its outputs mean nothing then; the CLI stops there), UserWarning for a
+      newly initialised head or pooler, or unused weights.
     """
     state = align_prefix(hf_names(state, config, source), expected)
     decoder_bias = "cls.predictions.decoder.bias"
@@ -306,34 +310,47 @@ def reconcile(state: dict[str, np.ndarray], expected: Shapes, config: MobileBert
         state["cls.predictions.bias"] = state[decoder_bias]
     state.pop(decoder_bias, None)
     if config.tie_word_embeddings:
-        state.pop("cls.predictions.decoder.weight", None)
+        decoder = state.pop("cls.predictions.decoder.weight", None)
+        words = next((k for k in expected if k.endswith("embeddings.word_embeddings.weight")), None)
+        if decoder is not None and words is not None and words not in state:
+            state[words] = decoder  # tied: transformers fills the word table from the decoder then
 
     unexpected = [k for k in state if k not in expected and not is_initialisable(k)
                   and not k.endswith(IGNORED_KEYS) and not k.endswith("embedding_transformation.weight")
                   and not k.endswith("embedding_transformation.bias")]
     missing = [k for k in expected if k not in state]
-    missing_required = [k for k in missing if not is_initialisable(k)]
+    missing_encoder = [k for k in missing if not is_initialisable(k)]
     wrong_shape = [f"{k}: checkpoint {tuple(state[k].shape)}, model {expected[k]}"
                    for k in expected if k in state and tuple(state[k].shape) != tuple(expected[k])]
-    problems = []
-    if missing_required:
-        problems.append(f"missing weights ({len(missing_required)}): {', '.join(missing_required[:20])}")
-    if unexpected:
-        problems.append(f"unexpected weights ({len(unexpected)}): {', '.join(unexpected[:20])}")
     if wrong_shape:
-        problems.append(f"mis-shaped weights ({len(wrong_shape)}): {'; '.join(wrong_shape[:20])}")
-    if problems:
-        raise CheckpointError(
-            f"{source} does not match this MobileBERT configuration:\n  " + "\n  ".join(problems)
+        context = "".join(f"\n  {what} ({len(names)}): {', '.join(names[:10])}{' ...' if len(names) > 10 else ''}"
+                          for what, names in (("missing weights", missing_encoder), ("unexpected weights", unexpected))
+                          if names)
+        raise CheckpointShapeError(
+            f"{source} does not match this MobileBERT configuration:\n  mis-shaped weights ({len(wrong_shape)}): "
+            + "; ".join(wrong_shape[:20]) + context
             + "\nCheck that config.json belongs to these weights (hidden_size, num_hidden_layers, "
-            "num_feedforward_networks, use_bottleneck, trigram_input, vocab_size ...)."
+            "num_feedforward_networks, use_bottleneck, trigram_input, vocab_size ...), or pass "
+            "ignore_mismatched_sizes=True to from_pretrained to draw those weights at random."
         )
-    if missing:
+    if unexpected:
+        warnings.warn(f"{source}: {len(unexpected)} weights are not used by this model and were left out "
+                      f"({', '.join(unexpected[:8])}{' ...' if len(unexpected) > 8 else ''}); check that config.json "
+                      "belongs to these weights (num_hidden_layers, num_feedforward_networks, ...)", stacklevel=3)
+    if missing_encoder:
+        warnings.warn(MissingWeightsWarning(
+            f"{source}: {len(missing_encoder)} of the encoder's weights are not in the checkpoint and were drawn at "
+            f"random ({', '.join(missing_encoder[:8])}{' ...' if len(missing_encoder) > 8 else ''}); the model's "
+            "outputs mean nothing until they are loaded. Check that config.json belongs to these weights"),
+            stacklevel=3)
+    heads = [k for k in missing if k not in missing_encoder]
+    if heads:
         warnings.warn(
-            f"{source}: {len(missing)} weights not in the checkpoint were newly initialised "
-            f"({', '.join(missing[:8])}{' ...' if len(missing) > 8 else ''}); train or load them before use",
+            f"{source}: {len(heads)} weights not in the checkpoint were newly initialised "
+            f"({', '.join(heads[:8])}{' ...' if len(heads) > 8 else ''}); train or load them before use",
             stacklevel=3,
         )
+    if missing:
         state.update(init_params(config, {k: expected[k] for k in missing}, seed))
     return {k: _kept(k, state[k], source) for k in expected}
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from . import backend
 from .config import MobileBertConfig
-from .errors import InputError, MiniMobileBertError
+from .errors import InputError, MiniMobileBertError, MissingWeightsWarning
 from .functional import softmax
 from .hub import resolve_model_folder
 from .modeling import MODEL_CLASSES, OWN_CALL
@@ -340,7 +340,11 @@ def main(argv: list[str] | None = None) -> int:
 def _run(argv: list[str] | None, debug: bool) -> int:
     try:
         args = build_parser().parse_args(argv)  # argparse reports bad arguments itself (usage, exit code 2)
-        code = args.func(args)
+        with warnings.catch_warnings():
+            # a checkpoint without some of the encoder's weights: transformers (and the library) run it on random
+            # ones with a warning; a command would print meaningless answers, so it stops
+            warnings.filterwarnings("error", category=MissingWeightsWarning)
+            code = args.func(args)
         sys.stdout.flush()  # a closed pipe shows up here, inside the handler, not at interpreter exit
         return code
     except BrokenPipeError:
@@ -351,7 +355,7 @@ def _run(argv: list[str] | None, debug: bool) -> int:
             raise
         print("minimobilebert: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except (MiniMobileBertError, ValueError, OSError, ImportError, MemoryError) as e:
+    except (MiniMobileBertError, MissingWeightsWarning, ValueError, OSError, ImportError, MemoryError) as e:
         # Ours name the problem and the fix; OSError / ImportError / ValueError from a user's path, a missing
         # extra or a pipeline argument do too. MemoryError: the input is too large for this machine.
         if isinstance(e, ImportError) and (e.name or "").startswith("minimobilebert"):

@@ -22,6 +22,16 @@ class CheckpointError(MiniMobileBertError):
     state dict."""
 
 
+class CheckpointShapeError(CheckpointError, RuntimeError):
+    """Checkpoint weights whose shapes differ from what the config describes. Also a RuntimeError, which is
+    what transformers raises there ("size mismatch"); `ignore_mismatched_sizes=True` draws them at random."""
+
+
+class MissingWeightsWarning(UserWarning):
+    """Some of the encoder's own weights were not in the checkpoint and were drawn at random, as transformers
+    does: the model runs, but its outputs mean nothing. The CLI stops with an error instead."""
+
+
 class TokenizerError(MiniMobileBertError):
     """Tokenizer files (vocab.txt, tokenizer.json, tokenizer_config.json, ...) that cannot be used, or text
     input of a type the tokenizer does not take."""
@@ -46,3 +56,8 @@ class TokenizerTypeError(TokenizerError, TypeError):
     """Tokenizer input of the wrong type: a text that is not a str (None, bytes, a number), a token id that is
     not an integer. Also a TypeError, which is what Hugging Face's tokenizers raise there (their own test
     suites expect it)."""
+
+
+class TokenizerAttributeError(TokenizerError, AttributeError):
+    """A tokenizer argument named like one of the tokenizer's methods (add_special_tokens=True given to the
+    constructor would hide the method). Also an AttributeError, which Hugging Face's tokenizers raise there."""

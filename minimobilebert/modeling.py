@@ -37,7 +37,7 @@ from .outputs import (  # noqa: F401 - re-exported: minimobilebert.modeling.Mask
     SequenceClassifierOutput,
     TokenClassifierOutput,
 )
-from .params import HEADS, init_params, is_initialisable, nest, parameter_shapes
+from .params import HEADS, init_params, nest, parameter_shapes
 from .convert import is_untyped_bert, untyped
 from .validation import validate_inputs, validate_inputs_embeds
 
@@ -115,6 +115,11 @@ class Decoder:
         return f"Decoder(in_features={self.in_features}, out_features={self.out_features})"
 
 
+# transformers 5's tied names of the masked-LM heads: {name: the tensor it is} (when tie_word_embeddings)
+TIED_LM_WEIGHTS = {"cls.predictions.decoder.bias": "cls.predictions.bias",
+                   "cls.predictions.decoder.weight": "mobilebert.embeddings.word_embeddings.weight"}
+
+
 # ------------------------------------------------------------------------------------------------- base class
 
 
@@ -123,7 +128,14 @@ class MobileBertPreTrainedModel:
     base_model_prefix = "mobilebert"
     main_input_name = "input_ids"
     config_class = MobileBertConfig
-    training = False  # inference only: eval() is a no-op, train() refuses
+    training = False  # inference only: forward never applies dropout; train() says so
+    # transformers' class attributes that its own tests and scripts read, with transformers 5's values where they
+    # describe this model; no gradients here, so no gradient checkpointing (HF's tests of it then skip)
+    _tied_weights_keys: dict[str, str] | None = None
+    _keep_in_fp32_modules = None
+    _keys_to_ignore_on_load_missing = None
+    _keys_to_ignore_on_load_unexpected = None
+    supports_gradient_checkpointing = False
 
     def __init__(self, config: MobileBertConfig | None = None, params: dict[str, np.ndarray] | None = None,
                  *, seed: int | None = 0, source: str | None = None, add_pooling_layer: bool | None = None,
@@ -161,7 +173,7 @@ class MobileBertPreTrainedModel:
 
     # ----------------------------------------------------------------------------- loading and saving
     @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, *model_args: Any,
+    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike | None, *model_args: Any,
                         config: MobileBertConfig | str | os.PathLike | None = None, cache_dir: str | None = None,
                         revision: str | None = None, local_files_only: bool = False, subfolder: str = "",
                         state_dict: dict[str, np.ndarray] | None = None, seed: int | None = 0, dtype: Any = None,
@@ -170,11 +182,14 @@ class MobileBertPreTrainedModel:
         """Load a checkpoint folder (config.json + model.safetensors or pytorch_model.bin) or a hub id, as
         transformers does: keyword arguments that are config keys override config.json (`num_labels=3`,
         `id2label=...`, `output_hidden_states=True`); `subfolder=` reads a folder inside it; `state_dict=`
-        replaces the weights file; `dtype`/`torch_dtype` other than float32 warn and stay float32;
-        `ignore_mismatched_sizes=True` re-initialises head weights whose shape differs (e.g. a new number of
-        labels); `output_loading_info=True` returns (model, {"missing_keys", "unexpected_keys",
-        "mismatched_keys", "error_msgs"}) as HF. `add_pooling_layer=` goes to MobileBertModel. Anything else
-        is an InputError listing these."""
+        replaces the weights file (`from_pretrained(None, config=config, state_dict=weights)`: no folder);
+        `dtype`/`torch_dtype` other than float32 warn and stay float32. As in transformers, weights the
+        checkpoint lacks are drawn at random and weights the model does not use are left out, each with a
+        warning, and weights of another shape are an error (CheckpointShapeError, also a RuntimeError) unless
+        `ignore_mismatched_sizes=True`, which draws them at random (e.g. a new number of labels);
+        `output_loading_info=True` returns (model, {"missing_keys", "unexpected_keys", "mismatched_keys",
+        "error_msgs"}) as transformers 5 (sets, and a list). `add_pooling_layer=` goes to MobileBertModel.
+        Anything else is an InputError listing these."""
         if model_args:
             raise InputError(f"{cls.__name__}.from_pretrained takes the path and keyword arguments only, got extra "
                              f"positional arguments {model_args!r}")
@@ -188,10 +203,16 @@ class MobileBertPreTrainedModel:
             if option in kwargs and kwargs.pop(option) != fine:
                 raise InputError(f"{option} is not supported: {why}")
         model_kwargs = {"add_pooling_layer": kwargs.pop("add_pooling_layer")} if "add_pooling_layer" in kwargs else {}
-        path = os.path.expanduser(os.fspath(pretrained_model_name_or_path))
-        folder = path if os.path.isdir(path) else resolve_model_folder(
-            path, cache_dir=cache_dir, revision=revision, local_files_only=local_files_only)
-        if subfolder:
+        if pretrained_model_name_or_path is None:  # transformers' from_pretrained(None, config=..., state_dict=...)
+            if config is None or isinstance(config, (str, os.PathLike)) and not os.path.isdir(os.fspath(config)):
+                raise InputError(f"{cls.__name__}.from_pretrained(None, ...) needs config= (a MobileBertConfig or a "
+                                 "checkpoint folder) and takes its weights from state_dict= (random without it)")
+            pretrained_model_name_or_path = folder = None
+        else:
+            path = os.path.expanduser(os.fspath(pretrained_model_name_or_path))
+            folder = path if os.path.isdir(path) else resolve_model_folder(
+                path, cache_dir=cache_dir, revision=revision, local_files_only=local_files_only)
+        if subfolder and folder is not None:
             folder = os.path.join(folder, subfolder)
             if not os.path.isdir(folder):
                 raise FileNotFoundError(f"no subfolder {subfolder!r} in {path!r}")
@@ -226,52 +247,64 @@ class MobileBertPreTrainedModel:
                 "add_pooling_layer= for MobileBertModel; transformers' device_map='cpu', attn_implementation, "
                 "low_cpu_mem_usage and token are accepted and change nothing here"
             )
-        if state_dict is None:
+        if state_dict is None and folder is None:
+            state_dict, source = {}, "from_pretrained(None) without a state_dict"
+        elif state_dict is None:
             source = checkpoint.find_weights_file(folder)
             state_dict = checkpoint.load_state_dict(source)
         elif source is None:
             source = "the state_dict argument"
-        mismatched = []
-        if ignore_mismatched_sizes:
-            state_dict, mismatched = cls._drop_mismatched_heads(state_dict, config,
-                                                                model_kwargs.get("add_pooling_layer"), source)
         info = cls._loading_info(state_dict, config, model_kwargs.get("add_pooling_layer")) if output_loading_info \
-            else None
+            else None  # a weight of another shape is "mismatched", not "missing", as in transformers
+        mismatched = set()
+        if ignore_mismatched_sizes:
+            state_dict, mismatched = cls._drop_mismatched(state_dict, config, model_kwargs.get("add_pooling_layer"),
+                                                          source)
         loaded = cls(config, state_dict, seed=seed, source=source, **model_kwargs)
-        config.name_or_path = os.fspath(pretrained_model_name_or_path)
+        if pretrained_model_name_or_path is not None:
+            config.name_or_path = os.fspath(pretrained_model_name_or_path)
         if output_loading_info:
             return loaded, dict(info, mismatched_keys=mismatched, error_msgs=[])
         return loaded
 
     @classmethod
-    def _loading_info(cls, state: dict, config: MobileBertConfig, add_pooling_layer) -> dict[str, list[str]]:
-        """HF's loading info: weights the class expects that the state dict lacks (newly initialised), and
-        names in the state dict the class does not use, by the rules checkpoint.reconcile applies."""
-        expected = parameter_shapes(config, cls.head, add_pooling_layer)
+    def _loading_info(cls, state: dict, config: MobileBertConfig, add_pooling_layer) -> dict[str, set[str]]:
+        """transformers' loading info (sets, as in transformers 5): weights the class expects that the state
+        dict lacks (drawn at random), and names in the state dict the class does not use, by the rules
+        checkpoint.reconcile applies."""
+        expected = set(parameter_shapes(config, cls.head, add_pooling_layer))
         state = checkpoint.hf_names(state, config, "the checkpoint")  # the names transformers reports
-        aligned = checkpoint.align_prefix(state, expected)
+        present = set(checkpoint.align_prefix(state, dict.fromkeys(expected)))
         prefix = cls.base_model_prefix + "."
+        ties = ()
+        if "cls.predictions.bias" in expected:  # transformers' masked-LM head also names the decoder's tensors
+            expected.add("cls.predictions.decoder.bias")
+            if config.tie_word_embeddings:
+                expected.add("cls.predictions.decoder.weight")
+                words = ("" if cls.head == "base" else prefix) + "embeddings.word_embeddings.weight"
+                ties = ((words, "cls.predictions.decoder.weight"), ("cls.predictions.bias", "cls.predictions.decoder.bias"))
+        missing = {k for k in expected if k not in present}
+        for pair in ties:  # tied: either name in the file gives both tensors
+            if any(k in present for k in pair):
+                missing.difference_update(pair)
         # the name each checkpoint key has for this class (None: a head the base class does not read)
-        renamed = {k: next((a for a in (k, prefix + k, k.removeprefix(prefix)) if a in aligned), None) for k in state}
-        if "cls.predictions.decoder.bias" in aligned:
-            aligned.setdefault("cls.predictions.bias", aligned["cls.predictions.decoder.bias"])
-        tied = ("cls.predictions.decoder.bias",) + (("cls.predictions.decoder.weight",) if config.tie_word_embeddings
-                                                    else ())
-        return {"missing_keys": [k for k in expected if k not in aligned],
-                "unexpected_keys": [k for k, a in renamed.items() if a is None or (
-                    a not in expected and a not in tied and not a.endswith(checkpoint.IGNORED_KEYS))]}
+        renamed = {k: next((a for a in (k, prefix + k, k.removeprefix(prefix)) if a in present), None) for k in state}
+        return {"missing_keys": missing,
+                "unexpected_keys": {k for k, a in renamed.items() if a is None or (
+                    a not in expected and not a.endswith(checkpoint.IGNORED_KEYS))}}
 
     @classmethod
-    def _drop_mismatched_heads(cls, state: dict, config: MobileBertConfig, add_pooling_layer, source: str) -> dict:
-        """HF's ignore_mismatched_sizes: head weights whose shape differs are dropped, to be newly initialised.
-        Returns the state dict and the (name, checkpoint shape, model shape) of each dropped weight."""
+    def _drop_mismatched(cls, state: dict, config: MobileBertConfig, add_pooling_layer, source: str) -> tuple:
+        """transformers' ignore_mismatched_sizes: weights whose shape differs from the config's are dropped, to
+        be drawn at random (a classifier with a new number of labels; a word table of another vocab_size).
+        Returns the state dict and the set of (name, checkpoint shape, model shape) of each dropped weight."""
         expected = parameter_shapes(config, cls.head, add_pooling_layer)
         state = checkpoint.align_prefix(checkpoint.hf_names(state, config, source), expected)
-        dropped = [(k, tuple(np.shape(v)), tuple(expected[k])) for k, v in state.items()
-                   if k in expected and is_initialisable(k) and tuple(np.shape(v)) != tuple(expected[k])]
+        dropped = {(k, tuple(np.shape(v)), tuple(expected[k])) for k, v in state.items()
+                   if k in expected and tuple(np.shape(v)) != tuple(expected[k])}
         if dropped:
-            warnings.warn(f"{source}: {', '.join(k for k, _, _ in dropped)} had another shape than this config's; "
-                          "newly initialised (ignore_mismatched_sizes=True)", stacklevel=3)
+            warnings.warn(f"{source}: {', '.join(sorted(k for k, _, _ in dropped))} had another shape than this "
+                          "config's; newly initialised (ignore_mismatched_sizes=True)", stacklevel=3)
         names = {k for k, _, _ in dropped}
         return {k: v for k, v in state.items() if k not in names}, dropped
 
@@ -300,11 +333,32 @@ class MobileBertPreTrainedModel:
         checkpoint.save_state_dict(state, os.path.join(save_directory, "model.safetensors"))
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """{HF name: C-contiguous float32 array}. The dense weights live packed (packing.py) as transposed
-        views; those come back as contiguous copies, because writers such as `safetensors.numpy.save_file`
-        write a non-contiguous array's memory in the wrong order without a word. Every other tensor is
-        returned as it is held (no copy). To change weights in place, use `model.params`."""
-        return {k: v if v.flags.c_contiguous else np.ascontiguousarray(v) for k, v in self.params.items()}
+        """{HF name: C-contiguous float32 array}, the names transformers' state_dict() has. The dense weights
+        live packed (packing.py) as transposed views; those come back as contiguous copies, because writers
+        such as `safetensors.numpy.save_file` write a non-contiguous array's memory in the wrong order without
+        a word. Every other tensor is returned as it is held (no copy). The masked-LM heads also list their
+        decoder's tensors under transformers' names, as the same arrays (tied: the word table and
+        cls.predictions.bias; untied: the decoder's bias, the one the forward adds). To change weights in
+        place, use `model.params`."""
+        state = {k: v if v.flags.c_contiguous else np.ascontiguousarray(v) for k, v in self.params.items()}
+        if "cls.predictions.bias" in state:
+            state["cls.predictions.decoder.bias"] = state["cls.predictions.bias"]
+            if self.config.tie_word_embeddings:
+                state["cls.predictions.decoder.weight"] = state[self._embeddings_name]
+        return state
+
+    @property
+    def all_tied_weights_keys(self) -> dict[str, str]:
+        """{tied name: the name of the tensor it is}, as transformers 5 (empty when nothing is tied)."""
+        return dict(self._tied_weights_keys or {}) if self.config.tie_word_embeddings else {}
+
+    def named_buffers(self):
+        """transformers' one buffer of this model: embeddings.position_ids, [1, max_position_embeddings]."""
+        name = ("" if self.head == "base" else self.base_model_prefix + ".") + "embeddings.position_ids"
+        yield name, np.arange(self.config.max_position_embeddings, dtype=np.int64)[None]
+
+    def buffers(self):
+        return (value for _, value in self.named_buffers())
 
     def num_parameters(self, only_trainable: bool = False, exclude_embeddings: bool = False) -> int:
         """The number of weights (all are "trainable" in HF's sense); `exclude_embeddings` leaves out the
@@ -318,19 +372,34 @@ class MobileBertPreTrainedModel:
     def named_parameters(self):
         return iter(self.params.items())
 
-    def get_input_embeddings(self) -> Embedding:
-        return Embedding(self._base_params["embeddings"]["word_embeddings"]["weight"])
+    def get_input_embeddings(self):
+        """The word-embedding table as an `Embedding` (callable on ids, `.weight`), the same object on every
+        call; after `set_input_embeddings(module)`, that module, as in transformers."""
+        weight = self.params[self._embeddings_name]
+        held = self.__dict__.get("_input_embeddings")
+        if held is None or held[1] is not weight:
+            held = (Embedding(weight), weight)
+            self._input_embeddings = held
+        return held[0]
 
-    def set_input_embeddings(self, value: Embedding | np.ndarray) -> None:
-        """Replace the word-embedding table by one of the same shape (resize_token_embeddings changes its size)."""
+    def set_input_embeddings(self, value) -> None:
+        """Replace the word-embedding table: an `Embedding`, anything with a 2-D `.weight` (torch's
+        nn.Embedding), or the array itself; get_input_embeddings() then returns `value`. As in transformers,
+        any size is taken here; the forward refuses a table that is not [config.vocab_size, embedding_size]
+        (model.resize_token_embeddings(n) changes the vocabulary's size consistently)."""
         name = self._embeddings_name
-        weight = np.asarray(getattr(value, "weight", value))
-        if weight.shape != self.params[name].shape or not np.issubdtype(weight.dtype, np.floating):
-            raise InputError(f"the new word embeddings have shape {weight.shape} ({weight.dtype}); this model's table "
-                             f"is {self.params[name].shape} float32 (model.resize_token_embeddings(n) changes the "
-                             "vocabulary's size)")
+        weight = getattr(value, "weight", value)
+        if hasattr(weight, "detach"):  # a torch tensor or parameter
+            weight = weight.detach().cpu().numpy()
+        weight = np.asarray(weight)
+        if weight.ndim != 2 or not (np.issubdtype(weight.dtype, np.floating) or np.issubdtype(weight.dtype, np.integer)):
+            raise InputError(f"the new word embeddings are {weight.ndim}-D {weight.dtype}; give a 2-D float table "
+                             f"[vocab, embedding_size] (this model's is {self.params[name].shape}), or an object with "
+                             "one as .weight")
         self.params[name] = np.ascontiguousarray(weight, dtype=np.float32)
         self.p = nest(self.params)
+        self._input_embeddings = (value if hasattr(value, "weight") else Embedding(self.params[name]),
+                                  self.params[name])
 
     def resize_token_embeddings(self, new_num_tokens: int | None = None, pad_to_multiple_of: int | None = None,
                                 mean_resizing: bool = True) -> Embedding:
@@ -408,12 +477,17 @@ class MobileBertPreTrainedModel:
 
     # ----------------------------------------------------------------------------- what torch scripts call
     def eval(self):
+        self.training = False
         return self
 
     def train(self, mode: bool = True):
-        if mode:
-            raise InputError("minimobilebert runs inference only (no dropout, no gradients); fine-tune with "
-                             "transformers, save_pretrained, and load the folder here")
+        """Records the mode, as torch; but minimobilebert runs inference only: the forward never applies
+        dropout and computes no gradients, so train mode warns and changes no result. Fine-tune with
+        transformers, save_pretrained, and load the folder here."""
+        self.training = check_bool("mode", mode)
+        if self.training:
+            warnings.warn("model.train(): minimobilebert runs inference only (no dropout, no gradients); the forward "
+                          "computes what eval mode computes", stacklevel=2)
         return self
 
     def to(self, *args: Any, **kwargs: Any):
@@ -463,6 +537,14 @@ class MobileBertPreTrainedModel:
         base.p = self._base_params
         return base
 
+    @property
+    def mobilebert(self) -> MobileBertModel:
+        """transformers' `model.mobilebert` of the head classes: the encoder (see base_model). MobileBertModel
+        has none, as in transformers."""
+        if self.head == "base":
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute 'mobilebert' (it is the encoder)")
+        return self.base_model
+
     @classmethod
     def can_generate(cls) -> bool:
         return False
@@ -500,6 +582,11 @@ class MobileBertPreTrainedModel:
         if input_ids is None and inputs_embeds is None:
             raise InputError("input_ids is required: the token ids from the tokenizer, shape (batch, seq) "
                              "(or inputs_embeds: word vectors, shape (batch, seq, embedding_size))")
+        table = self.params[self._embeddings_name].shape  # set_input_embeddings takes any size, as transformers
+        if table != (self.config.vocab_size, self.config.embedding_size):
+            raise InputError(f"the word-embedding table is {table}, but config.vocab_size x embedding_size is "
+                             f"{(self.config.vocab_size, self.config.embedding_size)}; set a table of that shape, or "
+                             "change the vocabulary with model.resize_token_embeddings(n)")
         if inputs_embeds is None:
             ids, mask, types, positions = validate_inputs(self.config, input_ids, attention_mask, token_type_ids,
                                                           position_ids, rank)
@@ -566,6 +653,7 @@ class MobileBertForPreTraining(MobileBertPreTrainedModel):
     """Masked-LM and next-sentence heads; loss = MLM + NSP when both labels and next_sentence_label given."""
 
     head = "pretraining"
+    _tied_weights_keys = TIED_LM_WEIGHTS
 
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, inputs_embeds=None,
                 labels=None, next_sentence_label=None, output_hidden_states=None, output_attentions=None,
@@ -589,6 +677,7 @@ class MobileBertForMaskedLM(MobileBertPreTrainedModel):
     """Masked-LM head; labels [B, T] with -100 where no prediction is scored."""
 
     head = "masked_lm"
+    _tied_weights_keys = TIED_LM_WEIGHTS
 
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, inputs_embeds=None,
                 labels=None, output_hidden_states=None, output_attentions=None, return_dict=None, **kwargs):

@@ -154,10 +154,9 @@ def parameter_shapes(config: MobileBertConfig, head: str = "base", add_pooling_l
 
 
 def is_initialisable(name: str) -> bool:
-    """May this weight be missing from a checkpoint? HF initialises it then, with a warning.
-
-    Heads (cls., classifier, qa_outputs), the pooler, and the embedding transformation (which a plain-BERT
-    configuration does not use), but never the body of the encoder or the embedding tables.
+    """Is this a weight a checkpoint may well lack, to be drawn at random with a plain warning? Heads (cls.,
+    classifier, qa_outputs) and the pooler: a base-model checkpoint has none of them. A missing weight of the
+    encoder itself is drawn at random too, as transformers does, but with checkpoint.MissingWeightsWarning.
     """
     name = name.removeprefix(BASE_MODEL_PREFIX + ".")
     return name.startswith(("cls.", "classifier.", "qa_outputs.", "pooler."))

@@ -145,11 +145,21 @@ def test_wrong_config_lists_every_mismatch(tmp_path):
     assert "config.json" in message
 
 
-def test_unknown_weights_are_an_error(tmp_path):
+def test_unknown_and_missing_weights_warn_as_in_transformers():
+    """As transformers: a weight the model does not use is left out, and a missing weight of the encoder is
+    drawn at random, each with a warning naming it (MissingWeightsWarning for the encoder; the CLI stops
+    there, tests/test_cli_and_hub.py). Shapes are still an error (test_wrong_config_lists_every_mismatch)."""
+    from minimobilebert.errors import MissingWeightsWarning
+
     model = mm.MobileBertModel(mm.MobileBertConfig(**TINY))
+    ids = np.array([[1, 2, 3]])
     state = model.state_dict()
     state["encoder.layer.0.adapter.weight"] = np.zeros(3, np.float32)
-    with pytest.raises(CheckpointError, match=r"unexpected weights \(1\): encoder.layer.0.adapter.weight"):
+    with pytest.warns(UserWarning, match=r"1 weights are not used by this model .*\(encoder.layer.0.adapter.weight\)"):
+        loaded = mm.MobileBertModel(model.config, state)
+    np.testing.assert_array_equal(loaded(ids).last_hidden_state, model(ids).last_hidden_state)
+    del state["encoder.layer.0.output.dense.weight"]
+    with pytest.warns(MissingWeightsWarning, match=r"1 of the encoder's weights .*encoder.layer.0.output.dense.weight"):
         mm.MobileBertModel(model.config, state)
 
 
@@ -181,7 +191,8 @@ def test_sharded_safetensors_index_loads(tmp_path):
         weight_map.update({k: shard for k in keys})
     (tmp_path / "model.safetensors.index.json").write_text(json.dumps({"weight_map": weight_map}))
     loaded = mm.MobileBertForMaskedLM.from_pretrained(tmp_path)
-    for k in names:
+    assert loaded.params.keys() == model.params.keys()
+    for k in model.params:
         np.testing.assert_array_equal(loaded.params[k], state[k])
 
 

@@ -134,3 +134,22 @@ def test_a_warning_is_one_line_of_ours(tmp_path):
     lines = done.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("minimobilebert: warning: "), done.stderr
     assert "qa_outputs.weight" in lines[0] and "newly initialised" in lines[0]
+
+
+def test_a_checkpoint_missing_encoder_weights_stops_the_cli(tmp_path, capsys):
+    """The library loads such a file as transformers does (random weights, MissingWeightsWarning); a command
+    would print meaningless answers from it, so it stops with one error line naming the missing weights."""
+    from safetensors.numpy import load_file, save_file
+
+    folder = tmp_path / "mlm"
+    assert main(["init", str(folder), "--layers", "1"]) == 0
+    state = load_file(str(folder / "model.safetensors"))
+    del state["mobilebert.encoder.layer.0.output.dense.weight"]
+    save_file(state, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    capsys.readouterr()
+    assert main(["fill-mask", "The capital of France is [MASK].", "--model", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("minimobilebert: error: "), err
+    assert "encoder.layer.0.output.dense.weight" in err and "drawn at random" in err
+    with pytest.warns(mm.errors.MissingWeightsWarning):
+        mm.MobileBertForMaskedLM.from_pretrained(folder)

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import minimobilebert as mm
 from minimobilebert import ConfigError, MobileBertConfig
 from minimobilebert.config import BOOLS, FLOATS, LIMITS, MAX_PARAMETERS, POSITIVE_INTS
 from minimobilebert.params import parameter_budget
@@ -102,8 +103,25 @@ def test_config_json_round_trips_through_hf(oracle, tmp_path):
     (dict(layer_norm_eps=0.0), "layer_norm_eps must be > 0"),
 ])
 def test_invalid_configs_name_the_problem(changes, message):
-    with pytest.raises(ConfigError, match=message):
-        MobileBertConfig(**changes)
+    with pytest.raises(ConfigError, match=message):  # a config.json's values
+        MobileBertConfig.from_dict(changes)
+    with pytest.raises(ConfigError, match=message):  # the constructor, or else the model built from it
+        mm.MobileBertModel(MobileBertConfig(**changes))
+
+
+@pytest.mark.parametrize("name", ["hidden_size", "num_attention_heads", "num_hidden_layers", "vocab_size",
+                                  "intermediate_size", "embedding_size"])
+def test_a_size_may_be_zero_until_a_model_is_built(name):
+    """transformers' ConfigTester builds MobileBertConfig(hidden_size=0), MobileBertConfig(num_attention_heads=0)
+    ... and reads the value back (create_and_test_config_common_properties); no model can have it."""
+    config = MobileBertConfig(**{name: 0})
+    assert getattr(config, name) == 0
+    with pytest.raises(ConfigError, match=f"{name} must be a positive integer, got 0"):
+        mm.MobileBertModel(config)
+    with pytest.raises(ConfigError, match=f"{name} must be a positive integer, got 0"):
+        MobileBertConfig.from_dict({name: 0})
+    with pytest.raises(ConfigError, match=f"{name} must be a positive integer, got -1"):
+        MobileBertConfig(**{name: -1})
 
 
 def test_broken_config_files(tmp_path):

@@ -147,9 +147,12 @@ def library_cases(tmp: Path) -> list[tuple[str, str, Path, str, str]]:
     case("float_size", {"pytorch_model.bin": bin_with({"x": tensor_ref(F0, 0, (4.0,), (1,))})},
          pattern="non-negative")
     case("stride0_expected_name", {"pytorch_model.bin": bin_with(
-        {WORDS: tensor_ref(F0, 0, (10**6, 10**6), (0, 0))})}, pattern=rf"{WORDS}: checkpoint \(1000000")
+        {WORDS: tensor_ref(F0, 0, (10**6, 10**6), (0, 0))})}, outcome="CheckpointShapeError",
+        pattern=rf"{WORDS}: checkpoint \(1000000")
+    # a name the model does not use is left out (with a warning, as transformers): its 10**14 elements are
+    # never materialised, and the missing weights are drawn at random
     case("stride0_unexpected_name", {"pytorch_model.bin": bin_with(
-        {"buffer.x": tensor_ref(F0, 0, (10**7, 10**7), (0, 0))})}, pattern="unexpected weights")
+        {"buffer.x": tensor_ref(F0, 0, (10**7, 10**7), (0, 0))})}, outcome="loaded")
     case("stride0_position_ids", {"pytorch_model.bin": bin_with(
         {"embeddings.position_ids": tensor_ref(storage_ref("p", "LongStorage", 40), 0, (10**6, 40), (0, 1))},
         storages={"p": np.arange(40).tobytes()})}, outcome="loaded")
@@ -217,7 +220,7 @@ def library_cases(tmp: Path) -> list[tuple[str, str, Path, str, str]]:
     # --- safetensors
     header = {WORDS: {"dtype": "F32", "shape": [1 << 29], "data_offsets": [0, 1 << 31]}}
     head = safetensors_bytes(header)
-    sparse = case("sparse_safetensors", {}, pattern=rf"{WORDS}: checkpoint \(536870912")
+    sparse = case("sparse_safetensors", {}, outcome="CheckpointShapeError", pattern=rf"{WORDS}: checkpoint \(536870912")
     sparse_file(sparse / "model.safetensors", head, len(head) + (1 << 31))
     case("offsets_past_end", {"model.safetensors": safetensors_bytes(header)}, pattern="truncated")
     case("f8_dtype", {"model.safetensors": safetensors_bytes(
@@ -361,7 +364,7 @@ def test_errors_name_the_file_and_never_echo_an_outside_file(hostile):
     for name, _, path, outcome, _ in cases:
         message = results[name]["message"]
         assert "SECRET-BYTES" not in message, name
-        if outcome == "CheckpointError" and not name.startswith("code_"):
+        if outcome in ("CheckpointError", "CheckpointShapeError") and not name.startswith("code_"):
             assert str(path) in message or "refusing" in message, f"{name}: {message}"
 
 
