@@ -43,14 +43,16 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import logging
 import os
 import re
 import sys
+import warnings
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .errors import TokenizerError, TokenizerTypeError
+from .errors import TokenizerAttributeError, TokenizerError, TokenizerTypeError
 from .tokenization import added
 from .tokenization.added import AddedToken  # noqa: F401  (exported: tokenizer.add_tokens([AddedToken(...)]))
 from .tokenization.compat import BasicTokenizer, WordpieceTokenizer, _is_control, _is_punctuation, _is_whitespace  # noqa: F401
@@ -69,6 +71,7 @@ from .tokenization.pretokenize import is_punctuation_cached, split_words
 from .tokenization.truncation import PADDING, TRUNCATION, Segment, truncation_windows, windows  # noqa: F401
 from .tokenization.wordpiece import PREFIX, wordpiece, wordpiece_steps
 
+logger = logging.getLogger(__name__)
 MiB = 1024 * 1024
 WORD_CACHE_BYTES = 32 * MiB  # what the word cache may hold (estimated), before words unused for a while go
 MAX_PADDED_LENGTH = 1 << 20  # padding="max_length" beyond this is a mistake (BERT reads 512 positions), not a wish
@@ -79,6 +82,15 @@ CHUNK = 8192  # characters normalized at a time when only the first tokens of a 
 IGNORED_INIT_KWARGS = {"name_or_path", "tokenizer_class", "use_fast", "backend", "verbose", "added_tokens_decoder",
                        "special_tokens_map_file", "tokenizer_file", "auto_map", "trust_remote_code", "init_inputs",
                        "processor_class", "split_special_tokens", "model_input_names"}
+# The constructor's and the call's own arguments (init_kwargs keeps the first; targets reuse the second).
+INIT_ARGUMENTS = ("vocab_file", "do_lower_case", "vocab", "strip_accents", "keep_accents", "tokenize_chinese_chars",
+                  "never_split", "max_input_chars_per_word", "model_max_length", "padding_side", "truncation_side",
+                  "unk_token", "sep_token", "pad_token", "cls_token", "mask_token", "bos_token", "eos_token",
+                  "additional_special_tokens", "clean_up_tokenization_spaces", "do_basic_tokenize", "word_cache_bytes")
+CALL_OPTIONS = ("add_special_tokens", "padding", "truncation", "max_length", "stride", "is_split_into_words",
+                "pad_to_multiple_of", "padding_side", "return_tensors", "return_token_type_ids", "return_attention_mask",
+                "return_overflowing_tokens", "return_special_tokens_mask", "return_offsets_mapping", "return_length",
+                "verbose")
 LOADING_KWARGS = {"cache_dir", "revision", "local_files_only"}  # from_pretrained: where the folder comes from
 IGNORED_LOADING_KWARGS = {"force_download", "token", "use_auth_token", "trust_remote_code", "use_fast",
                           "proxies", "resume_download", "_from_auto", "_commit_hash"}
@@ -111,6 +123,8 @@ class MobileBertTokenizer:
     """
 
     model_input_names = ["input_ids", "token_type_ids", "attention_mask"]
+    backend = "custom"  # transformers 5's name for a tokenizer that is not its `tokenizers` (Rust) one
+    _warned_long = False  # the "longer than model_max_length" warning was given (once per tokenizer, as HF)
 
     def __init__(self, vocab_file: str | os.PathLike | Mapping[str, int] | None = None, do_lower_case: bool = True,
                  *, vocab: str | os.PathLike | Mapping[str, int] | Sequence[str] | None = None,
@@ -135,17 +149,25 @@ class MobileBertTokenizer:
         word_cache_bytes: how much memory the word cache may hold (estimated); past it, the words not used
         since the cache last filled half of it are forgotten."""
         kwargs = dict(kwargs)
+        given = locals()
+        init_kwargs = {name: given[name] for name in INIT_ARGUMENTS}  # every argument, as HF keeps them
         if "extra_special_tokens" in kwargs:  # transformers 5's name
             extra = as_token_list(kwargs.pop("extra_special_tokens"), "extra_special_tokens")
             additional_special_tokens = list(additional_special_tokens or []) + extra
+        for name in kwargs:
+            if callable(getattr(type(self), name, None)):  # HF's words and error type
+                raise TokenizerAttributeError(f"{name} conflicts with the method {name} in {type(self).__name__}")
         unknown = sorted(set(kwargs) - IGNORED_INIT_KWARGS)
-        if unknown:
-            raise TokenizerError(f"MobileBertTokenizer got unknown argument(s) {unknown}; it takes vocab_file / vocab, "
-                                 "do_lower_case, strip_accents, keep_accents, tokenize_chinese_chars, never_split, "
-                                 "max_input_chars_per_word, model_max_length, padding_side, truncation_side, the "
-                                 "special tokens (unk_token, sep_token, pad_token, cls_token, mask_token, "
-                                 "bos_token, eos_token, additional_special_tokens), clean_up_tokenization_spaces, "
-                                 "word_cache_bytes")
+        if unknown:  # kept in init_kwargs and otherwise ignored, as transformers does; said, in case of a typo
+            warnings.warn(f"MobileBertTokenizer ignored argument(s) {unknown}; it takes vocab_file / vocab, "
+                          "do_lower_case, strip_accents, keep_accents, tokenize_chinese_chars, never_split, "
+                          "max_input_chars_per_word, model_max_length, padding_side, truncation_side, the "
+                          "special tokens (unk_token, sep_token, pad_token, cls_token, mask_token, "
+                          "bos_token, eos_token, additional_special_tokens), clean_up_tokenization_spaces, "
+                          "word_cache_bytes", stacklevel=2)
+        # special tokens given as AddedToken keep their options (lstrip, ...) when they are added below
+        given_as_added = {v.content: v for v in [bos_token, eos_token, *(additional_special_tokens or [])]
+                          if not isinstance(v, (str, Mapping)) and isinstance(getattr(v, "content", None), str)}
         if kwargs.get("split_special_tokens"):
             raise TokenizerError("split_special_tokens=True (tokenize '[MASK]' written in the text as ordinary "
                                  "text) is not supported; leave it False")
@@ -199,9 +221,9 @@ class MobileBertTokenizer:
             raise TokenizerError(f"the vocabulary {self.vocab_file or '(given as vocab=)'!r} has no {missing}; a BERT "
                                  "vocab.txt lists [PAD], [UNK], [CLS], [SEP] and [MASK] (or pass the names it uses, "
                                  "e.g. unk_token=...)")
-        self.init_kwargs = {"do_lower_case": self.do_lower_case, "strip_accents": strip_accents,
-                            "tokenize_chinese_chars": self.tokenize_chinese_chars, "model_max_length": self.model_max_length,
-                            **self._special_slots()}
+        self.init_kwargs = {**init_kwargs, **kwargs, "do_lower_case": self.do_lower_case,
+                            "strip_accents": strip_accents, "model_max_length": self.model_max_length,
+                            "additional_special_tokens": list(self.additional_special_tokens), **self._special_slots()}
         self.name_or_path = kwargs.get("name_or_path", "")
 
         self._base_size = len(self.ids_to_tokens)  # vocab_size: the WordPiece vocabulary, without added tokens
@@ -209,8 +231,8 @@ class MobileBertTokenizer:
         self._added: dict[int, AddedToken] = {}  # id -> token, from add_tokens / add_special_tokens / the files
         self._longest = max(len(t) for t in self.ids_to_tokens)
         optional = [getattr(self, k) for k in OPTIONAL_SPECIAL_TOKENS if getattr(self, k) is not None]
-        self._add_tokens([t for t in dict.fromkeys(optional + self.additional_special_tokens) if t not in self.vocab],
-                         True, self.added_tokens_decoder)
+        self._add_tokens([given_as_added.get(t, t) for t in dict.fromkeys(optional + self.additional_special_tokens)
+                          if t not in self.vocab], True, self.added_tokens_decoder)
         self._build_matchers()  # once, for those and the special tokens
         # [CLS] and [SEP] as the text is framed: fixed when the tokenizer is made, as HF's post-processor
         # (add_special_tokens({"cls_token": ...}) later changes cls_token_id, not what encoding adds)
@@ -386,15 +408,34 @@ class MobileBertTokenizer:
     def additional_special_tokens_ids(self) -> list[int]:
         return [self.vocab[t] for t in self.additional_special_tokens]
 
-    unk_token_id = property(lambda self: self.vocab[self.unk_token])
-    sep_token_id = property(lambda self: self.vocab[self.sep_token])
-    pad_token_id = property(lambda self: self.vocab[self.pad_token])
-    cls_token_id = property(lambda self: self.vocab[self.cls_token])
-    mask_token_id = property(lambda self: self.vocab[self.mask_token])
+    @additional_special_tokens_ids.setter
+    def additional_special_tokens_ids(self, ids: Iterable[int]) -> None:
+        """As HF: the additional special tokens become the tokens of these ids."""
+        self.additional_special_tokens = list(dict.fromkeys(self.convert_ids_to_tokens(self._id_list(ids))))
+        self._build_matchers()
+
+    # transformers 5's names for the additional special tokens
+    extra_special_tokens = property(lambda self: self.additional_special_tokens,
+                                    lambda self, tokens: setattr(self, "additional_special_tokens", tokens))
+    extra_special_tokens_ids = additional_special_tokens_ids
+
+    def _slot_id(slot: str):  # noqa: N805 - builds the `<slot>_id` properties below, at class creation
+        def get(self) -> int | None:
+            token = getattr(self, slot)
+            return None if token is None else self.vocab[token] if token in self.vocab else self.unk_token_id
+
+        def set_(self, token_id: int | None) -> None:
+            setattr(self, slot, None if token_id is None else self.convert_ids_to_tokens(token_id))
+
+        return property(get, set_, doc=f"The id of {slot} (None when it is None). Setting it, as HF, sets {slot} to "
+                                       "the token of that id (None: no such token).")
+
+    bos_token_id, eos_token_id = _slot_id("bos_token"), _slot_id("eos_token")
+    unk_token_id, sep_token_id, pad_token_id = _slot_id("unk_token"), _slot_id("sep_token"), _slot_id("pad_token")
+    cls_token_id, mask_token_id = _slot_id("cls_token"), _slot_id("mask_token")
+    del _slot_id
     pad_token_type_id = 0
     is_fast = False
-    bos_token_id = property(lambda self: None if self.bos_token is None else self.vocab[self.bos_token])
-    eos_token_id = property(lambda self: None if self.eos_token is None else self.vocab[self.eos_token])
     init_inputs = ()  # HF: the positional arguments the tokenizer was made with (none here)
 
     @property
@@ -836,7 +877,8 @@ class MobileBertTokenizer:
         """Encode a text, a (text, text_pair), or a batch (lists). Hugging Face's options and results:
 
         truncation: True / "longest_first", "only_first", "only_second", False; on by default when
-            max_length is given (max_length defaults to model_max_length). tokenizer.truncation_side.
+            max_length is given without padding, as HF (max_length defaults to model_max_length).
+            tokenizer.truncation_side.
         stride + return_overflowing_tokens: what truncation cut off comes back as more rows (windows that
             overlap by `stride` tokens), with `overflow_to_sample_mapping` naming each row's input.
         padding: True / "longest" (to the longest row), "max_length", False; pad_to_multiple_of;
@@ -844,14 +886,26 @@ class MobileBertTokenizer:
         is_split_into_words: each text is a list of words (word_ids index them; offsets are within each word).
         return_tensors: None (Python lists, as HF) or "np" (NumPy int64 arrays).
         """
+        text_target, text_pair_target = kwargs.pop("text_target", None), kwargs.pop("text_pair_target", None)
         if kwargs:
-            self._refuse_call_kwargs(kwargs)
+            self._check_call_kwargs(kwargs)
+        if text_target is not None or text_pair_target is not None:  # HF: the targets' ids become "labels"
+            given = locals()
+            options = {k: given[k] for k in CALL_OPTIONS}
+            target = self(text_target, text_pair_target, **options)
+            if text is None:
+                return target
+            encoding = self(text, text_pair, **options)
+            encoding["labels"] = target["input_ids"]
+            return encoding
         if text is None:
             raise TokenizerTypeError("text is None; pass a str, a list of str (a batch), or with is_split_into_words=True "
                                  "a list of words")
-        if (text_pair is None and not is_split_into_words and isinstance(text, (list, tuple)) and text
-                and all(isinstance(t, (list, tuple)) and len(t) == 2 for t in text)):
-            text, text_pair = [t[0] for t in text], [t[1] for t in text]  # HF: a batch of (text, pair) tuples
+        if text_pair is None and isinstance(text, (list, tuple)) and text and all(
+                isinstance(t, (list, tuple)) and len(t) == 2 and (not is_split_into_words or all(
+                    isinstance(part, (list, tuple)) for part in t)) for t in text):
+            # HF: a batch of (text, pair) tuples; pre-tokenized, a batch of (words, pair's words)
+            text, text_pair = [t[0] for t in text], [t[1] for t in text]
         batched, texts = self._inputs(text, "text", is_split_into_words)
         if text_pair is None:
             pairs = [None] * len(texts)
@@ -862,8 +916,8 @@ class MobileBertTokenizer:
                                      "the same length")
             if len(pairs) != len(texts):
                 raise TokenizerError(f"{len(texts)} texts but {len(pairs)} text pairs")
-        if truncation is None:
-            truncation = max_length is not None  # HF: a max_length alone turns truncation on
+        if truncation is None:  # HF: a max_length alone turns truncation on, but not with padding
+            truncation = max_length is not None and padding in (False, "do_not_pad")
         if not isinstance(truncation, (bool, str)) or truncation not in TRUNCATION:
             raise TokenizerError(f"truncation must be True, False, 'longest_first', 'only_first' or 'only_second', "
                                  f"got {truncation!r}")
@@ -878,6 +932,9 @@ class MobileBertTokenizer:
         stride = as_int(stride, "stride", low=0)
         if pad_to_multiple_of is not None:
             pad_to_multiple_of = as_int(pad_to_multiple_of, "pad_to_multiple_of")
+            if strategy != "do_not_truncate" and pad_strategy != "do_not_pad" and limit % pad_to_multiple_of:
+                raise TokenizerError(f"Truncation and padding are both activated but truncation length ({limit}) is "
+                                     f"not a multiple of pad_to_multiple_of ({pad_to_multiple_of}).")  # HF's words
         side = self.padding_side if padding_side is None else as_side(padding_side, "padding_side")
         add_special_tokens = as_bool(add_special_tokens, "add_special_tokens")
         if strategy == "only_second" and text_pair is None:
@@ -886,6 +943,13 @@ class MobileBertTokenizer:
         rows = self._rows(texts, pairs, strategy, limit, stride, add_special_tokens, bool(return_overflowing_tokens),
                           is_split_into_words)
 
+        if strategy == "do_not_truncate" and verbose and not self._warned_long:
+            longest = max((len(r["input_ids"]) for r in rows), default=0)
+            if longest > self.model_max_length:  # HF's warning, once per tokenizer, on a logger of ours
+                self._warned_long = True
+                logger.warning(f"Token indices sequence length is longer than the specified maximum sequence length "
+                               f"for this model ({longest} > {self.model_max_length}). Running this sequence through "
+                               "the model will result in indexing errors")
         width = None
         if pad_strategy == "longest" and rows:
             width = max(len(r["input_ids"]) for r in rows)
@@ -921,19 +985,22 @@ class MobileBertTokenizer:
                              vocab=self.ids_to_tokens, n_sequences=(1 if text_pair is None else 2) if rows else None)
 
     @staticmethod
-    def _refuse_call_kwargs(kwargs: dict) -> None:
-        """HF arguments with no meaning here: a TokenizerError naming what to do instead."""
-        fixes = {"text_target": "this tokenizer has no target texts (no seq2seq models here); tokenize the targets "
-                                "with a second call",
-                 "text_pair_target": "this tokenizer has no target texts; tokenize them with a second call",
-                 "truncation_side": "set it on the tokenizer: tokenizer.truncation_side = 'left' (as HF reads it)",
+    def _check_call_kwargs(kwargs: dict) -> None:
+        """Arguments this tokenizer does not take: a TokenizerError where ignoring one would silently give
+        another result than asked for, else a warning that it is ignored (as transformers 5 does)."""
+        fixes = {"truncation_side": "set it on the tokenizer: tokenizer.truncation_side = 'left' (as HF reads it)",
                  "return_token_type_ids_mask": "use return_token_type_ids"}
-        name = sorted(kwargs)[0]
-        fix = fixes.get(name, "it takes text, text_pair, add_special_tokens, padding, truncation, max_length, stride, "
-                              "is_split_into_words, pad_to_multiple_of, padding_side, return_tensors ('np'), "
-                              "return_token_type_ids, return_attention_mask, return_overflowing_tokens, "
-                              "return_special_tokens_mask, return_offsets_mapping, return_length")
-        raise TokenizerError(f"the tokenizer got unknown argument(s) {sorted(kwargs)}; {fix}")
+        for name in sorted(kwargs):
+            if name in fixes:
+                raise TokenizerError(f"the tokenizer got the argument {name!r}, which it does not take; {fixes[name]}")
+        if kwargs.pop("pad_to_max_length", None):
+            warnings.warn("pad_to_max_length is ignored, as in transformers 5; use padding='max_length'", stacklevel=3)
+        if kwargs:
+            warnings.warn(f"the tokenizer ignored argument(s) {sorted(kwargs)}; it takes text, text_pair, "
+                          "text_target, text_pair_target, add_special_tokens, padding, truncation, max_length, "
+                          "stride, is_split_into_words, pad_to_multiple_of, padding_side, return_tensors ('np'), "
+                          "return_token_type_ids, return_attention_mask, return_overflowing_tokens, "
+                          "return_special_tokens_mask, return_offsets_mapping, return_length", stacklevel=3)
 
     @staticmethod
     def _inputs(value: Any, name: str, split_into_words: bool) -> tuple[bool, list]:
@@ -1034,6 +1101,9 @@ class MobileBertTokenizer:
 
     def _padding_values(self, main: str = "input_ids") -> dict[str, Any]:
         """What each per-token key is padded with, in the call and in `pad`."""
+        if self.pad_token_id is None:
+            raise TokenizerError("asked to pad, but this tokenizer's pad_token is None; set one first "
+                                 "(tokenizer.pad_token = '[PAD]'), or call without padding")
         return {main: self.pad_token_id, "token_type_ids": self.pad_token_type_id, "attention_mask": 0,
                 "special_tokens_mask": 1, "offset_mapping": (0, 0)}
 

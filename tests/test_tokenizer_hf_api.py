@@ -7,6 +7,7 @@ oracle there) and the small attributes. The texts are tests/test_tokenizer.py's 
 
 from __future__ import annotations
 
+import copy
 import os
 
 import numpy as np
@@ -445,3 +446,96 @@ def test_small_attributes_match_hf(ours, hf, legacy, tmp_path, transformers):
             assert a.read() == b.read()
     with pytest.raises(TokenizerError, match="is not a folder"):
         ours.save_vocabulary(tmp_path / "missing")
+
+
+# ---------------------------------------------------------------- what transformers' own tokenizer tests call
+# (tests/test_tokenization_common.py: test_tokenizers_common_ids_setters, test_separate_tokenizers,
+# test_tokenizer_initialization_with_conflicting_key, test_added_tokens_serialization,
+# test_maximum_encoding_length_*, test_padding_to_multiple_of, test_pretokenized_inputs,
+# test_prepare_seq2seq_batch, test_tokenizer_store_full_signature), each against transformers 5's tokenizer
+
+
+def as_lists(encoding) -> dict:
+    return {key: plain(value) for key, value in encoding.items()}
+
+
+def test_special_token_ids_can_be_set_as_in_transformers(hf):
+    mine, theirs = MobileBertTokenizer(), copy.deepcopy(hf)
+    for slot in ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"):
+        for tokenizer in (mine, theirs):
+            setattr(tokenizer, slot + "_id", None)
+        assert getattr(mine, slot) is None and getattr(mine, slot + "_id") is None, slot
+        assert getattr(theirs, slot) is None and getattr(theirs, slot + "_id") is None, slot
+        for tokenizer in (mine, theirs):
+            setattr(tokenizer, slot + "_id", 1996)
+        assert (getattr(mine, slot), getattr(mine, slot + "_id")) == (getattr(theirs, slot), getattr(theirs, slot + "_id")) \
+            == ("the", 1996), slot
+    for name in ("additional_special_tokens", "extra_special_tokens"):
+        for ids in ([], [1996, 2088]):
+            setattr(mine, name + "_ids", ids)
+            assert getattr(mine, name) == mine.convert_ids_to_tokens(ids) and getattr(mine, name + "_ids") == ids
+    theirs.extra_special_tokens_ids = [1996, 2088]
+    assert theirs.extra_special_tokens == mine.extra_special_tokens
+    mine.pad_token = None
+    with pytest.raises(TokenizerError, match="pad_token is None"):
+        mine(["a", "b c"], padding=True)
+
+
+def test_constructor_arguments_as_in_transformers(hf, transformers):
+    import inspect
+
+    with pytest.warns(UserWarning, match=r"ignored argument\(s\) \['random_argument'\]"):
+        tokenizer = MobileBertTokenizer(random_argument=True)
+    assert tokenizer.init_kwargs["random_argument"] is True
+    signature = inspect.signature(MobileBertTokenizer.__init__)
+    assert {name for name, p in signature.parameters.items() if p.default is not p.empty} <= tokenizer.init_kwargs.keys()
+    for name in ("add_special_tokens", "get_vocab"):  # HF: AttributeError, "... conflicts with the method ..."
+        with pytest.raises(AttributeError, match=f"{name} conflicts with the method {name}"):
+            MobileBertTokenizer(**{name: True})
+        with pytest.raises(AttributeError, match=f"{name} conflicts with the method {name}"):
+            transformers.BertTokenizer(vocab=VOCAB_FILE, **{name: True})
+    added = transformers.AddedToken("[NEW_EOS]", lstrip=True, special=True)
+    mine = MobileBertTokenizer(eos_token=added, additional_special_tokens=[transformers.AddedToken("<x>", special=True)])
+    theirs = transformers.BertTokenizer(vocab=VOCAB_FILE, eos_token=added, extra_special_tokens=["<x>"])
+    assert (mine.eos_token, mine.eos_token_id) == (theirs.eos_token, theirs.eos_token_id) == ("[NEW_EOS]", 30522)
+    assert mine.added_tokens_decoder[30522].lstrip and mine.additional_special_tokens_ids == [30523]
+    text = "hello  [NEW_EOS] <x>"
+    assert mine(text)["input_ids"] == theirs(text)["input_ids"]
+    assert mine.backend == "custom"
+
+
+def test_long_inputs_and_padding_multiples_as_in_transformers(hf, caplog):
+    long_text = "hello " * 600
+    tokenizer = MobileBertTokenizer()
+    with caplog.at_level("WARNING", logger="minimobilebert.tokenizer"):
+        assert len(tokenizer(long_text)["input_ids"]) == 602
+        tokenizer(long_text)
+    said = [r.getMessage() for r in caplog.records if r.name == "minimobilebert.tokenizer"]
+    assert len(said) == 1 and said[0].startswith("Token indices sequence length is longer than the specified maximum "
+                                                 "sequence length for this model (602 > 512)")
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="minimobilebert.tokenizer"):
+        MobileBertTokenizer()(long_text, truncation=True)
+    assert not caplog.records
+    for tokenizer in (MobileBertTokenizer(), hf):
+        with pytest.raises(ValueError, match=r"truncation length \(12\) is not a multiple of pad_to_multiple_of \(8\)"):
+            tokenizer("This", padding=True, truncation=True, max_length=12, pad_to_multiple_of=8)
+    assert as_lists(MobileBertTokenizer()("This", padding=True, pad_to_multiple_of=8)) == as_lists(
+        hf("This", padding=True, pad_to_multiple_of=8))
+
+
+def test_pretokenized_pairs_targets_and_unknown_call_arguments_as_in_transformers(hf):
+    tokenizer = MobileBertTokenizer()
+    pairs = [(["hello", "world"], ["foo"]), (["a"], ["b", "c"])]
+    assert as_lists(tokenizer(pairs, is_split_into_words=True)) == as_lists(hf(pairs, is_split_into_words=True))
+    for call in (dict(text=["a b"], text_target=["c d"], max_length=3, truncation=True),
+                 dict(text_target="c d e"), dict(text="a", text_pair="b", text_target="c", text_pair_target="d"),
+                 dict(text=["a b", "c"], text_target=["d", "e f g"], padding=True)):
+        assert as_lists(tokenizer(**call)) == as_lists(hf(**call)), call
+    assert tokenizer(["a b"], text_target=["c d"], return_tensors="np")["labels"].tolist() == [[101, 1039, 1040, 102]]
+    with pytest.warns(UserWarning, match=r"ignored argument\(s\) \['src_lang'\]"):
+        assert tokenizer("a", src_lang="en_XX")["input_ids"] == hf("a")["input_ids"] == [101, 1037, 102]
+    with pytest.warns(UserWarning, match="pad_to_max_length is ignored"):
+        assert tokenizer("a", pad_to_max_length=True)["input_ids"] == [101, 1037, 102]
+    with pytest.raises(TokenizerError, match="tokenizer.truncation_side = 'left'"):
+        tokenizer("a", truncation_side="left")

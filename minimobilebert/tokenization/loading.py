@@ -129,9 +129,11 @@ def as_max_length(value: Any, what: str) -> int:
 
 
 def as_token(value: Any, what: str) -> str:
-    """A special token: a string, or HF's AddedToken form {"content": "[MASK]", ...}."""
+    """A special token: a string, an AddedToken, or HF's AddedToken form {"content": "[MASK]", ...}."""
     if isinstance(value, Mapping):
         value = value.get("content")
+    elif not isinstance(value, str) and hasattr(value, "content"):  # an AddedToken (ours, tokenizers')
+        value = value.content
     if not isinstance(value, str) or not value:
         raise TokenizerError(f"{what} is {value!r}; a special token is a non-empty string (or {{\"content\": "
                              "\"...\"}} as HF writes it)")
