@@ -116,6 +116,21 @@ class Decoder:
 
 
 # transformers 5's tied names of the masked-LM heads: {name: the tensor it is} (when tie_word_embeddings)
+class KeySet(set):
+    """A set of weight names, as transformers 5's loading info holds; it also compares equal to a list of the
+    same names, as transformers 4 returned (scripts and tests written for it check `== []`)."""
+
+    def __eq__(self, other: Any) -> bool:
+        if isinstance(other, list):
+            return len(other) == len(self) and set(other) == set(self)
+        return set.__eq__(self, other)
+
+    def __ne__(self, other: Any) -> bool:
+        return not self == other
+
+    __hash__ = None
+
+
 TIED_LM_WEIGHTS = {"cls.predictions.decoder.bias": "cls.predictions.bias",
                    "cls.predictions.decoder.weight": "mobilebert.embeddings.word_embeddings.weight"}
 
@@ -256,7 +271,7 @@ class MobileBertPreTrainedModel:
             source = "the state_dict argument"
         info = cls._loading_info(state_dict, config, model_kwargs.get("add_pooling_layer")) if output_loading_info \
             else None  # a weight of another shape is "mismatched", not "missing", as in transformers
-        mismatched = set()
+        mismatched = KeySet()
         if ignore_mismatched_sizes:
             state_dict, mismatched = cls._drop_mismatched(state_dict, config, model_kwargs.get("add_pooling_layer"),
                                                           source)
@@ -289,9 +304,9 @@ class MobileBertPreTrainedModel:
                 missing.difference_update(pair)
         # the name each checkpoint key has for this class (None: a head the base class does not read)
         renamed = {k: next((a for a in (k, prefix + k, k.removeprefix(prefix)) if a in present), None) for k in state}
-        return {"missing_keys": missing,
-                "unexpected_keys": {k for k, a in renamed.items() if a is None or (
-                    a not in expected and not a.endswith(checkpoint.IGNORED_KEYS))}}
+        return {"missing_keys": KeySet(missing),
+                "unexpected_keys": KeySet(k for k, a in renamed.items() if a is None or (
+                    a not in expected and not a.endswith(checkpoint.IGNORED_KEYS)))}
 
     @classmethod
     def _drop_mismatched(cls, state: dict, config: MobileBertConfig, add_pooling_layer, source: str) -> tuple:
@@ -303,10 +318,11 @@ class MobileBertPreTrainedModel:
         dropped = {(k, tuple(np.shape(v)), tuple(expected[k])) for k, v in state.items()
                    if k in expected and tuple(np.shape(v)) != tuple(expected[k])}
         if dropped:
-            warnings.warn(f"{source}: {', '.join(sorted(k for k, _, _ in dropped))} had another shape than this "
-                          "config's; newly initialised (ignore_mismatched_sizes=True)", stacklevel=3)
+            shapes = "; ".join(f"{k}: checkpoint {old}, model {new}" for k, old, new in sorted(dropped))
+            warnings.warn(f"{source}: weights newly initialised because the shapes did not match "
+                          f"(ignore_mismatched_sizes=True): {shapes}", stacklevel=3)
         names = {k for k, _, _ in dropped}
-        return {k: v for k, v in state.items() if k not in names}, dropped
+        return {k: v for k, v in state.items() if k not in names}, KeySet(dropped)
 
     def save_pretrained(self, save_directory: str | os.PathLike, *, state_dict: dict[str, np.ndarray] | None = None,
                         safe_serialization: bool = True, max_shard_size: Any = None, is_main_process: bool = True,
