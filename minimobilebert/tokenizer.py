@@ -268,13 +268,14 @@ class MobileBertTokenizer:
             folder = files.inside(folder, subfolder, "subfolder", TokenizerError)
             if not os.path.isdir(folder):
                 raise TokenizerError(f"subfolder={subfolder!r}: {folder!r} is not a folder")
-        kwargs: dict[str, Any] = read_tokenizer_options(folder)
+        parsed: dict[str, Any] = {}  # each JSON file of the folder is read and parsed once
+        kwargs: dict[str, Any] = read_tokenizer_options(folder, parsed)
         kwargs["name_or_path"] = os.fspath(name_or_path)
         vocab_txt, tokenizer_json = os.path.join(folder, "vocab.txt"), os.path.join(folder, "tokenizer.json")
         if os.path.lexists(vocab_txt):
             kwargs["vocab_file"] = vocab_txt
         elif os.path.lexists(tokenizer_json):
-            for key, value in read_tokenizer_json(tokenizer_json).items():  # what the fast tokenizer would run
+            for key, value in read_tokenizer_json(tokenizer_json, parsed).items():  # what the fast tokenizer would run
                 if key == "additional_special_tokens":  # its special added tokens, but those in a slot
                     slots = {kwargs.get(k) for k in SPECIAL_SLOTS}
                     value = list(dict.fromkeys(kwargs.get(key, []) + [t for t in value if t not in slots]))
@@ -285,7 +286,7 @@ class MobileBertTokenizer:
             raise TokenizerFileNotFoundError(
                 f"{folder} has no vocab.txt and no tokenizer.json, so its vocabulary is unknown; copy the "
                 "checkpoint's tokenizer files there, or use MobileBertTokenizer() for the BERT uncased vocabulary")
-        added_tokens = read_added_tokens_of(folder)
+        added_tokens = read_added_tokens_of(folder, parsed)
         if "vocab" in overrides or "vocab_file" in overrides:
             kwargs.pop("vocab", None)
             kwargs.pop("vocab_file", None)

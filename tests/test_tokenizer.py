@@ -345,13 +345,20 @@ def test_docstring_examples_hold(name):
 
 @pytest.mark.oracle
 @pytest.mark.parametrize("do_lower_case", [True, False], ids=["uncased", "cased"])
-def test_loads_a_folder_transformers_5_wrote(oracle, tmp_path, do_lower_case):
-    """transformers 5 saves tokenizer.json and tokenizer_config.json only, no vocab.txt."""
+def test_loads_a_folder_transformers_5_wrote(oracle, tmp_path, do_lower_case, monkeypatch):
+    """transformers 5 saves tokenizer.json and tokenizer_config.json only, no vocab.txt. Each is parsed once
+    (tokenizer.json gives the settings and the added tokens)."""
+    from minimobilebert import files
+
     _, transformers = oracle
     theirs = transformers.BertTokenizer(vocab=VOCAB_FILE, do_lower_case=do_lower_case)
     theirs.save_pretrained(tmp_path)
     assert not (tmp_path / "vocab.txt").exists() and (tmp_path / "tokenizer.json").exists()
+    reads, read_json = [], files.read_json
+    monkeypatch.setattr(files, "read_json", lambda path, *a, **k: reads.append(os.path.basename(path)) or read_json(
+        path, *a, **k))
     loaded = MobileBertTokenizer.from_pretrained(tmp_path)
+    assert sorted(reads) == ["tokenizer.json", "tokenizer_config.json"]
     assert loaded.do_lower_case == do_lower_case and len(loaded) == 30522
     for text in CORPUS:
         assert loaded(text)["input_ids"] == theirs(text)["input_ids"], text

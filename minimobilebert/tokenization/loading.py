@@ -166,11 +166,21 @@ def as_side(value: Any, what: str) -> str:
 # ------------------------------------------------------------------------------------ tokenizer files
 
 
-def read_tokenizer_json(path: str) -> dict[str, Any]:
+def read_folder_json(path: str, what: str, parsed: dict | None) -> Any:
+    """files.read_json, once per path when the caller keeps a `parsed` dict across the reads of one folder
+    (tokenizer.json is read for its settings and for its added tokens; a real one is ~0.5 MB)."""
+    if parsed is None:
+        return files.read_json(path, what, TokenizerError)
+    if path not in parsed:
+        parsed[path] = files.read_json(path, what, TokenizerError)
+    return parsed[path]
+
+
+def read_tokenizer_json(path: str, parsed: dict | None = None) -> dict[str, Any]:
     """The settings of a `tokenizers` tokenizer.json, as MobileBertTokenizer arguments; only BERT's kind
     (BertNormalizer + WordPiece with "##") is accepted."""
     what = "tokenizer.json"
-    data = files.read_json(path, what, TokenizerError)
+    data = read_folder_json(path, what, parsed)
     model, normalizer = data.get("model"), data.get("normalizer")
     for name, value in (("model", model), ("normalizer", normalizer)):
         if not isinstance(value, dict):
@@ -213,7 +223,7 @@ CONFIG_FIELDS = {
 }
 
 
-def read_tokenizer_options(folder: str) -> dict[str, Any]:
+def read_tokenizer_options(folder: str, parsed: dict | None = None) -> dict[str, Any]:
     """MobileBertTokenizer arguments from a folder's special_tokens_map.json and tokenizer_config.json (the
     latter wins), each value checked. Keys that describe other things (tokenizer_class, added_tokens_decoder,
     ...) are not read."""
@@ -222,7 +232,7 @@ def read_tokenizer_options(folder: str) -> dict[str, Any]:
         path = os.path.join(folder, name)
         if not os.path.lexists(path):
             continue
-        data = files.read_json(path, name, TokenizerError)
+        data = read_folder_json(path, name, parsed)
         for key, check in CONFIG_FIELDS.items():
             if data.get(key) is not None:
                 options[key] = check(data[key], f"{name}: {key!r}")
@@ -242,7 +252,7 @@ def read_tokenizer_options(folder: str) -> dict[str, Any]:
     return options
 
 
-def read_added_tokens_of(folder: str) -> list:
+def read_added_tokens_of(folder: str, parsed: dict | None = None) -> list:
     """The added tokens a saved folder lists, as (id, AddedToken) by id: tokenizer_config.json's
     "added_tokens_decoder" (transformers 4, and what we write), else tokenizer.json's "added_tokens" (all
     that transformers 5 writes), each field checked."""
@@ -250,12 +260,12 @@ def read_added_tokens_of(folder: str) -> list:
 
     config = os.path.join(folder, "tokenizer_config.json")
     if os.path.lexists(config):
-        data = files.read_json(config, "tokenizer_config.json", TokenizerError)
+        data = read_folder_json(config, "tokenizer_config.json", parsed)
         if isinstance(data, dict) and data.get("added_tokens_decoder"):
             return read_added_tokens(data["added_tokens_decoder"], "tokenizer_config.json: added_tokens_decoder")
     path = os.path.join(folder, "tokenizer.json")
     if os.path.lexists(path):
-        data = files.read_json(path, "tokenizer.json", TokenizerError)
+        data = read_folder_json(path, "tokenizer.json", parsed)
         if isinstance(data, dict):
             return read_added_tokens(data.get("added_tokens"), "tokenizer.json: added_tokens")
     return []
