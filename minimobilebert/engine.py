@@ -88,13 +88,15 @@ def _operand(weights: list[np.ndarray]) -> np.ndarray:
                                            writeable=False)
 
 
-def _vector(parts: list[np.ndarray | None]) -> np.ndarray | None:
+def _vector(parts: list[np.ndarray | None], made: list[np.ndarray]) -> np.ndarray | None:
+    """The biases of a group side by side: a view when they are (packing), else a new array, added to `made`."""
     if parts[0] is None:
         return None
     if len(parts) == 1 or packing.is_packed_vector(parts):
         return np.lib.stride_tricks.as_strided(parts[0], shape=(sum(v.size for v in parts),), strides=(4,),
                                                writeable=False)
-    return np.concatenate(parts).astype(np.float32)
+    made.append(np.concatenate(parts).astype(np.float32))
+    return made[-1]
 
 
 def _get(node: Any, path: str) -> Any:
@@ -103,15 +105,17 @@ def _get(node: Any, path: str) -> Any:
     return node
 
 
-def _dense_step(dense: list[dict], src, dst, **extra) -> dict:
+def _dense_step(dense: list[dict], src, dst, made: list[np.ndarray], **extra) -> dict:
     weights = [d["weight"] for d in dense]
     w = _operand(weights)
     return dict(kind=GEMM, src=src, dst=dst, w=w, K=w.shape[0], N=w.shape[1],
-                bias=_vector([d.get("bias") for d in dense]), **extra)
+                bias=_vector([d.get("bias") for d in dense], made), **extra)
 
 
-def _layer_steps(lp: dict, config: MobileBertConfig, parity: int) -> tuple[list[dict], list[int]]:
-    """One block's steps (model.layer, in order) and the widths of the buffers they use."""
+def _layer_steps(lp: dict, config: MobileBertConfig, parity: int,
+                 made: list[np.ndarray]) -> tuple[list[dict], list[int]]:
+    """One block's steps (model.layer, in order) and the widths of the buffers they use; arrays the steps
+    need that are not views of `lp`'s are appended to `made`."""
     c = config
     D, H, I = c.true_hidden_size, c.hidden_size, c.intermediate_size
     norm = NORM_CODES[c.normalization_type]
@@ -138,7 +142,7 @@ def _layer_steps(lp: dict, config: MobileBertConfig, parity: int) -> tuple[list[
         if fuse:
             n = _get(lp, normed[0].rsplit(".", 1)[0])["LayerNorm"]
             extra = dict(norm=norm, norm_w=n["weight"], norm_b=n["bias"], eps=c.layer_norm_eps)
-        steps.append(_dense_step(dense, src, (buf, 0), **extra))
+        steps.append(_dense_step(dense, src, (buf, 0), made, **extra))
         widths[buf] = steps[-1]["N"]
         col = 0
         for name, d in zip(group, dense):
@@ -155,14 +159,14 @@ def _layer_steps(lp: dict, config: MobileBertConfig, parity: int) -> tuple[list[
 
     def dense_norm(module: dict, src, dst, res, eps: float) -> dict:
         n = module["LayerNorm"]
-        return _dense_step([module["dense"]], src, dst, res=res, norm=norm, norm_w=n["weight"], norm_b=n["bias"],
-                           eps=eps)
+        return _dense_step([module["dense"]], src, dst, made, res=res, norm=norm, norm_w=n["weight"],
+                           norm_b=n["bias"], eps=eps)
 
     steps.append(dense_norm(att["output"], (CONTEXT, 0), (STREAM, 0), layer_input, c.layer_norm_eps))
     for ffn in lp.get("ffn", []):
-        steps.append(_dense_step([ffn["intermediate"]["dense"]], (STREAM, 0), (INNER, 0), act=act))
+        steps.append(_dense_step([ffn["intermediate"]["dense"]], (STREAM, 0), (INNER, 0), made, act=act))
         steps.append(dense_norm(ffn["output"], (INNER, 0), (STREAM, 0), (STREAM, 0), c.layer_norm_eps))
-    steps.append(_dense_step([lp["intermediate"]["dense"]], (STREAM, 0), (INNER, 0), act=act))
+    steps.append(_dense_step([lp["intermediate"]["dense"]], (STREAM, 0), (INNER, 0), made, act=act))
     out = lp["output"]
     last = (FFN_OUT, 0) if c.use_bottleneck else (HIDDEN, 0)
     steps.append(dense_norm(out, (INNER, 0), last, (STREAM, 0), c.embedding_and_output_norm_eps))
@@ -191,8 +195,9 @@ def build_plan(p: dict, config: MobileBertConfig):
     e = p["embeddings"]
     steps: list[dict] = []
     widths = {}
+    made: list[np.ndarray] = []  # arrays the plan points into that are not `p`'s (kept alive by the caller)
     for i, lp in enumerate(p["encoder"]["layer"]):
-        s, w = _layer_steps(lp, c, i % 2)
+        s, w = _layer_steps(lp, c, i % 2, made)
         steps += s
         widths.update(w)
     t = e.get("embedding_transformation") if uses_embedding_transformation(c) else None
@@ -205,7 +210,6 @@ def build_plan(p: dict, config: MobileBertConfig):
             v for s in steps for v in s.values() if isinstance(v, np.ndarray)]:
         if a.dtype != np.float32:
             raise TypeError(f"the engine needs float32 weights, got {a.dtype}")
-    made = [v for s in steps for k, v in s.items() if k == "bias" and isinstance(v, np.ndarray) and v.base is None]
     for name in ("word", "pos", "types"):
         if not emb[name].flags.c_contiguous:
             emb[name] = np.ascontiguousarray(emb[name])  # a table someone sliced: the engine indexes rows
