@@ -323,6 +323,7 @@ class MobileBertConfig:
     sub_configs = {}  # noqa: RUF012 - a class constant, as in transformers
     is_composition = False
     has_no_defaults_at_init = False
+    base_model_tp_plan = base_model_pp_plan = base_model_ep_plan = None  # no tensor/pipeline/expert parallelism
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Keyword arguments only, as transformers: any field above, transformers' common keys (`num_labels`,

@@ -146,10 +146,10 @@ class MobileBertPreTrainedModel:
     training = False  # inference only: forward never applies dropout; train() says so
     # transformers' class attributes that its own tests and scripts read, with transformers 5's values where they
     # describe this model; no gradients here, so no gradient checkpointing (HF's tests of it then skip)
+    # (None on the class, an empty set on a model, as in transformers)
     _tied_weights_keys: dict[str, str] | None = None
-    _keep_in_fp32_modules = None
-    _keys_to_ignore_on_load_missing = None
-    _keys_to_ignore_on_load_unexpected = None
+    _keep_in_fp32_modules = _keep_in_fp32_modules_strict = _no_split_modules = None
+    _keys_to_ignore_on_load_missing = _keys_to_ignore_on_load_unexpected = None
     supports_gradient_checkpointing = False
 
     def __init__(self, config: MobileBertConfig | None = None, params: dict[str, np.ndarray] | None = None,
@@ -185,6 +185,22 @@ class MobileBertPreTrainedModel:
         from .packing import pack_params  # dense weights become views of shared buffers: HF's shapes, no copy
         pack_params(self.config, params)
         self.p = nest(params)
+        self._set_hf_instance_attributes()
+
+    def _set_hf_instance_attributes(self) -> None:
+        for name in ("_keep_in_fp32_modules", "_keep_in_fp32_modules_strict", "_no_split_modules",
+                     "_keys_to_ignore_on_load_missing", "_keys_to_ignore_on_load_unexpected"):
+            setattr(self, name, set())
+
+    @classmethod
+    def _from_config(cls, config: MobileBertConfig, **kwargs: Any):
+        """transformers' model-from-config constructor (its tests call it): random weights. `dtype` /
+        `torch_dtype` other than float32 warn; `attn_implementation` changes nothing (one attention here)."""
+        for name in ("dtype", "torch_dtype"):
+            if name in kwargs:
+                _float32_only(name, kwargs.pop(name))
+        kwargs.pop("attn_implementation", None)
+        return cls(config, **kwargs)
 
     # ----------------------------------------------------------------------------- loading and saving
     @classmethod
@@ -383,10 +399,14 @@ class MobileBertPreTrainedModel:
                        if not (exclude_embeddings and k.endswith("_embeddings.weight"))))
 
     def parameters(self):
-        return iter(self.params.values())
+        """Every weight, C-contiguous as transformers' parameters are (see named_parameters)."""
+        return (value for _, value in self.named_parameters())
 
     def named_parameters(self):
-        return iter(self.params.items())
+        """(HF name, C-contiguous float32 array) pairs. As in state_dict(), the packed dense weights come as
+        contiguous copies (writers such as safetensors.numpy.save_file silently write a transposed view's
+        memory in the wrong order); to change a weight in place, use `model.params[name]`."""
+        return ((k, v if v.flags.c_contiguous else np.ascontiguousarray(v)) for k, v in self.params.items())
 
     def get_input_embeddings(self):
         """The word-embedding table as an `Embedding` (callable on ids, `.weight`), the same object on every
@@ -551,6 +571,7 @@ class MobileBertPreTrainedModel:
         base.config, base.add_pooling_layer = self.config, self.add_pooling_layer
         base.params = {k[len(prefix):]: v for k, v in self.params.items() if k.startswith(prefix)}
         base.p = self._base_params
+        base._set_hf_instance_attributes()
         return base
 
     @property

@@ -896,7 +896,14 @@ def test_what_transformers_tests_read_off_a_model(oracle, tied):
         name = model_class.__name__
         assert ours._tied_weights_keys == hf._tied_weights_keys, name
         assert ours.all_tied_weights_keys == dict(hf.all_tied_weights_keys), name
-        assert (ours._keep_in_fp32_modules, ours._keys_to_ignore_on_load_missing) == (None, None)
+        for attribute in ("_keep_in_fp32_modules", "_keep_in_fp32_modules_strict", "_no_split_modules",
+                          "_keys_to_ignore_on_load_missing", "_keys_to_ignore_on_load_unexpected"):
+            assert getattr(ours, attribute) == getattr(hf, attribute) == set(), attribute  # None on the class
+        assert ours.config.base_model_tp_plan is hf.config.base_model_tp_plan is None
+        assert type(model_class._from_config(ours.config, attn_implementation="eager")) is model_class
+        params = dict(ours.named_parameters())
+        assert params.keys() == dict(hf.named_parameters()).keys() - {"cls.predictions.decoder.bias"} and all(
+            v.flags.c_contiguous for v in params.values()), name  # (HF's untied head has two biases, we keep one)
         assert hasattr(ours, "mobilebert") == hasattr(hf, "mobilebert"), name
         ours_state, hf_state = ours.state_dict(), hf.state_dict()
         assert ours_state.keys() == hf_state.keys(), name
@@ -939,6 +946,11 @@ def test_state_dict_written_by_safetensors_reads_back_equal(tmp_path):
     back = load_file(str(tmp_path / "w.safetensors"))
     assert back.keys() == state.keys() == set(model.params) | {"cls.predictions.decoder.weight",
                                                               "cls.predictions.decoder.bias"}
+    for name, value in model.params.items():
+        np.testing.assert_array_equal(back[name], value, err_msg=name)
+    save_file(dict(model.named_parameters()), str(tmp_path / "p.safetensors"))  # HF's test_load_contiguous_weights
+    back = load_file(str(tmp_path / "p.safetensors"))
+    assert back.keys() == model.params.keys()
     for name, value in model.params.items():
         np.testing.assert_array_equal(back[name], value, err_msg=name)
 
