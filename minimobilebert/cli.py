@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
 import warnings
@@ -331,10 +332,26 @@ def main(argv: list[str] | None = None) -> int:
     python_format = warnings.formatwarning
     if not debug:  # a warning is one line too, not Python's "file:line: Category" plus a line of our code
         warnings.formatwarning = lambda message, *_, **__: f"minimobilebert: warning: {one_line(message)}\n"
+    # what the package logs (the tokenizer's "longer than model_max_length", as HF's) is such a line as well,
+    # not the bare message Python prints for a logger without a handler
+    log, handler = logging.getLogger("minimobilebert"), OneLineHandler()
+    log.addHandler(handler)
     try:
         return _run(argv, debug)
     finally:
         warnings.formatwarning = python_format
+        log.removeHandler(handler)
+
+
+class OneLineHandler(logging.Handler):
+    """Log records of WARNING and above as `minimobilebert: warning: <one line>` on stderr (read at emit
+    time, so a test's captured stderr gets them)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"minimobilebert: warning: {one_line(record.getMessage())}", file=sys.stderr)
 
 
 def _run(argv: list[str] | None, debug: bool) -> int:

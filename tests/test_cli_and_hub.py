@@ -153,3 +153,16 @@ def test_a_checkpoint_missing_encoder_weights_stops_the_cli(tmp_path, capsys):
     assert "encoder.layer.0.output.dense.weight" in err and "drawn at random" in err
     with pytest.warns(mm.errors.MissingWeightsWarning):
         mm.MobileBertForMaskedLM.from_pretrained(folder)
+
+
+def test_what_the_package_logs_is_one_line_of_ours_too(tmp_path, capsys):
+    """The tokenizer logs HF's "longer than the specified maximum sequence length" warning; under the CLI it
+    is a `minimobilebert: warning:` line, like the warnings, then the model's error."""
+    folder = str(tmp_path / "m")
+    assert main(["init", folder, "--layers", "1"]) == 0
+    capsys.readouterr()
+    assert main(["encode", "word " * 600, "--model", folder]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2 and all(line.startswith("minimobilebert: ") for line in lines), lines
+    assert "602 > 512" in lines[0] and lines[0].startswith("minimobilebert: warning: ")
+    assert lines[1].startswith("minimobilebert: error: ") and "max_position_embeddings=512" in lines[1]
