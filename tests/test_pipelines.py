@@ -203,6 +203,49 @@ def test_pipeline_errors_name_the_problem(tmp_path):
         P.pipeline("ner", mm.MobileBertForTokenClassification(mm.MobileBertConfig(**WIDE)))("x", aggregation_strategy="mean")
 
 
+def test_pipeline_factory_takes_what_transformers_pipeline_takes(oracle, tmp_path, hf_tokenizer):
+    """pipeline(...) as HF's: call options given to the factory apply to every call, device=-1 / "cpu",
+    framework="pt", the "sentiment-analysis" name; without a task, the model's class or its config.json's
+    architectures name it; question-answering also takes {"question", "context"} dicts. Results compared
+    with transformers' pipelines given the same options."""
+    _, transformers = oracle
+    hf, model = hf_and_ours(oracle, tmp_path, "MobileBertForTokenClassification", mm.MobileBertForTokenClassification,
+                            scale_head="classifier", id2label=dict(enumerate(NER_LABELS)),
+                            label2id={label: i for i, label in enumerate(NER_LABELS)})
+    ours = P.pipeline("ner", model, device=-1, aggregation_strategy="simple", ignore_labels=[])
+    theirs = transformers.pipeline("ner", model=hf, tokenizer=hf_tokenizer, device=-1, aggregation_strategy="simple",
+                                   ignore_labels=[])
+    expected = [dict(e, score=float(e["score"])) for e in theirs(TEXTS[0])]
+    assert_same(ours(TEXTS[0]), expected)
+    assert ours(TEXTS[0], aggregation_strategy="none")[0]["entity"]  # a call's own option wins
+    hf_cls, classifier = hf_and_ours(oracle, tmp_path, "MobileBertForSequenceClassification",
+                                     mm.MobileBertForSequenceClassification, num_labels=3)
+    floats = lambda result: [floats(r) for r in result] if isinstance(result, list) else (  # noqa: E731
+        dict(result, score=float(result["score"])))
+    for init in ({}, {"top_k": None}, {"top_k": 1}, {"top_k": 2}):  # HF nests differently for each
+        ours = P.pipeline("sentiment-analysis", classifier, device="cpu", framework="pt", **init)
+        theirs = transformers.pipeline("sentiment-analysis", model=hf_cls, tokenizer=hf_tokenizer, **init)
+        for call in ({}, {"top_k": 1}, {"top_k": None}):
+            for inputs in (TEXTS[1], TEXTS[:2], {"text": TEXTS[0], "text_pair": TEXTS[2]}):
+                assert_same(ours(inputs, **call), floats(theirs(inputs, **call)), f"{init} {call} {inputs!r:.20}")
+
+    folder = tmp_path / "MobileBertForTokenClassification"  # saved by hf_and_ours, with architectures
+    assert type(P.pipeline(model=str(folder))) is P.TokenClassificationPipeline
+    assert type(P.pipeline(model=classifier)) is P.TextClassificationPipeline
+    qa = P.pipeline(model=mm.MobileBertForQuestionAnswering(mm.MobileBertConfig(**WIDE)))
+    assert qa({"question": "Who?", "context": CONTEXT}) == qa(question="Who?", context=CONTEXT)
+    assert qa([{"question": "Who?", "context": CONTEXT}] * 2) == qa(["Who?"] * 2, [CONTEXT] * 2)
+
+    with pytest.raises(mm.InputError, match="runs on the CPU"):
+        P.pipeline("ner", model, device=0)
+    with pytest.raises(mm.InputError, match=r"unknown option\(s\) \['topk'\]; it takes \['top_k', 'targets'\]"):
+        P.pipeline("fill-mask", mm.MobileBertForMaskedLM(mm.MobileBertConfig(**WIDE)), topk=3)
+    with pytest.raises(mm.InputError, match="needs a task"):
+        P.pipeline()
+    with pytest.raises(mm.InputError, match="needs a context"):
+        qa("Who?")
+
+
 def test_pipeline_inputs_that_cannot_work_name_the_problem():
     config = mm.MobileBertConfig(**WIDE)
     fill = P.pipeline("fill-mask", mm.MobileBertForMaskedLM(config))

@@ -121,7 +121,10 @@ def build_runner(spec: ModelSpec) -> Runner:
     if spec.task == "ner":
         def call(texts, options):
             return pipe(texts, aggregation_strategy=options["aggregation"])
-    else:  # classify, fill-mask
+    elif spec.task == "classify":
+        def call(texts, options):  # top_k 1: the best label of each text, a dict (HF's form without top_k)
+            return pipe(texts) if options["top_k"] == 1 else pipe(texts, top_k=options["top_k"])
+    else:  # fill-mask
         def call(texts, options):
             return pipe(texts, top_k=options["top_k"])
     return Runner(spec, call, pipe.max_length)
