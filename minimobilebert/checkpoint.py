@@ -17,7 +17,7 @@ import json
 import math
 import os
 import warnings
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -199,23 +199,32 @@ def load_state_dict(path: str) -> dict[str, np.ndarray]:
     return _load_weights_file(os.fspath(path))
 
 
-def _broadcast(value: np.ndarray) -> bool:
-    """A stride-0 view (an expanded tensor): its element count says nothing of its memory until copied."""
-    return any(st == 0 and n > 1 for n, st in zip(value.shape, value.strides))
-
-
-def to_float32(state: dict[str, np.ndarray], source: str) -> dict[str, np.ndarray]:
-    """Weights in float32. float16/bfloat16/float64 are converted, with a warning for float16: MobileBERT's
-    activations overflow float16, so such a checkpoint only loses precision here, never computes in it.
-    Stride-0 (expanded) views are left as they are: `reconcile` converts them once their shape is checked."""
+def to_float32(state: Any, source: str) -> dict[str, np.ndarray]:
+    """A state dict given in memory, as {name: NumPy array}: NumPy arrays as they are, torch tensors (a
+    transformers model's state_dict(), a torch.load) through .numpy() on the CPU (bfloat16 by way of
+    float32), anything else through np.asarray. The conversion to float32 itself happens in `reconcile`,
+    for the weights the model keeps only (an unused float16 tensor is never copied); float16 weights get a
+    warning: MobileBERT's activations overflow float16, so such a checkpoint only loses precision here,
+    never computes in it."""
+    if not isinstance(state, Mapping):
+        raise CheckpointError(f"{source} must be a dict {{weight name: array}}, got {type(state).__name__}")
     out, narrowed = {}, []
     for name, value in state.items():
-        if value.dtype == np.float32 or not np.issubdtype(value.dtype, np.floating) or _broadcast(value):
-            out[name] = value
-        else:
-            if value.dtype == np.float16:
-                narrowed.append(name)
-            out[name] = value.astype(np.float32)
+        if not isinstance(name, str):
+            raise CheckpointError(f"{source}: the weight names must be strings, got {name!r:.60}")
+        if not isinstance(value, np.ndarray):
+            if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor
+                value = value.detach().cpu()
+                value = (value.float() if str(value.dtype) == "torch.bfloat16" else value).numpy()
+            else:
+                try:
+                    value = np.asarray(value)
+                except (TypeError, ValueError) as e:
+                    raise CheckpointError(f"{source}: weight {name} is {type(value).__name__}, not an array "
+                                          f"({str(e)[:80]})") from None
+        if value.dtype == np.float16:
+            narrowed.append(name)
+        out[name] = value
     if narrowed:
         warnings.warn(
             f"{source}: {len(narrowed)} float16 weights upcast to float32 (MobileBERT overflows float16: "

@@ -853,6 +853,15 @@ def test_incomplete_and_mismatched_checkpoints_load_as_in_transformers(oracle, t
         assert_close(again(ids).logits, hf_again(torch.from_numpy(ids)).logits.numpy(), 1e-5)
     with pytest.raises(InputError, match="needs config="):
         mm.MobileBertModel.from_pretrained(None)
+    # transformers' own state_dict(), torch tensors (bfloat16 too), as a script passes it
+    with torch.no_grad():
+        expected = hf.eval()(torch.from_numpy(ids)).logits.numpy()
+    from_torch = mm.MobileBertForSequenceClassification.from_pretrained(None, config=config, state_dict=hf.state_dict())
+    assert_close(from_torch(ids).logits, expected, 1e-5)
+    half = {k: v.to(torch.bfloat16) for k, v in hf.state_dict().items()}
+    assert mm.MobileBertForSequenceClassification(config, half)(ids).logits.dtype == np.float32
+    with pytest.raises(mm.CheckpointError, match="must be a dict"):
+        mm.MobileBertModel(config, [1, 2])
 
 
 @pytest.mark.oracle
