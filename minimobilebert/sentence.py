@@ -333,8 +333,16 @@ class SentenceEncoder:
 
     # ------------------------------------------------------------------------------ sizes
 
+    similarity_fn_name = "cosine"  # the one similarity implemented (sentence-transformers' default)
+    device = "cpu"
+
     def get_sentence_embedding_dimension(self) -> int:
         return len(self.pooling) * self.model.config.hidden_size
+
+    get_embedding_dimension = get_sentence_embedding_dimension  # sentence-transformers 6's name
+
+    def get_max_seq_length(self) -> int:
+        return self.max_seq_length
 
     def __repr__(self) -> str:
         return (f"SentenceEncoder({self.source!r}, layers={self.model.config.num_hidden_layers}, "
@@ -382,7 +390,8 @@ class SentenceEncoder:
     def encode(self, sentences: str | Iterable[str], batch_size: int = 32, show_progress_bar: bool | None = None,
                output_value: str = "sentence_embedding", convert_to_numpy: bool = True,
                normalize_embeddings: bool | None = None, prompt_name: str | None = None, prompt: str | None = None,
-               convert_to_tensor: bool = False, precision: str = "float32", **unsupported: Any):
+               convert_to_tensor: bool = False, precision: str = "float32", truncate_dim: int | None = None,
+               device: Any = None, **unsupported: Any):
         """sentence-transformers' `encode`: texts -> float32 vectors [N, H'] (one text -> [H']).
 
         batch_size: texts per forward pass; the texts are sorted by token count first so a batch pads little.
@@ -391,7 +400,14 @@ class SentenceEncoder:
         output_value: "sentence_embedding", or "token_embeddings" (a list of [tokens, H] arrays, unpadded).
         convert_to_numpy=False: a list of 1-D arrays instead of one 2-D array.
         prompt / prompt_name: a prefix for every text (the folder's default_prompt_name if it has one).
+        truncate_dim: keep the first dimensions of each vector (Matryoshka models), before normalize_embeddings.
+        device: None or "cpu" (the only one here).
         """
+        if device is not None and str(device) != "cpu":
+            raise InputError(f"device={device!r}: minimobilebert runs on the CPU; leave device out")
+        if truncate_dim is not None and (isinstance(truncate_dim, bool) or not isinstance(truncate_dim, int)
+                                         or truncate_dim < 1):
+            raise InputError(f"truncate_dim must be a positive integer or None, got {truncate_dim!r}")
         if unsupported:
             raise InputError(f"encode() got {sorted(unsupported)}, which minimobilebert does not support "
                              "(no devices, pools or torch options here: it runs NumPy on the CPU)")
@@ -435,6 +451,8 @@ class SentenceEncoder:
                     results[i] = tokens[j, : len(ids[i])]
                 continue
             vectors = self.embed_batch(rows, prompt_length)
+            if truncate_dim is not None:
+                vectors = vectors[:, :truncate_dim]
             if normalize_embeddings:
                 vectors = normalize(vectors)
             for j, i in enumerate(chunk):
@@ -446,12 +464,37 @@ class SentenceEncoder:
         if not convert_to_numpy:
             return results
         if not results:
-            return np.zeros((0, self.get_sentence_embedding_dimension()), np.float32)
+            width = self.get_sentence_embedding_dimension()
+            return np.zeros((0, width if truncate_dim is None else min(width, truncate_dim)), np.float32)
         return np.stack(results).astype(np.float32, copy=False)
 
     __call__ = encode
 
+    def encode_query(self, sentences: str | Iterable[str], **options: Any):
+        """sentence-transformers' encode_query: encode() with the folder's "query" prompt, if it has one and
+        no prompt is given."""
+        return self.encode(sentences, **self._task_prompt(("query",), options))
+
+    def encode_document(self, sentences: str | Iterable[str], **options: Any):
+        """sentence-transformers' encode_document: encode() with the folder's "document" (or "passage", or
+        "corpus") prompt, if it has one and no prompt is given."""
+        return self.encode(sentences, **self._task_prompt(("document", "passage", "corpus"), options))
+
+    def _task_prompt(self, names: Sequence[str], options: dict[str, Any]) -> dict[str, Any]:
+        if options.get("prompt") is None and options.get("prompt_name") is None:
+            name = next((n for n in names if n in self.prompts), None)
+            if name is not None:
+                options = dict(options, prompt_name=name)
+        return options
+
     def similarity(self, embeddings1: np.ndarray, embeddings2: np.ndarray) -> np.ndarray:
         """Cosine similarity of every pair of rows.   [N, H'], [M, H'] -> [N, M]"""
         return cos_sim(embeddings1, embeddings2)
+
+    def similarity_pairwise(self, embeddings1: np.ndarray, embeddings2: np.ndarray) -> np.ndarray:
+        """Cosine similarity of row i of one with row i of the other.   [N, H'], [N, H'] -> [N]"""
+        a, b = np.atleast_2d(np.asarray(embeddings1)), np.atleast_2d(np.asarray(embeddings2))
+        if a.shape != b.shape:
+            raise InputError(f"similarity_pairwise needs two arrays of one shape, got {a.shape} and {b.shape}")
+        return np.einsum("nh,nh->n", normalize(a), normalize(b))  # [N]
 

@@ -145,6 +145,34 @@ def test_all_pooling_modes_and_prompts_match_sentence_transformers(sentence_tran
     assert relative(ours.encode(texts, prompt="search: "), theirs.encode(texts, prompt="search: ")) <= TOLERANCE
 
 
+def test_more_of_sentence_transformers_api_matches_it(sentence_transformers, minilm_folder, tmp_path):
+    """encode_query / encode_document (the folder's "query" / "document" prompts), truncate_dim (before
+    normalize_embeddings), similarity_pairwise, the dimension and length getters, each against
+    sentence-transformers on the real all-MiniLM-L6-v2 weights."""
+    folder = copy_folder(minilm_folder, tmp_path / "prompts")
+    write_json(os.path.join(folder, "1_Pooling", "config.json"), {"embedding_dimension": 384, "pooling_mode": "mean"})
+    write_json(os.path.join(folder, "modules.json"), modules(("Transformer", ""), ("Pooling", "1_Pooling")))
+    write_json(os.path.join(folder, "config_sentence_transformers.json"),
+               {"prompts": {"query": "query: ", "document": "passage: "}, "default_prompt_name": None})
+    ours, theirs = S.SentenceEncoder.from_pretrained(folder), st_model(sentence_transformers, folder)
+    texts = SHORTER
+    for method in ("encode_query", "encode_document"):
+        assert relative(getattr(ours, method)(texts), getattr(theirs, method)(texts)) <= TOLERANCE, method
+        assert relative(getattr(ours, method)(texts, prompt="x: "), getattr(theirs, method)(texts, prompt="x: ")) \
+            <= TOLERANCE, method
+    assert relative(ours.encode_query(texts), ours.encode(texts)) > 1e-3  # the prompt was used
+    for options in (dict(truncate_dim=64), dict(truncate_dim=64, normalize_embeddings=True)):
+        assert relative(ours.encode(texts, **options), theirs.encode(texts, **options)) <= TOLERANCE, options
+    a, b = ours.encode(texts), ours.encode(texts[::-1])
+    np.testing.assert_allclose(ours.similarity_pairwise(a, b), theirs.similarity_pairwise(a, b).numpy(), atol=1e-6)
+    assert ours.get_embedding_dimension() == ours.get_sentence_embedding_dimension() == 384
+    assert ours.get_max_seq_length() == theirs.get_max_seq_length() == 256
+    assert ours.similarity_fn_name == theirs.similarity_fn_name == "cosine"
+    assert ours.encode(texts, device="cpu").shape == (len(texts), 384)
+    with pytest.raises(InputError, match="runs on the CPU"):
+        ours.encode(texts, device="cuda")
+
+
 def test_legacy_flags_and_transformer_subfolder_match_sentence_transformers(sentence_transformers, minilm_folder,
                                                                            tmp_path):
     """The pre-v3 layout: weights in 0_Transformer/, pooling as pooling_mode_*_tokens flags (cls + max + mean,
