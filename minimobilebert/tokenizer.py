@@ -58,7 +58,7 @@ from .tokenization.added import AddedToken  # noqa: F401  (exported: tokenizer.a
 from .tokenization.compat import BasicTokenizer, WordpieceTokenizer, _is_control, _is_punctuation, _is_whitespace  # noqa: F401
 from .tokenization.decoding import CLEAN_UP, clean_up_piece, clean_up_tokenization  # noqa: F401
 from .tokenization.encoding import (BatchEncoding, CharSpan, Explanation, TokenSpan, pad_encoded,  # noqa: F401
-                                  pad_row, to_array)
+                                  as_tensor, pad_row, tensor_type_of, to_array)
 from .tokenization.loading import (  # noqa: F401
     NO_LIMIT, OPTIONAL_SPECIAL_TOKENS, SPECIAL_SLOTS, SPECIAL_TOKENS, VOCAB_FILE, as_bool, as_int, as_max_length, as_optional_bool, as_side, as_token,
     as_token_list, check_text, describe, load_vocab, read_added_tokens_of, read_tokenizer_json, read_tokenizer_options,
@@ -885,7 +885,8 @@ class MobileBertTokenizer:
         padding: True / "longest" (to the longest row), "max_length", False; pad_to_multiple_of;
             padding_side "right" / "left" (default: tokenizer.padding_side).
         is_split_into_words: each text is a list of words (word_ids index them; offsets are within each word).
-        return_tensors: None (Python lists, as HF) or "np" (NumPy int64 arrays).
+        return_tensors: None (Python lists, as HF), "np" (NumPy int64 arrays) or "pt" (torch tensors, when
+            torch is installed: for transformers scripts; our models take all three).
         """
         text_target, text_pair_target = kwargs.pop("text_target", None), kwargs.pop("text_pair_target", None)
         if kwargs:
@@ -924,10 +925,7 @@ class MobileBertTokenizer:
                                  f"got {truncation!r}")
         if not isinstance(padding, (bool, str)) or padding not in PADDING:
             raise TokenizerError(f"padding must be True, False, 'longest' or 'max_length', got {padding!r}")
-        return_tensors = getattr(return_tensors, "value", return_tensors)  # HF's TensorType enum
-        if return_tensors not in (None, "np"):
-            raise TokenizerError(f"return_tensors={return_tensors!r}: this tokenizer returns Python lists (None) or "
-                                 "NumPy arrays ('np'); there is no torch or tensorflow here")
+        return_tensors = tensor_type_of(return_tensors)
         strategy, pad_strategy = TRUNCATION[truncation], PADDING[padding]
         limit = self.model_max_length if max_length is None else as_int(max_length, "max_length", low=0)
         stride = as_int(stride, "stride", low=0)
@@ -979,8 +977,8 @@ class MobileBertTokenizer:
         flat = not batched and not return_overflowing_tokens and return_tensors is None
         if flat:  # (but "length", which HF's fast tokenizer keeps as a one-item list)
             data = {k: v if k == "length" else v[0] for k, v in data.items()}
-        if return_tensors == "np":
-            data = {k: to_array(k, v) for k, v in data.items()}
+        if return_tensors is not None:
+            data = {k: as_tensor(to_array(k, v), return_tensors) for k, v in data.items()}
         return BatchEncoding(data, [r["sequence_ids"] for r in rows], [r["word_ids"] for r in rows],
                              offsets=[r["offset_mapping"] for r in rows], ids=[r["input_ids"] for r in rows],
                              vocab=self.ids_to_tokens, n_sequences=(1 if text_pair is None else 2) if rows else None)
@@ -999,7 +997,7 @@ class MobileBertTokenizer:
         if kwargs:
             warnings.warn(f"the tokenizer ignored argument(s) {sorted(kwargs)}; it takes text, text_pair, "
                           "text_target, text_pair_target, add_special_tokens, padding, truncation, max_length, "
-                          "stride, is_split_into_words, pad_to_multiple_of, padding_side, return_tensors ('np'), "
+                          "stride, is_split_into_words, pad_to_multiple_of, padding_side, return_tensors ('np', 'pt'), "
                           "return_token_type_ids, return_attention_mask, return_overflowing_tokens, "
                           "return_special_tokens_mask, return_offsets_mapping, return_length", stacklevel=3)
 
@@ -1174,10 +1172,7 @@ class MobileBertTokenizer:
         mask_when_empty = return_attention_mask is True
         if return_attention_mask is None:
             return_attention_mask = "attention_mask" in self.model_input_names
-        return_tensors = getattr(return_tensors, "value", return_tensors)  # HF's TensorType enum
-        if return_tensors not in (None, "np"):
-            raise TokenizerError(f"return_tensors={return_tensors!r}: this tokenizer returns Python lists (None) or "
-                                 "NumPy arrays ('np'); there is no torch or tensorflow here")
+        return_tensors = tensor_type_of(return_tensors)
         main = self.model_input_names[0]
         return pad_encoded(encoded_inputs, main=main, fill=self._padding_values(main), strategy=strategy, max_length=max_length,
                            multiple=pad_to_multiple_of, side=side,

@@ -286,8 +286,11 @@ def test_pad_of_single_examples_arrays_and_empty_rows_matches_hf(ours, hf, oracl
               hf.pad(dict(batch), padding="max_length", max_length=5))
     examples = [{"input_ids": np.array([101, 7592, 102])}, {"input_ids": np.array([101, 102])}]
     same_dict(ours.pad(examples), hf.pad(examples))
-    torch = oracle[0]  # torch tensors in: NumPy arrays out (no torch here), as HF's pad of NumPy arrays
-    same_dict(ours.pad([{k: torch.tensor(v) for k, v in e.items()} for e in examples]), hf.pad(examples))
+    torch = oracle[0]  # torch tensors in: torch tensors out, as HF
+    tensors = [{k: torch.tensor(v) for k, v in e.items()} for e in examples]
+    mine, theirs = ours.pad(tensors), hf.pad(tensors)
+    assert all(isinstance(mine[k], torch.Tensor) and mine[k].dtype == theirs[k].dtype for k in theirs)
+    same_dict({k: v.numpy() for k, v in mine.items()}, {k: v.numpy() for k, v in theirs.items()})
     empty_rows = {"input_ids": [[], []]}
     same_dict(ours.pad(empty_rows, padding="max_length", max_length=5),
               hf.pad({"input_ids": [[], []]}, padding="max_length", max_length=5))
@@ -334,8 +337,8 @@ def test_pad_refuses_bad_input_by_name(ours, hf):
         ours.pad([{"input_ids": [1]}, [2]])
     with pytest.raises(TokenizerError, match="pad takes what the tokenizer returned"):
         ours.pad("input_ids")
-    with pytest.raises(TokenizerError, match="no torch or tensorflow"):
-        ours.pad({"input_ids": [[1]]}, return_tensors="pt")
+    with pytest.raises(TokenizerError, match="not tensorflow or jax"):
+        ours.pad({"input_ids": [[1]]}, return_tensors="tf")
     with pytest.raises(TokenizerError, match="padding must be"):
         ours.pad({"input_ids": [[1]]}, padding="middle")
     with pytest.raises(TokenizerError, match="different lengths"):
@@ -539,3 +542,33 @@ def test_pretokenized_pairs_targets_and_unknown_call_arguments_as_in_transformer
         assert tokenizer("a", pad_to_max_length=True)["input_ids"] == [101, 1037, 102]
     with pytest.raises(TokenizerError, match="tokenizer.truncation_side = 'left'"):
         tokenizer("a", truncation_side="left")
+
+
+def test_return_tensors_pt_as_in_transformers(hf, transformers, oracle, monkeypatch):
+    """return_tensors="pt" (when torch is installed): the same values as torch int64 tensors, as HF's, and
+    a model of ours takes them: a transformers script runs unchanged. Without torch: an error naming 'np'."""
+    import builtins
+
+    torch = oracle[0]
+    tokenizer = MobileBertTokenizer()
+    for call in (dict(text=SHORT[:3], padding=True), dict(text=SHORT[0]), dict(text=SHORT[0], text_pair=SHORT[1]),
+                 dict(text=SHORT[:2], truncation=True, max_length=6, return_overflowing_tokens=True, stride=1,
+                      padding=True)):
+        mine, theirs = tokenizer(return_tensors="pt", **call), hf(return_tensors="pt", **call)
+        assert list(mine) == list(theirs), call
+        for key in theirs:
+            assert isinstance(mine[key], torch.Tensor) and mine[key].dtype == theirs[key].dtype, (call, key)
+            assert torch.equal(mine[key], theirs[key]), (call, key)
+    assert torch.equal(tokenizer.encode("a b", return_tensors="pt"), hf.encode("a b", return_tensors="pt"))
+    assert isinstance(tokenizer.pad({"input_ids": [[1, 2], [3]]}, return_tensors="pt")["input_ids"], torch.Tensor)
+    from minimobilebert import MobileBertConfig, MobileBertModel
+
+    inputs = tokenizer(SHORT[:2], padding=True, return_tensors="pt").to("cpu")
+    model = MobileBertModel(MobileBertConfig(num_hidden_layers=1))
+    np.testing.assert_array_equal(model(**inputs).last_hidden_state,
+                                  model(**tokenizer(SHORT[:2], padding=True, return_tensors="np")).last_hidden_state)
+    real_import = builtins.__import__
+    monkeypatch.setattr(builtins, "__import__", lambda name, *a, **k: (_ for _ in ()).throw(ImportError(name))
+                        if name == "torch" else real_import(name, *a, **k))
+    with pytest.raises(TokenizerError, match="torch is not installed .* return_tensors='np'"):
+        tokenizer("a", return_tensors="pt")

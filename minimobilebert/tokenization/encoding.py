@@ -95,16 +95,23 @@ class BatchEncoding(dict):
         return self._n_sequences
 
     def convert_to_tensors(self, tensor_type: Any = None, prepend_batch_axis: bool = False) -> "BatchEncoding":
-        """The values as NumPy int64 arrays (tensor_type "np"); None leaves them as they are."""
-        tensor_type = getattr(tensor_type, "value", tensor_type)  # HF's TensorType enum
+        """The values as NumPy int64 arrays (tensor_type "np"), or torch tensors made from those ("pt", see
+        tensor_type_of); None leaves them as they are."""
+        tensor_type = tensor_type_of(tensor_type)
         if tensor_type is None:
             return self
-        if tensor_type != "np":
-            raise TokenizerError(f"return_tensors={tensor_type!r}: this tokenizer returns Python lists (None) or "
-                                 "NumPy arrays ('np'); there is no torch or tensorflow here")
         for key, value in self.items():
+            if tensor_type == "pt" and hasattr(value, "detach"):
+                continue  # a torch tensor already
             if not isinstance(value, np.ndarray):
-                self[key] = to_array(key, [value] if prepend_batch_axis else value)
+                value = to_array(key, [value] if prepend_batch_axis else value)
+            self[key] = as_tensor(value, tensor_type)
+        return self
+
+    def to(self, device: Any) -> "BatchEncoding":
+        """HF's `inputs.to(model.device)`: the CPU is the only device here, so the encoding itself."""
+        if str(device) != "cpu" and not str(device).startswith("cpu:"):
+            raise TokenizerError(f"to({device!r}): minimobilebert runs on the CPU")
         return self
 
     # ------------------------------------------------------------------------------------ per-row records
@@ -239,6 +246,34 @@ class BatchEncoding(dict):
         return CharSpan(offsets[span.start][0], offsets[span.end - 1][1])
 
 
+def tensor_type_of(value: Any) -> str | None:
+    """return_tensors as the tokenizer takes it: None (Python lists, as HF), "np" (NumPy int64 arrays, what
+    minimobilebert's models take), or "pt": torch tensors made from those arrays, for transformers scripts
+    (`model(**tokenizer(text, return_tensors="pt"))`), when torch is installed (minimobilebert itself never
+    imports it otherwise; its models take torch CPU tensors too)."""
+    value = getattr(value, "value", value)  # HF's TensorType enum
+    if value not in (None, "np", "pt"):
+        raise TokenizerError(f"return_tensors={value!r}: this tokenizer returns Python lists (None), NumPy arrays "
+                             "('np') or, when torch is installed, torch tensors ('pt'); not tensorflow or jax")
+    if value == "pt":
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            raise TokenizerError("return_tensors='pt' asks for torch tensors, and torch is not installed (minimobilebert "
+                                 "does not need it); return_tensors='np' gives NumPy arrays, which its models take") \
+                from None
+    return value
+
+
+def as_tensor(array: np.ndarray, tensor_type: str) -> Any:
+    """A NumPy array as `tensor_type` gives it: itself ("np"), or a torch tensor sharing its memory ("pt")."""
+    if tensor_type == "pt" and array.dtype != object:
+        import torch
+
+        return torch.from_numpy(np.ascontiguousarray(array))
+    return array
+
+
 def to_array(key: str, value: Any) -> np.ndarray:
     """One value of a BatchEncoding as a NumPy array: int64 for ids, masks and offsets; a value of another
     kind (a collator's labels, texts) as NumPy makes it. Rows of different lengths make no array."""
@@ -297,11 +332,14 @@ def pad_encoded(inputs: Any, *, main: str, fill: dict[str, Any], strategy: str, 
         raise TokenizerError(f"pad: no {main!r} among the keys {list(data)}; pad takes what the tokenizer returned "
                              f"({main}, and token_type_ids, attention_mask, ... of the same lengths)")
     arrays = False
+    first = data.get(main)
+    first = first[0] if isinstance(first, (list, tuple)) and first else first
+    torch_in = hasattr(first, "detach")  # a torch tensor (of a batch, or the batch's first row)
     for key, value in data.items():
         data[key], was_array = _plain(value)
         arrays = arrays or (was_array and key == main)
     if return_tensors is None and arrays:
-        return_tensors = "np"  # arrays in, arrays out (as HF)
+        return_tensors = "pt" if torch_in else "np"  # arrays in, arrays out (torch tensors in, torch out: as HF)
     ids = data[main]
     if not isinstance(ids, (list, tuple)):
         raise TokenizerError(f"pad: {main} is {type(ids).__name__}; it must be a list of token ids, or a list of "
