@@ -79,7 +79,7 @@ CHUNK = 8192  # characters normalized at a time when only the first tokens of a 
 
 # Keyword arguments transformers' tokenizers accept that mean nothing here (where they come from, what they
 # set): accepted and ignored, so HF code and tokenizer_config.json files pass through.
-IGNORED_INIT_KWARGS = {"name_or_path", "tokenizer_class", "use_fast", "backend", "verbose", "added_tokens_decoder",
+IGNORED_INIT_KWARGS = {"name_or_path", "tokenizer_class", "use_fast", "backend", "verbose",
                        "special_tokens_map_file", "tokenizer_file", "auto_map", "trust_remote_code", "init_inputs",
                        "processor_class", "split_special_tokens", "model_input_names"}
 # The constructor's and the call's own arguments (init_kwargs keeps the first; targets reuse the second).
@@ -149,6 +149,7 @@ class MobileBertTokenizer:
         word_cache_bytes: how much memory the word cache may hold (estimated); past it, the words not used
         since the cache last filled half of it are forgotten."""
         kwargs = dict(kwargs)
+        added_tokens_decoder = kwargs.pop("added_tokens_decoder", None)  # {id: AddedToken}, as HF's constructor
         given = locals()
         init_kwargs = {name: given[name] for name in INIT_ARGUMENTS}  # every argument, as HF keeps them
         if "extra_special_tokens" in kwargs:  # transformers 5's name
@@ -244,6 +245,9 @@ class MobileBertTokenizer:
         self._words: dict[str, tuple] = {}
         self._old_words: dict[str, tuple] = {}
         self._words_size = self._old_words_size = 0  # estimated bytes held by each
+        if added_tokens_decoder:  # at the ids they give (read_added_tokens checks each entry)
+            self._restore_added(sorted(added.read_added_tokens(added_tokens_decoder, "added_tokens_decoder"),
+                                       key=lambda item: item[0]), "added_tokens_decoder")
 
     # -------------------------------------------------------------------------------- loading and saving
 
@@ -889,12 +893,14 @@ class MobileBertTokenizer:
             torch is installed: for transformers scripts; our models take all three).
         """
         text_target, text_pair_target = kwargs.pop("text_target", None), kwargs.pop("text_pair_target", None)
+        max_target_length = kwargs.pop("max_target_length", None)  # the targets' max_length (seq2seq's name)
         if kwargs:
             self._check_call_kwargs(kwargs)
         if text_target is not None or text_pair_target is not None:  # HF: the targets' ids become "labels"
             given = locals()
             options = {k: given[k] for k in CALL_OPTIONS}
-            target = self(text_target, text_pair_target, **options)
+            target_options = options if max_target_length is None else dict(options, max_length=max_target_length)
+            target = self(text_target, text_pair_target, **target_options)
             if text is None:
                 return target
             encoding = self(text, text_pair, **options)

@@ -462,6 +462,9 @@ def as_lists(encoding) -> dict:
     return {key: plain(value) for key, value in encoding.items()}
 
 
+TEXTS_LONG = [t for t in SHORT if len(t.split()) > 6] * 2
+
+
 def test_special_token_ids_can_be_set_as_in_transformers(hf):
     mine, theirs = MobileBertTokenizer(), copy.deepcopy(hf)
     for slot in ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"):
@@ -504,6 +507,12 @@ def test_constructor_arguments_as_in_transformers(hf, transformers):
     assert mine.added_tokens_decoder[30522].lstrip and mine.additional_special_tokens_ids == [30523]
     text = "hello  [NEW_EOS] <x>"
     assert mine(text)["input_ids"] == theirs(text)["input_ids"]
+    # transformers 5's constructor from a tokenizer.json's parts: (token, score) pairs and added_tokens_decoder
+    decoder = {30522: transformers.AddedToken("<new>", special=True)}
+    mine = MobileBertTokenizer(vocab=[(t, 0.0) for t in MobileBertTokenizer().ids_to_tokens],
+                               added_tokens_decoder=decoder)
+    theirs = transformers.BertTokenizer(vocab=VOCAB_FILE, added_tokens_decoder=decoder)
+    assert len(mine) == len(theirs) == 30523 and mine("a <new> b")["input_ids"] == theirs("a <new> b")["input_ids"]
     assert mine.backend == "custom"
 
 
@@ -536,6 +545,10 @@ def test_pretokenized_pairs_targets_and_unknown_call_arguments_as_in_transformer
                  dict(text=["a b", "c"], text_target=["d", "e f g"], padding=True)):
         assert as_lists(tokenizer(**call)) == as_lists(hf(**call)), call
     assert tokenizer(["a b"], text_target=["c d"], return_tensors="np")["labels"].tolist() == [[101, 1039, 1040, 102]]
+    src, tgt = [TEXTS_LONG[0], TEXTS_LONG[1]], [TEXTS_LONG[2], TEXTS_LONG[3]]  # max_target_length: the targets'
+    for options in (dict(max_length=3, max_target_length=10), dict(max_length=3),
+                    dict(max_length=3, max_target_length=10, padding=True)):
+        assert as_lists(tokenizer(src, text_target=tgt, **options)) == as_lists(hf(src, text_target=tgt, **options))
     with pytest.warns(UserWarning, match=r"ignored argument\(s\) \['src_lang'\]"):
         assert tokenizer("a", src_lang="en_XX")["input_ids"] == hf("a")["input_ids"] == [101, 1037, 102]
     with pytest.warns(UserWarning, match="pad_to_max_length is ignored"):

@@ -142,7 +142,11 @@ def read_added_tokens(data: Any, what: str) -> list[tuple[int, AddedToken]]:
             key = int(key)
         if isinstance(key, bool) or not isinstance(key, int) or key < 0:
             raise TokenizerError(f"{what}: the id {key!r:.40} is not a whole number >= 0")
-        if not isinstance(entry, Mapping):
+        if isinstance(entry, Mapping):
+            special = entry.get("special") is True
+        elif isinstance(getattr(entry, "content", None), str):  # an AddedToken (transformers' added_tokens_decoder)
+            special = getattr(entry, "special", False) is True
+        else:
             raise TokenizerError(f"{what}[{key}] is {entry!r:.60}; each added token is an object with a content")
-        out.append((key, as_added_token(entry, bool(entry.get("special") is True), f"{what}[{key}]")))
+        out.append((key, as_added_token(entry, special, f"{what}[{key}]")))
     return sorted(out, key=lambda e: e[0])

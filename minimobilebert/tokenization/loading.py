@@ -72,8 +72,11 @@ def vocab_from_mapping(vocab: Mapping, what: str) -> list[str]:
 
 
 def vocab_from_tokens(tokens: Iterable, what: str) -> list[str]:
-    """A list of tokens in id order, checked."""
+    """A list of tokens in id order, checked; (token, score) pairs (transformers 5's vocabulary extracted
+    from a tokenizer.json) give their tokens."""
     tokens = list(tokens)
+    if tokens and all(isinstance(t, (tuple, list)) and len(t) == 2 and isinstance(t[0], str) for t in tokens):
+        tokens = [t[0] for t in tokens]
     bad = next((t for t in tokens if not isinstance(t, str)), None)
     if bad is not None:
         raise TokenizerError(f"{what}: {bad!r} is a {type(bad).__name__}; a vocabulary is a list of token strings "
