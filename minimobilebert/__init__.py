@@ -40,14 +40,19 @@ from .modeling import (
 )
 from .pipelines import pipeline
 from .sentence import SentenceEncoder
-from .tokenizer import MobileBertTokenizer
+from .tokenizer import AddedToken, MobileBertTokenizer
+
+# transformers' other names for this one tokenizer (BERT's WordPiece; it answers the fast tokenizer's API),
+# so that `from transformers import BertTokenizerFast, AddedToken` becomes an import from here
+MobileBertTokenizerFast = BertTokenizer = BertTokenizerFast = MobileBertTokenizer
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AutoConfig", "AutoModel", "AutoModelForMaskedLM", "AutoModelForMultipleChoice", "AutoModelForNextSentencePrediction",
     "AutoModelForPreTraining", "AutoModelForQuestionAnswering", "AutoModelForSequenceClassification",
-    "AutoModelForTokenClassification", "AutoTokenizer",
+    "AutoModelForTokenClassification", "AutoTokenizer", "AddedToken", "BertTokenizer", "BertTokenizerFast",
+    "MobileBertTokenizerFast",
     "MODEL_CLASSES", "CheckpointError", "ConfigError", "InputError", "MiniMobileBertError", "TokenizerError", "MobileBertConfig", "MobileBertForMaskedLM",
     "MobileBertForMultipleChoice", "MobileBertForNextSentencePrediction", "MobileBertForPreTraining",
     "MobileBertForQuestionAnswering", "MobileBertForSequenceClassification", "MobileBertForTokenClassification",

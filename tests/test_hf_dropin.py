@@ -969,3 +969,21 @@ def test_auto_classes_import_from_the_package():
 
     assert minimobilebert.AutoModelForSequenceClassification.__module__ == "minimobilebert.auto"
     assert {"AutoConfig", "AutoModel", "AutoTokenizer"} <= set(minimobilebert.__all__)
+
+
+@pytest.mark.oracle
+def test_transformers_tokenizer_names_import_from_the_package(oracle):
+    """`from transformers import MobileBertTokenizerFast, BertTokenizer, BertTokenizerFast, AddedToken` changes
+    to an import from minimobilebert: one tokenizer under those names, equal to transformers' on a text with
+    an added token."""
+    _, transformers = oracle
+    import minimobilebert
+
+    for name in ("MobileBertTokenizerFast", "BertTokenizer", "BertTokenizerFast", "AddedToken"):
+        assert name in minimobilebert.__all__ and hasattr(minimobilebert, name), name
+    ours = minimobilebert.BertTokenizerFast(vocab_file=minimobilebert.tokenizer.VOCAB_FILE)
+    theirs = transformers.BertTokenizerFast(vocab=minimobilebert.tokenizer.VOCAB_FILE)
+    for tokenizer, added in ((ours, minimobilebert.AddedToken), (theirs, transformers.AddedToken)):
+        tokenizer.add_tokens([added("<x>", lstrip=True)])
+    assert ours("a  <x> b")["input_ids"] == theirs("a  <x> b")["input_ids"]
+    assert minimobilebert.MobileBertTokenizerFast is minimobilebert.MobileBertTokenizer
