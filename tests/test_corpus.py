@@ -408,6 +408,19 @@ def test_checkpoint_without_the_tasks_head_is_refused(models, tmp_path, monkeypa
     write_jsonl(tmp_path / "texts.jsonl", ["a [MASK] text"])
     with pytest.raises(CheckpointError, match="no trained classify head"):  # a masked-LM checkpoint
         map_corpus("classify", models["fill-mask"], [str(tmp_path / "texts.jsonl")], str(tmp_path / "out"))
+    # nor a checkpoint missing some of the encoder's own weights (the library loads it on random ones)
+    import shutil
+
+    from safetensors.numpy import load_file, save_file
+
+    broken = tmp_path / "broken"
+    shutil.copytree(models["fill-mask"], broken)
+    state = load_file(str(broken / "model.safetensors"))
+    name = next(k for k in state if k.endswith("encoder.layer.0.output.dense.weight"))
+    del state[name]
+    save_file(state, str(broken / "model.safetensors"), metadata={"format": "pt"})
+    with pytest.raises(CheckpointError, match=r"drawn at random \(mobilebert.encoder.layer.0.output.dense.weight\)"):
+        map_corpus("fill-mask", str(broken), [str(tmp_path / "texts.jsonl")], str(tmp_path / "out2"))
 
 
 @pytest.mark.parametrize("options, message", [

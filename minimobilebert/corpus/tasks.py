@@ -29,7 +29,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..errors import CheckpointError, InputError
+from ..errors import CheckpointError, InputError, MissingWeightsWarning
 from .records import decode_partition
 
 # task -> (pipeline task, model class name in modeling.py); embed uses sentence.SentenceEncoder
@@ -111,6 +111,8 @@ def build_runner(spec: ModelSpec) -> Runner:
         tokenizer = load_tokenizer(spec.folder, model.config.vocab_size)
     for w in caught:
         text = str(w.message)
+        if issubclass(w.category, MissingWeightsWarning):  # the encoder itself is incomplete: answers mean nothing
+            raise CheckpointError(text)
         if "newly initialised" in text:
             raise CheckpointError(f"{spec.folder} has no trained {spec.task} head: {text.split(': ', 1)[-1]}. "
                                   f"Use a checkpoint fine-tuned for {pipeline_task} (config.json's architectures "
