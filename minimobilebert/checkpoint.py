@@ -199,7 +199,7 @@ def load_state_dict(path: str) -> dict[str, np.ndarray]:
     return _load_weights_file(os.fspath(path))
 
 
-def to_float32(state: Any, source: str) -> dict[str, np.ndarray]:
+def as_arrays(state: Any, source: str) -> dict[str, np.ndarray]:
     """A state dict given in memory, as {name: NumPy array}: NumPy arrays as they are, torch tensors (a
     transformers model's state_dict(), a torch.load) through .numpy() on the CPU (bfloat16 by way of
     float32), anything else through np.asarray. The conversion to float32 itself happens in `reconcile`,

@@ -115,7 +115,6 @@ class Decoder:
         return f"Decoder(in_features={self.in_features}, out_features={self.out_features})"
 
 
-# transformers 5's tied names of the masked-LM heads: {name: the tensor it is} (when tie_word_embeddings)
 class KeySet(set):
     """A set of weight names, as transformers 5's loading info holds; it also compares equal to a list of the
     same names, as transformers 4 returned (scripts and tests written for it check `== []`)."""
@@ -131,6 +130,7 @@ class KeySet(set):
     __hash__ = None
 
 
+# transformers 5's tied names of the masked-LM heads: {name: the tensor it is} (when tie_word_embeddings)
 TIED_LM_WEIGHTS = {"cls.predictions.decoder.bias": "cls.predictions.bias",
                    "cls.predictions.decoder.weight": "mobilebert.embeddings.word_embeddings.weight"}
 
@@ -180,7 +180,7 @@ class MobileBertPreTrainedModel:
             params = init_params(self.config, shapes, seed)
         else:
             source = source or f"{type(self).__name__} params"
-            params = checkpoint.reconcile(checkpoint.to_float32(params, source), shapes, self.config, source, seed)
+            params = checkpoint.reconcile(checkpoint.as_arrays(params, source), shapes, self.config, source, seed)
         self.params = params
         from .packing import pack_params  # dense weights become views of shared buffers: HF's shapes, no copy
         pack_params(self.config, params)
