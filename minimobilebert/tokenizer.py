@@ -245,9 +245,9 @@ class MobileBertTokenizer:
         self._words: dict[str, tuple] = {}
         self._old_words: dict[str, tuple] = {}
         self._words_size = self._old_words_size = 0  # estimated bytes held by each
-        if added_tokens_decoder:  # at the ids they give (read_added_tokens checks each entry)
-            self._restore_added(sorted(added.read_added_tokens(added_tokens_decoder, "added_tokens_decoder"),
-                                       key=lambda item: item[0]), "added_tokens_decoder")
+        if added_tokens_decoder:  # at the ids they give (read_added_tokens checks each entry, sorts by id)
+            self._restore_added(added.read_added_tokens(added_tokens_decoder, "added_tokens_decoder"),
+                                "added_tokens_decoder")
 
     # -------------------------------------------------------------------------------- loading and saving
 
@@ -948,16 +948,15 @@ class MobileBertTokenizer:
         rows = self._rows(texts, pairs, strategy, limit, stride, add_special_tokens, bool(return_overflowing_tokens),
                           is_split_into_words)
 
-        if strategy == "do_not_truncate" and verbose and not self._warned_long:
-            longest = max((len(r["input_ids"]) for r in rows), default=0)
-            if longest > self.model_max_length:  # HF's warning, once per tokenizer, on a logger of ours
-                self._warned_long = True
-                logger.warning(f"Token indices sequence length is longer than the specified maximum sequence length "
-                               f"for this model ({longest} > {self.model_max_length}). Running this sequence through "
-                               "the model will result in indexing errors")
+        longest = max((len(r["input_ids"]) for r in rows), default=0)
+        if strategy == "do_not_truncate" and verbose and not self._warned_long and longest > self.model_max_length:
+            self._warned_long = True  # HF's warning, once per tokenizer, on a logger of ours
+            logger.warning(f"Token indices sequence length is longer than the specified maximum sequence length "
+                           f"for this model ({longest} > {self.model_max_length}). Running this sequence through "
+                           "the model will result in indexing errors")
         width = None
         if pad_strategy == "longest" and rows:
-            width = max(len(r["input_ids"]) for r in rows)
+            width = longest
         elif pad_strategy == "max_length":
             if limit > MAX_PADDED_LENGTH:
                 raise TokenizerError(f"padding='max_length' to {limit:,} tokens "
