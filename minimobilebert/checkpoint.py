@@ -199,6 +199,17 @@ def load_state_dict(path: str) -> dict[str, np.ndarray]:
     return _load_weights_file(os.fspath(path))
 
 
+def as_array(value: Any) -> np.ndarray:
+    """One tensor as a NumPy array: a NumPy array as it is, a torch tensor through .numpy() on the CPU
+    (bfloat16, which NumPy lacks, by way of float32), anything else through np.asarray."""
+    if isinstance(value, np.ndarray):
+        return value
+    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor
+        value = value.detach().cpu()
+        return (value.float() if str(value.dtype) == "torch.bfloat16" else value).numpy()
+    return np.asarray(value)
+
+
 def as_arrays(state: Any, source: str) -> dict[str, np.ndarray]:
     """A state dict given in memory, as {name: NumPy array}: NumPy arrays as they are, torch tensors (a
     transformers model's state_dict(), a torch.load) through .numpy() on the CPU (bfloat16 by way of
@@ -212,16 +223,11 @@ def as_arrays(state: Any, source: str) -> dict[str, np.ndarray]:
     for name, value in state.items():
         if not isinstance(name, str):
             raise CheckpointError(f"{source}: the weight names must be strings, got {name!r:.60}")
-        if not isinstance(value, np.ndarray):
-            if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor
-                value = value.detach().cpu()
-                value = (value.float() if str(value.dtype) == "torch.bfloat16" else value).numpy()
-            else:
-                try:
-                    value = np.asarray(value)
-                except (TypeError, ValueError) as e:
-                    raise CheckpointError(f"{source}: weight {name} is {type(value).__name__}, not an array "
-                                          f"({str(e)[:80]})") from None
+        try:
+            value = as_array(value)
+        except (TypeError, ValueError) as e:
+            raise CheckpointError(f"{source}: weight {name} is {type(value).__name__}, not an array "
+                                  f"({str(e)[:80]})") from None
         if value.dtype == np.float16:
             narrowed.append(name)
         out[name] = value
@@ -332,9 +338,8 @@ def reconcile(state: dict[str, np.ndarray], expected: Shapes, config: MobileBert
     wrong_shape = [f"{k}: checkpoint {tuple(state[k].shape)}, model {expected[k]}"
                    for k in expected if k in state and tuple(state[k].shape) != tuple(expected[k])]
     if wrong_shape:
-        context = "".join(f"\n  {what} ({len(names)}): {', '.join(names[:10])}{' ...' if len(names) > 10 else ''}"
-                          for what, names in (("missing weights", missing_encoder), ("unexpected weights", unexpected))
-                          if names)
+        context = "".join(f"\n  {what} ({len(names)}): {listed(names, 10)}" for what, names in (
+            ("missing weights", missing_encoder), ("unexpected weights", unexpected)) if names)
         raise CheckpointShapeError(
             f"{source} does not match this MobileBERT configuration:\n  mis-shaped weights ({len(wrong_shape)}): "
             + "; ".join(wrong_shape[:20]) + context
@@ -344,24 +349,29 @@ def reconcile(state: dict[str, np.ndarray], expected: Shapes, config: MobileBert
         )
     if unexpected:
         warnings.warn(f"{source}: {len(unexpected)} weights are not used by this model and were left out "
-                      f"({', '.join(unexpected[:8])}{' ...' if len(unexpected) > 8 else ''}); check that config.json "
+                      f"({listed(unexpected)}); check that config.json "
                       "belongs to these weights (num_hidden_layers, num_feedforward_networks, ...)", stacklevel=3)
     if missing_encoder:
         warnings.warn(MissingWeightsWarning(
             f"{source}: {len(missing_encoder)} of the encoder's weights are not in the checkpoint and were drawn at "
-            f"random ({', '.join(missing_encoder[:8])}{' ...' if len(missing_encoder) > 8 else ''}); the model's "
+            f"random ({listed(missing_encoder)}); the model's "
             "outputs mean nothing until they are loaded. Check that config.json belongs to these weights"),
             stacklevel=3)
     heads = [k for k in missing if k not in missing_encoder]
     if heads:
         warnings.warn(
             f"{source}: {len(heads)} weights not in the checkpoint were newly initialised "
-            f"({', '.join(heads[:8])}{' ...' if len(heads) > 8 else ''}); train or load them before use",
+            f"({listed(heads)}); train or load them before use",
             stacklevel=3,
         )
     if missing:
         state.update(init_params(config, {k: expected[k] for k in missing}, seed))
     return {k: _kept(k, state[k], source) for k in expected}
+
+
+def listed(names: list[str], limit: int = 8) -> str:
+    """The first `limit` names, comma-separated, and " ..." when there are more (for a warning's one line)."""
+    return ", ".join(names[:limit]) + (" ..." if len(names) > limit else "")
 
 
 def save_state_dict(state: dict[str, np.ndarray], path: str) -> None:

@@ -39,7 +39,7 @@ from .outputs import (  # noqa: F401 - re-exported: minimobilebert.modeling.Mask
 )
 from .params import HEADS, init_params, nest, parameter_shapes
 from .convert import is_untyped_bert, untyped
-from .validation import validate_inputs, validate_inputs_embeds
+from .validation import is_cpu, validate_inputs, validate_inputs_embeds
 
 # What our own callers (pipelines, sentence embeddings, the CLI) pass on every forward: an output object and
 # no per-layer tensors, whatever a checkpoint's config.json says (`return_dict: false` would hand them a
@@ -372,7 +372,7 @@ class MobileBertPreTrainedModel:
         decoder's tensors under transformers' names, as the same arrays (tied: the word table and
         cls.predictions.bias; untied: the decoder's bias, the one the forward adds). To change weights in
         place, use `model.params`."""
-        state = {k: v if v.flags.c_contiguous else np.ascontiguousarray(v) for k, v in self.params.items()}
+        state = dict(self.named_parameters())
         if "cls.predictions.bias" in state:
             state["cls.predictions.decoder.bias"] = state["cls.predictions.bias"]
             if self.config.tie_word_embeddings:
@@ -424,10 +424,7 @@ class MobileBertPreTrainedModel:
         any size is taken here; the forward refuses a table that is not [config.vocab_size, embedding_size]
         (model.resize_token_embeddings(n) changes the vocabulary's size consistently)."""
         name = self._embeddings_name
-        weight = getattr(value, "weight", value)
-        if hasattr(weight, "detach"):  # a torch tensor or parameter
-            weight = weight.detach().cpu().numpy()
-        weight = np.asarray(weight)
+        weight = checkpoint.as_array(getattr(value, "weight", value))  # NumPy, or a torch tensor or parameter
         if weight.ndim != 2 or not (np.issubdtype(weight.dtype, np.floating) or np.issubdtype(weight.dtype, np.integer)):
             raise InputError(f"the new word embeddings are {weight.ndim}-D {weight.dtype}; give a 2-D float table "
                              f"[vocab, embedding_size] (this model's is {self.params[name].shape}), or an object with "
@@ -529,8 +526,7 @@ class MobileBertPreTrainedModel:
     def to(self, *args: Any, **kwargs: Any):
         """model.to("cpu") / .to(torch.float32) return the model; another device is refused, float16 warns."""
         for value in (*args, *kwargs.values()):
-            text = str(value)
-            if text == "cpu" or text.startswith("cpu:"):
+            if is_cpu(value):
                 continue
             try:
                 _float32_only("dtype", value)

@@ -41,7 +41,7 @@ from .modeling import (
     MobileBertModel,
     MobileBertPreTrainedModel,
 )
-from .validation import validate_inputs
+from .validation import is_cpu, validate_inputs
 
 
 def probabilities(logits: np.ndarray) -> np.ndarray:
@@ -673,7 +673,7 @@ def pipeline(task: str | None = None, model: Any = None, tokenizer: Any = None, 
     token- and text-classification; call options given here (`top_k=3`, `aggregation_strategy="simple"`)
     apply to every call; `device` may only be the CPU (-1, "cpu"), `dtype` float32; `cache_dir`,
     `revision`, `local_files_only` find the checkpoint."""
-    if not (device is None or device == -1 or str(device) == "cpu" or str(device).startswith("cpu:")):
+    if not (device is None or device == -1 or is_cpu(device)):
         raise InputError(f"device={device!r}: minimobilebert runs on the CPU; leave device out (or -1 / 'cpu')")
     if framework not in (None, "pt", "np"):
         raise InputError(f"framework={framework!r}: minimobilebert is NumPy; leave framework out")

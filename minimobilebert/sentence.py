@@ -46,6 +46,7 @@ from .convert import config_from_bert
 from .errors import ConfigError, InputError
 from .hub import HUB_ID, resolve_model_folder
 from .modeling import OWN_CALL, MobileBertModel
+from .validation import is_cpu
 
 MINILM = "all-MiniLM-L6-v2"
 MINILM_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -403,7 +404,7 @@ class SentenceEncoder:
         truncate_dim: keep the first dimensions of each vector (Matryoshka models), before normalize_embeddings.
         device: None or "cpu" (the only one here).
         """
-        if device is not None and str(device) != "cpu":
+        if device is not None and not is_cpu(device):
             raise InputError(f"device={device!r}: minimobilebert runs on the CPU; leave device out")
         if truncate_dim is not None and (isinstance(truncate_dim, bool) or not isinstance(truncate_dim, int)
                                          or truncate_dim < 1):

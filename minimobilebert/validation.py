@@ -8,6 +8,13 @@ from .config import MobileBertConfig
 from .errors import InputError
 
 
+def is_cpu(device) -> bool:
+    """Does a device argument (torch's and transformers' spellings: "cpu", "cpu:0", torch.device("cpu"))
+    name the CPU, the only device minimobilebert runs on?"""
+    text = str(device)
+    return text == "cpu" or text.startswith("cpu:")
+
+
 def _as_array(name: str, value, rank: int) -> np.ndarray:
     try:
         array = np.asarray(value)

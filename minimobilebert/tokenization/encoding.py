@@ -24,6 +24,7 @@ from typing import Any, Mapping, NamedTuple, Sequence
 import numpy as np
 
 from ..errors import TokenizerError
+from ..validation import is_cpu
 
 
 class CharSpan(NamedTuple):
@@ -110,7 +111,7 @@ class BatchEncoding(dict):
 
     def to(self, device: Any) -> "BatchEncoding":
         """HF's `inputs.to(model.device)`: the CPU is the only device here, so the encoding itself."""
-        if str(device) != "cpu" and not str(device).startswith("cpu:"):
+        if not is_cpu(device):
             raise TokenizerError(f"to({device!r}): minimobilebert runs on the CPU")
         return self
 
