@@ -25,7 +25,15 @@ from .auto import (
 from .backend import available_backends, current_backend, use_backend
 from .capture import capture
 from .config import MobileBertConfig
-from .errors import CheckpointError, ConfigError, InputError, MiniMobileBertError, TokenizerError
+from .errors import (
+    CheckpointError,
+    ConfigError,
+    InputError,
+    MiniMobileBertError,
+    MissingWeightsWarning,
+    NewlyInitialisedWarning,
+    TokenizerError,
+)
 from .modeling import (
     MODEL_CLASSES,
     MobileBertForMaskedLM,
@@ -53,7 +61,8 @@ __all__ = [
     "AutoModelForPreTraining", "AutoModelForQuestionAnswering", "AutoModelForSequenceClassification",
     "AutoModelForTokenClassification", "AutoTokenizer", "AddedToken", "BertTokenizer", "BertTokenizerFast",
     "MobileBertTokenizerFast",
-    "MODEL_CLASSES", "CheckpointError", "ConfigError", "InputError", "MiniMobileBertError", "TokenizerError", "MobileBertConfig", "MobileBertForMaskedLM",
+    "MODEL_CLASSES", "CheckpointError", "ConfigError", "InputError", "MiniMobileBertError", "MissingWeightsWarning",
+    "NewlyInitialisedWarning", "TokenizerError", "MobileBertConfig", "MobileBertForMaskedLM",
     "MobileBertForMultipleChoice", "MobileBertForNextSentencePrediction", "MobileBertForPreTraining",
     "MobileBertForQuestionAnswering", "MobileBertForSequenceClassification", "MobileBertForTokenClassification",
     "MobileBertModel", "MobileBertPreTrainedModel", "MobileBertTokenizer", "SentenceEncoder", "available_backends", "capture", "current_backend",

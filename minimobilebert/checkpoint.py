@@ -22,7 +22,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from .config import MobileBertConfig
-from .errors import CheckpointError, CheckpointShapeError, MissingWeightsWarning
+from .errors import CheckpointError, CheckpointShapeError, MissingWeightsWarning, NewlyInitialisedWarning
 from .files import MappedFile, inside, mapped, read_json, regular_file, release_pages, short_repr
 from .params import BASE_MODEL_PREFIX, Shapes, init_params, is_initialisable
 from .torch_pickle import MAX_ELEMENTS, bfloat16_to_float32, load_torch_state_dict
@@ -313,8 +313,8 @@ def reconcile(state: dict[str, np.ndarray], expected: Shapes, config: MobileBert
       "size mismatch" error): the config does not describe these weights;
     - as in transformers, weights the model expects but the checkpoint lacks are drawn at random, and
       weights the model does not use are left out, each with a warning: MissingWeightsWarning when the
-      encoder itself is incomplete (its outputs mean nothing then; the CLI stops there), UserWarning for a
-      newly initialised head or pooler, or unused weights.
+      encoder itself is incomplete (its outputs mean nothing then; the CLI stops there),
+      NewlyInitialisedWarning for a newly initialised head or pooler, UserWarning for unused weights.
     """
     state = align_prefix(hf_names(state, config, source), expected)
     decoder_bias = "cls.predictions.decoder.bias"
@@ -359,11 +359,9 @@ def reconcile(state: dict[str, np.ndarray], expected: Shapes, config: MobileBert
             stacklevel=3)
     heads = [k for k in missing if k not in missing_encoder]
     if heads:
-        warnings.warn(
+        warnings.warn(NewlyInitialisedWarning(
             f"{source}: {len(heads)} weights not in the checkpoint were newly initialised "
-            f"({listed(heads)}); train or load them before use",
-            stacklevel=3,
-        )
+            f"({listed(heads)}); train or load them before use"), stacklevel=3)
     if missing:
         state.update(init_params(config, {k: expected[k] for k in missing}, seed))
     return {k: _kept(k, state[k], source) for k in expected}

@@ -32,6 +32,12 @@ class MissingWeightsWarning(UserWarning):
     does: the model runs, but its outputs mean nothing. The CLI stops with an error instead."""
 
 
+class NewlyInitialisedWarning(UserWarning):
+    """A task head or pooler was not in the checkpoint (or had another shape, with ignore_mismatched_sizes)
+    and was drawn at random, as transformers does: the encoder is trained, the head is not. Commands that
+    need a trained head (the corpus runner's tasks) stop on it; fine-tuning starts from it."""
+
+
 class TokenizerError(MiniMobileBertError):
     """Tokenizer files (vocab.txt, tokenizer.json, tokenizer_config.json, ...) that cannot be used, or text
     input of a type the tokenizer does not take."""

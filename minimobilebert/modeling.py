@@ -24,7 +24,7 @@ import numpy as np
 
 from . import checkpoint, heads, losses, model
 from .config import FLOAT32_NAMES, MobileBertConfig, check_bool, dtype_name, read_config_json
-from .errors import ConfigError, InputError
+from .errors import ConfigError, InputError, NewlyInitialisedWarning
 from .hub import resolve_model_folder
 from .outputs import (  # noqa: F401 - re-exported: minimobilebert.modeling.MaskedLMOutput, ...
     BaseModelOutputWithPooling,
@@ -335,8 +335,8 @@ class MobileBertPreTrainedModel:
                    if k in expected and tuple(np.shape(v)) != tuple(expected[k])}
         if dropped:
             shapes = "; ".join(f"{k}: checkpoint {old}, model {new}" for k, old, new in sorted(dropped))
-            warnings.warn(f"{source}: weights newly initialised because the shapes did not match "
-                          f"(ignore_mismatched_sizes=True): {shapes}", stacklevel=3)
+            warnings.warn(NewlyInitialisedWarning(f"{source}: weights newly initialised because the shapes did not "
+                                                  f"match (ignore_mismatched_sizes=True): {shapes}"), stacklevel=3)
         names = {k for k, _, _ in dropped}
         return {k: v for k, v in state.items() if k not in names}, KeySet(dropped)
 

@@ -163,6 +163,29 @@ def test_unknown_and_missing_weights_warn_as_in_transformers():
         mm.MobileBertModel(model.config, state)
 
 
+def test_each_load_report_has_its_own_warning_category():
+    """Code that reacts to a load (the CLI, the corpus runner, a user's filterwarnings) tells the three cases
+    apart by category, never by the message's words: unused weights (UserWarning only), a new head or pooler
+    (NewlyInitialisedWarning), an incomplete encoder (MissingWeightsWarning)."""
+    import warnings
+
+    model = mm.MobileBertModel(mm.MobileBertConfig(**TINY))
+    state = model.state_dict()
+
+    def categories(cls, state):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            cls(model.config, state)
+        return [w.category for w in caught]
+
+    unused = dict(state, **{"encoder.layer.0.adapter.weight": np.zeros(3, np.float32)})
+    assert categories(mm.MobileBertModel, unused) == [UserWarning]
+    assert categories(mm.MobileBertForSequenceClassification, state) == [mm.NewlyInitialisedWarning]
+    incomplete = {k: v for k, v in state.items() if k != "encoder.layer.0.output.dense.weight"}
+    assert categories(mm.MobileBertModel, incomplete) == [mm.MissingWeightsWarning]
+    assert not issubclass(mm.NewlyInitialisedWarning, mm.MissingWeightsWarning)
+
+
 def test_float16_weights_are_upcast_with_a_warning(tmp_path):
     model = mm.MobileBertModel(mm.MobileBertConfig(**TINY))
     half = {k: v.astype(np.float16) for k, v in model.state_dict().items()}

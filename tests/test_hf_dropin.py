@@ -262,14 +262,14 @@ def test_from_pretrained_overrides_like_transformers(oracle, hf_classifier_folde
     assert len(ours(ids).hidden_states) == TINY["num_hidden_layers"] + 1
     # a new number of labels on a folder without a classifier: new LABEL_i names, the head newly initialised
     mm.MobileBertModel.from_pretrained(hf_classifier_folder).save_pretrained(tmp_path)
-    with pytest.warns(UserWarning, match="newly initialised"):
+    with pytest.warns(mm.NewlyInitialisedWarning, match="newly initialised"):
         five = mm.MobileBertForSequenceClassification.from_pretrained(tmp_path, num_labels=5)
     hf_five = transformers.MobileBertForSequenceClassification.from_pretrained(tmp_path, num_labels=5)
     assert five.config.id2label == hf_five.config.id2label and five(ids).logits.shape == (1, 5)
     named = mm.MobileBertForSequenceClassification.from_pretrained(tmp_path, id2label={0: "no", 1: "yes"})
     assert named.config.label2id == {"no": 0, "yes": 1}
     # the classifier of a different size: HF's ignore_mismatched_sizes
-    with pytest.warns(UserWarning, match=r"shapes did not match \(ignore_mismatched_sizes=True\): classifier.bias"):
+    with pytest.warns(mm.NewlyInitialisedWarning, match=r"shapes did not match \(ignore_mismatched_sizes=True\): classifier.bias"):
         resized = mm.MobileBertForSequenceClassification.from_pretrained(hf_classifier_folder, num_labels=7,
                                                                          ignore_mismatched_sizes=True)
     assert resized.config.num_labels == 7 and resized.params["classifier.weight"].shape[0] == 7

@@ -227,7 +227,7 @@ def test_base_model_loads_head_checkpoint_and_back(oracle, tmp_path):
 
     base_folder = str(tmp_path / "base")
     hf.mobilebert.save_pretrained(base_folder)
-    with pytest.warns(UserWarning, match="newly initialised"):
+    with pytest.warns(mm.NewlyInitialisedWarning, match="newly initialised"):
         qa = mm.MobileBertForQuestionAnswering.from_pretrained(base_folder)
     assert set(k for k in qa.params if not k.startswith("mobilebert.")) == {"qa_outputs.weight", "qa_outputs.bias"}
 

@@ -29,7 +29,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..errors import CheckpointError, InputError, MissingWeightsWarning
+from ..errors import CheckpointError, InputError, MissingWeightsWarning, NewlyInitialisedWarning
 from .records import decode_partition
 
 # task -> (pipeline task, model class name in modeling.py); embed uses sentence.SentenceEncoder
@@ -113,7 +113,7 @@ def build_runner(spec: ModelSpec) -> Runner:
         text = str(w.message)
         if issubclass(w.category, MissingWeightsWarning):  # the encoder itself is incomplete: answers mean nothing
             raise CheckpointError(text)
-        if "newly initialised" in text:
+        if issubclass(w.category, NewlyInitialisedWarning):  # no trained head for this task
             raise CheckpointError(f"{spec.folder} has no trained {spec.task} head: {text.split(': ', 1)[-1]}. "
                                   f"Use a checkpoint fine-tuned for {pipeline_task} (config.json's architectures "
                                   f"should say {class_name})")
