@@ -826,6 +826,11 @@ class MobileBertForQuestionAnswering(MobileBertPreTrainedModel):
                 return_dict=None, **kwargs):
         output_hidden_states, output_attentions, return_dict = self._options(
             output_hidden_states, output_attentions, return_dict, kwargs)
+        labels = self.p["qa_outputs"]["weight"].shape[0]
+        if labels != 2:  # transformers fails here too ("too many values to unpack"), after the encoder has run
+            raise ConfigError(f"MobileBertForQuestionAnswering needs num_labels=2 (a start and an end logit per "
+                              f"token), but its qa_outputs layer has {labels}; set num_labels=2 in the config, or "
+                              f"use MobileBertForTokenClassification for per-token labels")
         seq, _, hidden, attn = self._encode(input_ids, attention_mask, token_type_ids, position_ids,
                                             output_hidden_states, output_attentions,
                                             inputs_embeds=inputs_embeds)

@@ -154,6 +154,22 @@ def test_forward_refuses_what_it_cannot_honour():
 
 
 @pytest.mark.oracle
+def test_question_answering_with_other_than_two_labels_refuses_as_transformers(oracle, tmp_path):
+    """transformers builds qa_outputs with num_labels outputs and fails in the forward ("too many values to
+    unpack") unless there are two; we refused nothing before and returned columns 0 and 1 as start and end."""
+    torch, transformers = oracle
+    hf = build_hf(transformers, torch, "MobileBertForQuestionAnswering", **dict(TINY, num_labels=3))
+    hf.save_pretrained(tmp_path)
+    ids = np.array([[1, 2, 3]])
+    with pytest.raises(ValueError):
+        hf(torch.as_tensor(ids))
+    ours = mm.MobileBertForQuestionAnswering.from_pretrained(tmp_path)
+    assert ours.p["qa_outputs"]["weight"].shape[0] == 3
+    with pytest.raises(ConfigError, match="needs num_labels=2 .* has 3; set num_labels=2"):
+        ours(ids)
+
+
+@pytest.mark.oracle
 @pytest.mark.parametrize("head_class, tied, new_size", [
     ("MobileBertForMaskedLM", True, TINY["vocab_size"] + 7),
     ("MobileBertForMaskedLM", True, TINY["vocab_size"] - 10),
