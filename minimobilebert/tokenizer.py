@@ -483,7 +483,11 @@ class MobileBertTokenizer:
             new_tokens = [new_tokens]
         if not isinstance(new_tokens, (list, tuple)):
             raise TokenizerError(f"add_tokens takes a str, an AddedToken or a list of them; got {describe(new_tokens)}")
-        count = self._add_tokens(new_tokens, special_tokens, self.added_tokens_decoder)
+        new_tokens = [added.as_added_token(v, special_tokens, f"add_tokens: token {k}") for k, v in enumerate(new_tokens)]
+        known = self.added_tokens_decoder
+        added.check_match_chars([*(t.content for t in known.values()), *self.never_split,
+                                 *(t.content for t in new_tokens)], "add_tokens")  # before anything changes
+        count = self._add_tokens(new_tokens, special_tokens, known)
         if count:
             self._build_matchers()
             self.clear_word_cache()  # (WordPiece's words do not depend on added tokens; cheap to be sure)
@@ -665,6 +669,7 @@ class MobileBertTokenizer:
         the text's ends, surround them); on the normalized text, the added tokens with normalized=True,
         normalized as the text is (tokenization/added.py)."""
         tokens = self.added_tokens_decoder
+        added.check_match_chars([*(t.content for t in tokens.values()), *self.never_split], "this tokenizer")
         raw = [(t.content, t, i) for i, t in tokens.items() if not t.normalized]
         self._raw_re, self._raw_tokens = added.matcher(raw)
         whole = "|".join(re.escape(t) for t in sorted(set(self.never_split), key=len, reverse=True))

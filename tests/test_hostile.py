@@ -306,6 +306,26 @@ def library_cases(tmp: Path) -> list[tuple[str, str, Path, str, str]]:
         {"never_split": [f"w{i}" for i in range(MAX_TOKEN_LIST + 1)]}).encode()}
     case("tokenizer_too_many_never_split", never_split, outcome="TokenizerError",
          pattern="tokenizer_config.json.*never_split.*over the limit", call="MobileBertTokenizer")
+    # Long tokens: each added token and never_split word becomes part of one regex, ~100 MB and ~1 s to
+    # compile per million characters. Before the caps, each of these three files (10-15 MB, under the JSON
+    # size limit) ran out of the child's memory cap compiling it, and 1000 added tokens of 10k characters
+    # took 9 s.
+    long_words = [f"{i:05d}" + "y" * 9995 for i in range(1000)]  # 10M characters
+    vocab = Path(VOCAB_FILE).read_bytes()
+    case("tokenizer_never_split_one_10m_word", {"vocab.txt": vocab, "tokenizer_config.json": json.dumps(
+        {"never_split": ["x" * 10_000_000]}).encode()}, outcome="TokenizerError",
+         pattern="never_split.*10,000,000 characters long.*at most 10,000", call="MobileBertTokenizer")
+    case("tokenizer_never_split_10m_characters", {"vocab.txt": vocab, "tokenizer_config.json": json.dumps(
+        {"never_split": long_words}).encode()}, outcome="TokenizerError",
+         pattern="tokenizer_config.json: 'never_split': .*total 10,000,000 characters, over the limit",
+         call="MobileBertTokenizer")
+    case("tokenizer_added_10m_characters", {"vocab.txt": vocab, "tokenizer_config.json": json.dumps(
+        {"added_tokens_decoder": {str(30522 + i): {"content": w} for i, w in enumerate(long_words)}}).encode()},
+         outcome="TokenizerError", pattern="added_tokens_decoder: .*total 10,000,000 characters, over the limit",
+         call="MobileBertTokenizer")
+    case("tokenizer_additional_special_10m_characters", {"vocab.txt": vocab, "special_tokens_map.json": json.dumps(
+        {"additional_special_tokens": long_words}).encode()}, outcome="TokenizerError",
+         pattern="special_tokens_map.json: 'additional_special_tokens': .*over the limit", call="MobileBertTokenizer")
     from minimobilebert.tokenization.loading import MAX_VOCAB
 
     huge_vocab = b"[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n" + b"x\n" * MAX_VOCAB  # 2 MB, a million lines

@@ -196,6 +196,22 @@ def test_bad_arguments_refused():
     assert len(tok) == 30522
 
 
+def test_added_tokens_total_length_is_capped_before_anything_changes():
+    """Every added token is part of one matcher regex (~100 MB per million characters to compile): past
+    added.MAX_MATCH_CHARS in all, add_tokens refuses, and the tokenizer is as it was."""
+    from minimobilebert.tokenization.added import MAX_MATCH_CHARS, MAX_TOKEN_CHARS
+
+    tok = MobileBertTokenizer()
+    half = [f"{i:06d}" + "q" * (MAX_TOKEN_CHARS - 6) for i in range(MAX_MATCH_CHARS // MAX_TOKEN_CHARS // 2)]
+    assert tok.add_tokens(half) == len(half)
+    before = (len(tok), dict(tok.added_tokens_decoder), tok("a 000001" + "q" * (MAX_TOKEN_CHARS - 6))["input_ids"])
+    with pytest.raises(TokenizerError, match="add_tokens: the added tokens .* over the limit of 1,000,000"):
+        tok.add_tokens([f"{i:06d}" + "s" * (MAX_TOKEN_CHARS - 6) for i in range(len(half) + 1)])  # 1.01M in all
+    assert (len(tok), dict(tok.added_tokens_decoder), tok("a 000001" + "q" * (MAX_TOKEN_CHARS - 6))["input_ids"]) == before
+    with pytest.raises(TokenizerError, match=f"at most {MAX_TOKEN_CHARS}"):
+        tok.add_tokens(["x" * (MAX_TOKEN_CHARS + 1)])
+
+
 SLOT_ATTRIBUTES = ("bos_token", "eos_token", "pad_token", "bos_token_id", "eos_token_id", "pad_token_id",
                    "all_special_tokens", "all_special_ids", "special_tokens_map")
 

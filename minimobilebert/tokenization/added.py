@@ -19,6 +19,20 @@ from ..errors import TokenizerError
 
 MAX_ADDED = 100_000  # added tokens in one file (BERT-family tokenizers add tens to thousands; 100k load in ~4 s)
 MAX_TOKEN_CHARS = 10_000
+# Every added token and never_split word becomes part of one regular expression, and compiling one costs
+# ~100 MB and ~1 s per million characters (measured: 1 x 1M, 1000 x 1k and 100k x 10 chars alike). Real
+# tokenizers add tens to thousands of short tokens (tens of thousands of characters); a 16 MiB
+# tokenizer_config.json of 10k-character tokens would need > 1.5 GB and 16 s.
+MAX_MATCH_CHARS = 1_000_000
+
+
+def check_match_chars(texts: Iterable[str], what: str) -> None:
+    """Refuse tokens whose total length would make their matcher regex cost more than ~100 MB to build."""
+    total = sum(len(t) for t in texts)
+    if total > MAX_MATCH_CHARS:
+        raise TokenizerError(f"{what}: the added tokens and never_split words total {total:,} characters, over "
+                             f"the limit of {MAX_MATCH_CHARS:,} (each becomes part of a regular expression); "
+                             "a real tokenizer's come to tens of thousands")
 
 
 @dataclass(frozen=True)
@@ -149,4 +163,5 @@ def read_added_tokens(data: Any, what: str) -> list[tuple[int, AddedToken]]:
         else:
             raise TokenizerError(f"{what}[{key}] is {entry!r:.60}; each added token is an object with a content")
         out.append((key, as_added_token(entry, special, f"{what}[{key}]")))
+    check_match_chars((t.content for _, t in out), what)
     return sorted(out, key=lambda e: e[0])

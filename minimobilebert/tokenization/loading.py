@@ -15,6 +15,7 @@ from typing import Any, Iterable, Mapping
 
 from .. import files
 from ..errors import TokenizerError, TokenizerFileNotFoundError, TokenizerTypeError
+from .added import MAX_TOKEN_CHARS, check_match_chars
 from .wordpiece import PREFIX
 
 VOCAB_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "vocab.txt")
@@ -138,8 +139,11 @@ def as_token(value: Any, what: str) -> str:
     elif not isinstance(value, str) and hasattr(value, "content"):  # an AddedToken (ours, tokenizers')
         value = value.content
     if not isinstance(value, str) or not value:
-        raise TokenizerError(f"{what} is {value!r}; a special token is a non-empty string (or {{\"content\": "
+        raise TokenizerError(f"{what} is {value!r:.80}; a special token is a non-empty string (or {{\"content\": "
                              "\"...\"}} as HF writes it)")
+    if len(value) > MAX_TOKEN_CHARS:
+        raise TokenizerError(f"{what} is {len(value):,} characters long ({value!r:.40}...); a token has at most "
+                             f"{MAX_TOKEN_CHARS:,}")
     return value
 
 
@@ -157,7 +161,9 @@ def as_token_list(value: Any, what: str) -> list[str]:
         raise TokenizerError(f"{what} is {value!r:.80}; it must be a list of token strings")
     if len(value) > MAX_TOKEN_LIST:  # each becomes part of a matcher regex: bound its build time and memory
         raise TokenizerError(f"{what} lists {len(value):,} tokens, over the limit of {MAX_TOKEN_LIST:,}")
-    return [as_token(v, f"{what}[{i}]") for i, v in enumerate(value)]
+    tokens = [as_token(v, f"{what}[{i}]") for i, v in enumerate(value)]
+    check_match_chars(tokens, what)
+    return tokens
 
 
 def as_side(value: Any, what: str) -> str:
