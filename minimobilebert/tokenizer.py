@@ -303,8 +303,9 @@ class MobileBertTokenizer:
                     if isinstance(kwargs.get(key), str) and kwargs[key] in added_contents and key not in overrides}
         tokenizer = cls(**kwargs)
         tokenizer._restore_added(added_tokens, folder)  # at the ids the folder gives them
-        if deferred:
-            tokenizer.add_special_tokens(deferred)
+        if deferred:  # as the AddedToken the folder lists, so its options (lstrip, ...) stay as saved
+            restored = {token.content: token for _, token in added_tokens}
+            tokenizer.add_special_tokens({key: restored[value] for key, value in deferred.items()})
             tokenizer._post_ids = (tokenizer.cls_token_id, tokenizer.sep_token_id)  # as if made with them
         if extra:  # then the additional special tokens the files name (added now if no id was given)
             extra = as_token_list(extra, "additional_special_tokens")
@@ -400,6 +401,13 @@ class MobileBertTokenizer:
         if self.additional_special_tokens:
             out["additional_special_tokens"] = list(self.additional_special_tokens)
         return out
+
+    @property
+    def _special_tokens_map(self) -> dict[str, Any]:
+        """transformers 5's private form of the slots, which its tests read: every slot, None when unset, an
+        AddedToken (with its options) when the token is an added one, else the string."""
+        ids = {t.content: t for t in self._added.values()}
+        return {k: ids.get(v, v) if (v := getattr(self, k)) is not None else None for k in SPECIAL_SLOTS}
 
     @property
     def all_special_tokens(self) -> list[str]:

@@ -249,6 +249,25 @@ def test_bos_and_eos_given_at_construction_as_hf(transformers):
     assert len(ours) == len(hf) and ours("<s> hi </s>")["input_ids"] == hf("<s> hi </s>")["input_ids"]
 
 
+def test_added_token_given_as_transformers_added_token_compares_as_hf(transformers, tmp_path):
+    """HF's test_added_tokens_serialization: an eos_token given as transformers' AddedToken (the `tokenizers`
+    class) is kept with its options, the private _special_tokens_map HF's tests read holds it, and our
+    AddedToken compares equal to theirs when content and options agree (both ways; hash by the fields)."""
+    theirs = transformers.AddedToken("[NEW_EOS]", rstrip=False, lstrip=True, normalized=False, special=True)
+    ours = MobileBertTokenizer(VOCAB_FILE, eos_token=theirs)
+    hf = transformers.BertTokenizer(vocab=VOCAB_FILE, eos_token=theirs)
+    assert ours._special_tokens_map["eos_token"] == theirs == hf._special_tokens_map["eos_token"]
+    assert theirs == ours._special_tokens_map["eos_token"]
+    assert ours._special_tokens_map["bos_token"] is None and ours._special_tokens_map["cls_token"] == "[CLS]"
+    assert set(ours._special_tokens_map) == set(hf._special_tokens_map)
+    mine = AddedToken("[NEW_EOS]", lstrip=True, normalized=False, special=True)
+    assert mine == theirs and mine != transformers.AddedToken("[NEW_EOS]", normalized=False, special=True)
+    assert mine != "[NEW_EOS]" and len({mine, AddedToken("[NEW_EOS]", lstrip=True, normalized=False, special=True)}) == 1
+    ours.save_pretrained(tmp_path)
+    back = MobileBertTokenizer.from_pretrained(tmp_path)
+    assert back.eos_token == "[NEW_EOS]" and back.added_tokens_decoder[back.eos_token_id] == theirs
+
+
 WORDS = ["new", "newer", "Hello", "foo", "bar", "qux", "zz", "ab", "a", "!", ",", "-", "x-y", "Über", "日本"]
 
 

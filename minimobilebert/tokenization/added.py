@@ -49,6 +49,17 @@ class AddedToken:
     def __str__(self) -> str:
         return self.content
 
+    def __eq__(self, other: object) -> bool:
+        """Equal to an added token with the same content and options: ours, or the `tokenizers` library's
+        AddedToken (what `from transformers import AddedToken` gives), so code written for either compares."""
+        fields = ("content", "single_word", "lstrip", "rstrip", "normalized", "special")
+        if not all(hasattr(other, f) for f in fields):
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in fields)
+
+    def __hash__(self) -> int:
+        return hash((self.content, self.single_word, self.lstrip, self.rstrip, self.normalized, self.special))
+
 
 def as_added_token(value: Any, special: bool, what: str) -> AddedToken:
     """A str, an AddedToken-like object (content, single_word, lstrip, rstrip, normalized, special
