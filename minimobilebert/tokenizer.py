@@ -113,6 +113,10 @@ def gc_paused():
 # ------------------------------------------------------------------------------------ the tokenizer
 
 
+# the key of HF's "sequence longer than model_max_length" warning in deprecation_warnings
+LONG_WARNING = "sequence-length-is-longer-than-the-specified-maximum"
+
+
 class MobileBertTokenizer:
     """BERT's WordPiece tokenizer with Hugging Face's calling convention.
 
@@ -124,7 +128,6 @@ class MobileBertTokenizer:
 
     model_input_names = ["input_ids", "token_type_ids", "attention_mask"]
     backend = "custom"  # transformers 5's name for a tokenizer that is not its `tokenizers` (Rust) one
-    _warned_long = False  # the "longer than model_max_length" warning was given (once per tokenizer, as HF)
 
     def __init__(self, vocab_file: str | os.PathLike | Mapping[str, int] | None = None, do_lower_case: bool = True,
                  *, vocab: str | os.PathLike | Mapping[str, int] | Sequence[str] | None = None,
@@ -962,8 +965,9 @@ class MobileBertTokenizer:
                           is_split_into_words)
 
         longest = max((len(r["input_ids"]) for r in rows), default=0)
-        if strategy == "do_not_truncate" and verbose and not self._warned_long and longest > self.model_max_length:
-            self._warned_long = True  # HF's warning, once per tokenizer, on a logger of ours
+        once = self.__dict__.setdefault("deprecation_warnings", {})  # HF's warn-once record (tests reset it)
+        if max_length is None and verbose and longest > self.model_max_length and not once.get(LONG_WARNING):
+            once[LONG_WARNING] = True  # HF's warning, once per tokenizer, on a logger of ours
             logger.warning(f"Token indices sequence length is longer than the specified maximum sequence length "
                            f"for this model ({longest} > {self.model_max_length}). Running this sequence through "
                            "the model will result in indexing errors")

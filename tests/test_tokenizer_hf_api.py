@@ -516,7 +516,7 @@ def test_constructor_arguments_as_in_transformers(hf, transformers):
     assert mine.backend == "custom"
 
 
-def test_long_inputs_and_padding_multiples_as_in_transformers(hf, caplog):
+def test_long_inputs_and_padding_multiples_as_in_transformers(hf, transformers, caplog):
     long_text = "hello " * 600
     tokenizer = MobileBertTokenizer()
     with caplog.at_level("WARNING", logger="minimobilebert.tokenizer"):
@@ -525,6 +525,14 @@ def test_long_inputs_and_padding_multiples_as_in_transformers(hf, caplog):
     said = [r.getMessage() for r in caplog.records if r.name == "minimobilebert.tokenizer"]
     assert len(said) == 1 and said[0].startswith("Token indices sequence length is longer than the specified maximum "
                                                  "sequence length for this model (602 > 512)")
+    caplog.clear()
+    tokenizer.deprecation_warnings = {}  # HF's record of the warnings given once: reset, it warns again
+    with caplog.at_level("WARNING", logger="minimobilebert.tokenizer"):
+        tokenizer(long_text)
+    assert len(caplog.records) == 1
+    theirs = transformers.BertTokenizer(vocab=VOCAB_FILE, model_max_length=512)
+    theirs(long_text)
+    assert theirs.deprecation_warnings == tokenizer.deprecation_warnings
     caplog.clear()
     with caplog.at_level("WARNING", logger="minimobilebert.tokenizer"):
         MobileBertTokenizer()(long_text, truncation=True)
