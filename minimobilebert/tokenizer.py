@@ -1166,6 +1166,16 @@ class MobileBertTokenizer:
             return self([x[0] for x in batch], [x[1] for x in batch], **options)
         return self(list(batch), **options)  # a batch of (text, pair) tuples is split into pairs there
 
+    chat_template = None  # as transformers' BERT tokenizers: none
+
+    def apply_chat_template(self, conversation: Any, chat_template: str | None = None, **_: Any) -> Any:
+        """Not supported, said plainly: MobileBERT is an encoder with no chat format (transformers' BERT
+        tokenizers have no template either, and refuse the call with a ValueError, as this does), and a
+        template is Jinja code, which this package never runs from a file."""
+        raise TokenizerError("apply_chat_template: chat templates are not supported (MobileBERT is an encoder; "
+                             "its tokenizer has no chat format, and a Jinja template is code this package does not "
+                             "run); join the messages' text yourself and call the tokenizer on it")
+
     def pad(self, encoded_inputs: Any, padding: bool | str = True, max_length: int | None = None,
             pad_to_multiple_of: int | None = None, padding_side: str | None = None,
             return_attention_mask: bool | None = None, return_tensors: Any = None,

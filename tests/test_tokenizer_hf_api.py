@@ -593,3 +593,16 @@ def test_return_tensors_pt_as_in_transformers(hf, transformers, oracle, monkeypa
                         if name == "torch" else real_import(name, *a, **k))
     with pytest.raises(TokenizerError, match="torch is not installed .* return_tensors='np'"):
         tokenizer("a", return_tensors="pt")
+
+
+def test_chat_templates_are_refused_as_hf_refuses_a_bert_tokenizer(transformers):
+    """BERT's tokenizer has no chat template; transformers raises a ValueError, and so do we (with our reason),
+    also when a template is passed: a Jinja template is code, which this package never runs."""
+    conversation = [{"role": "user", "content": "hi"}]
+    theirs = transformers.BertTokenizer(vocab=VOCAB_FILE)
+    assert MobileBertTokenizer().chat_template is None and theirs.chat_template is None
+    with pytest.raises(ValueError):
+        theirs.apply_chat_template(conversation)
+    for template in (None, "{{ messages[0]['content'] }}"):
+        with pytest.raises(TokenizerError, match="chat templates are not supported"):
+            MobileBertTokenizer().apply_chat_template(conversation, chat_template=template)
