@@ -559,15 +559,19 @@ class MobileBertPreTrainedModel:
     @property
     def base_model(self) -> MobileBertModel:
         """The encoder alone (HF's `model.base_model`): this model itself, or a MobileBertModel sharing its
-        weights."""
+        weights: the same object on every access (as a torch submodule is), its weights looked up again each
+        time (so a resized or replaced table is seen)."""
         if self.head == "base":
             return self
+        base = self.__dict__.get("_base_model")
+        if base is None:
+            base = MobileBertModel.__new__(MobileBertModel)  # already checked weights: shared, not checked again
+            base._set_hf_instance_attributes()
+            self._base_model = base
         prefix = self.base_model_prefix + "."
-        base = MobileBertModel.__new__(MobileBertModel)  # already checked weights: shared, not checked again
         base.config, base.add_pooling_layer = self.config, self.add_pooling_layer
         base.params = {k[len(prefix):]: v for k, v in self.params.items() if k.startswith(prefix)}
         base.p = self._base_params
-        base._set_hf_instance_attributes()
         return base
 
     @property
@@ -577,6 +581,25 @@ class MobileBertPreTrainedModel:
         if self.head == "base":
             raise AttributeError(f"'{type(self).__name__}' object has no attribute 'mobilebert' (it is the encoder)")
         return self.base_model
+
+    def named_children(self):
+        """The models this model holds, as torch's Module.named_children: a head class's encoder
+        (`mobilebert`), nothing for MobileBertModel. The layers are not objects here: their weights are the
+        dicts in `params` / `p` (see named_parameters)."""
+        if self.head != "base":
+            yield self.base_model_prefix, self.base_model
+
+    def children(self):
+        return (child for _, child in self.named_children())
+
+    def named_modules(self, memo=None, prefix: str = "", remove_duplicate: bool = True):
+        """This model, then its children's modules (torch's order and dotted names)."""
+        yield prefix, self
+        for name, child in self.named_children():
+            yield from child.named_modules(memo, f"{prefix}.{name}" if prefix else name, remove_duplicate)
+
+    def modules(self):
+        return (module for _, module in self.named_modules())
 
     @classmethod
     def can_generate(cls) -> bool:

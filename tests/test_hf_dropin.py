@@ -930,6 +930,18 @@ def test_what_transformers_tests_read_off_a_model(oracle, tied):
         assert params.keys() == dict(hf.named_parameters()).keys() - {"cls.predictions.decoder.bias"} and all(
             v.flags.c_contiguous for v in params.values()), name  # (HF's untied head has two biases, we keep one)
         assert hasattr(ours, "mobilebert") == hasattr(hf, "mobilebert"), name
+        # named_children / named_modules: the encoder a head holds, by the name transformers gives it (its
+        # layers are weights here, not objects, so HF's other children have no counterpart)
+        hf_children = {k: type(v).__name__ for k, v in hf.named_children()}
+        ours_children = {k: type(v).__name__ for k, v in ours.named_children()}
+        assert ours_children.items() <= hf_children.items() and (
+            ours_children == {"mobilebert": "MobileBertModel"} if hasattr(hf, "mobilebert") else not ours_children)
+        for child_name, child in ours.named_children():
+            assert child.state_dict().keys() == dict(hf.named_children())[child_name].state_dict().keys()
+        modules = list(ours.named_modules())
+        assert modules[0] == ("", ours) and [n for n, _ in modules[1:]] == list(ours_children)
+        assert list(ours.modules()) == [m for _, m in modules] and list(ours.children()) == [
+            c for _, c in ours.named_children()]
         ours_state, hf_state = ours.state_dict(), hf.state_dict()
         assert ours_state.keys() == hf_state.keys(), name
         assert all(ours_state[k].shape == tuple(hf_state[k].shape) for k in hf_state), name
