@@ -78,6 +78,8 @@ cdef extern from "engine/engine.h":
                   Py_ssize_t ldb, float *C, Py_ssize_t ldc, const mmb_epilogue *epi, float *work) nogil
     void mmb_exp_rows(float *S, Py_ssize_t M, Py_ssize_t N, Py_ssize_t ld, float scale, const float *mask,
                       float *sums) nogil
+    void mmb_layer_norm_rows(float *X, Py_ssize_t M, Py_ssize_t N, Py_ssize_t ld, const float *w,
+                             const float *b, float eps) nogil
     int mmb_forward(const mmb_forward_args *a) nogil
     size_t mmb_forward_scratch_floats(const mmb_forward_args *a) nogil
 
@@ -175,6 +177,23 @@ def exp_rows(S, float scale, mask=None):
     with nogil:
         mmb_exp_rows(ps, M, N, ld, scale, pm, pu)
     return sums
+
+def layer_norm_rows(X, w, b, float eps):
+    """LayerNorm of each row of a float32 [M, N] X with contiguous rows, in place, as the engine runs it
+    after a GEMM: (x - mean) / sqrt(var + eps) * w + b, the sums in double. w, b: contiguous float32 [N]."""
+    if not isinstance(X, np.ndarray) or X.ndim != 2 or X.dtype != np.float32 or not X.flags.writeable:
+        raise ValueError("X must be a writeable float32 [M, N] array")
+    cdef Py_ssize_t M = X.shape[0], N = X.shape[1]
+    for v, n in ((w, "w"), (b, "b")):
+        if not isinstance(v, np.ndarray) or v.shape != (N,) or v.dtype != np.float32 or not v.flags.c_contiguous:
+            raise ValueError(f"{n} must be a contiguous float32 [N] vector")
+    cdef Py_ssize_t ld = _row_stride(X, 0)
+    cdef float *px = <float*>_fptr(X)
+    cdef const float *pw = _fptr(w)
+    cdef const float *pb = _fptr(b)
+    with nogil:
+        mmb_layer_norm_rows(px, M, N, ld, pw, pb, eps)
+
 
 cdef class Plan:
     """The C form of an engine plan (built by minimobilebert/engine.py): the embedding step, every layer's

@@ -318,6 +318,41 @@ def test_exp_rows_matches_numpy(compiled, M, N, masked, scale, spread, isa, seed
         assert (ours[shifted < -88] == 0).all()  # exp underflows to exactly 0 below -87, as exp_poly
         np.testing.assert_allclose(sums, expected.sum(axis=1), rtol=1e-6)
 
+@settings(max_examples=60, deadline=None)
+@given(M=st.integers(0, 5), N=st.integers(1, 100), offset=st.sampled_from([0.0, 1e3, 1e7]),
+       spread=st.sampled_from([1e-3, 1.0, 1e4]), isa=st.sampled_from(["portable", "avx2", "avx512"]),
+       seed=st.integers(0, 2**16))
+def test_layer_norm_rows_match_numpy(compiled, M, N, offset, spread, isa, seed):
+    """LayerNorm rows (the engine's pass after a GEMM for layer_norm configs: BERT, MiniLM) against float64
+    NumPy: any width (the 16 partial sums and a tail), rows far from zero and nearly constant (MobileBERT's
+    activations reach 1e7), every path; a row strided inside a wider buffer is normalised alone."""
+    rng = np.random.default_rng(seed)
+    wide = (offset + spread * rng.standard_normal((M, N + 3))).astype(np.float32)
+    X = wide[:, :N]
+    w = (1 + 0.2 * rng.standard_normal(N)).astype(np.float32)
+    b = (0.1 * rng.standard_normal(N)).astype(np.float32)
+    x64 = X.astype(np.float64)
+    centered = x64 - x64.mean(axis=1, keepdims=True)
+    expected = centered / np.sqrt((centered ** 2).mean(axis=1, keepdims=True) + 1e-12) * w + b
+    untouched = wide[:, N:].copy()
+    compiled.set_isa(isa)
+    try:
+        compiled.layer_norm_rows(X, w, b, 1e-12)
+    finally:
+        compiled.set_isa("auto")
+    np.testing.assert_array_equal(wide[:, N:], untouched)
+    for row, want, x in zip(X, expected, x64):
+        if (x == x[0]).all():  # a constant row (N = 1, or spread below float32's step at the offset): exactly b
+            np.testing.assert_array_equal(row, b)
+            continue
+        # float32 arithmetic: the mean is rounded to float32 (half a step at its size), which shifts every
+        # centred value by up to that much, i.e. by that step / the row's standard deviation once normalised
+        sigma = np.sqrt(((x - x.mean()) ** 2).mean() + 1e-12)
+        step = float(np.spacing(np.float32(abs(x.mean()))))
+        bound = 1e-5 * max(1.0, float(np.abs(want).max())) + float(np.abs(w).max()) * step / sigma
+        assert np.abs(row - want).max() <= bound
+
+
 def test_gemm_kernel_refuses_bad_shapes(compiled):
     a = np.zeros((3, 4), np.float32)
     with pytest.raises(ValueError, match="chain"):

@@ -160,19 +160,42 @@ TGT static void F(pack_a)(const float *A, ptrdiff_t lda, ptrdiff_t M, ptrdiff_t 
     }
 }
 
+/* LayerNorm of each row, in place. Both sums (the mean, then the variance about it) are taken in double, as
+ * MMB_LN_LANES interleaved partial sums (element j goes to sum j mod MMB_LN_LANES; they are added in a fixed
+ * order at the end): gcc vectorises that, whereas one running sum is a chain of dependent adds, ~4 cycles an
+ * element (measured: 3.3% of an all-MiniLM-L6-v2 forward, against 0.3% for the same rows with 16 sums). */
+#ifndef MMB_LN_LANES
+#define MMB_LN_LANES 16
+#endif
+TGT static inline double F(sum_double)(const double *lanes, const float *tail, ptrdiff_t n) {
+    double t = 0.0;
+    for (ptrdiff_t j = 0; j < n; j++) t += tail[j];
+    for (int l = 0; l < MMB_LN_LANES; l++) t += lanes[l];
+    return t;
+}
+
 TGT static void F(layer_norm_rows)(float *X, ptrdiff_t M, ptrdiff_t N, ptrdiff_t ld, const float *w,
                                    const float *b, float eps) {
+    const ptrdiff_t body = N / MMB_LN_LANES * MMB_LN_LANES;
     for (ptrdiff_t i = 0; i < M; i++) {
         float *x = X + i * ld;
-        double s = 0.0;
-        for (ptrdiff_t j = 0; j < N; j++) s += x[j];
-        float mean = (float)(s / (double)N);
-        double v = 0.0;
-        for (ptrdiff_t j = 0; j < N; j++) {
+        double s[MMB_LN_LANES] = {0.0};
+        for (ptrdiff_t j = 0; j < body; j += MMB_LN_LANES)
+            for (int l = 0; l < MMB_LN_LANES; l++) s[l] += (double)x[j + l];
+        float mean = (float)(F(sum_double)(s, x + body, N - body) / (double)N);
+        double v[MMB_LN_LANES] = {0.0};
+        for (ptrdiff_t j = 0; j < body; j += MMB_LN_LANES)
+            for (int l = 0; l < MMB_LN_LANES; l++) {
+                float c = x[j + l] - mean;
+                v[l] += (double)(c * c);
+            }
+        double vt = 0.0;
+        for (ptrdiff_t j = body; j < N; j++) {
             float c = x[j] - mean;
-            v += (double)(c * c);
+            vt += (double)(c * c);
         }
-        float denom = sqrtf((float)(v / (double)N) + eps);
+        for (int l = 0; l < MMB_LN_LANES; l++) vt += v[l];
+        float denom = sqrtf((float)(vt / (double)N) + eps);
         for (ptrdiff_t j = 0; j < N; j++) x[j] = (x[j] - mean) / denom * w[j] + b[j];
     }
 }
