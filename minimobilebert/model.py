@@ -211,15 +211,20 @@ def mobilebert(input_ids, attention_mask, token_type_ids, position_ids, p: Param
         # The compiled engine (engine.py, under the cython backend): embeddings to the last block in one call.
         # It gathers word vectors from ids itself; hidden states, attentions, capture() and inputs_embeds
         # run the backend's kernels one by one below.
-        sequence_output = backend.engine().encode(p, config, input_ids, attention_mask, token_type_ids,
-                                                  position_ids)  # [B, T] -> [B, T, 512]
-    else:  # kernel by kernel
-        with scope("embeddings"):
-            x = embeddings(input_ids, token_type_ids, position_ids, p["embeddings"], config,
-                           inputs_embeds)  # [B, T] -> [B, T, 512]
-        mask_bias = None if attention_mask is None else mask_bias_from_attention_mask(attention_mask)  # [B, T]
-        with scope("encoder"):
-            sequence_output, hidden, probs = encoder(x, mask_bias, p["encoder"], config, keep_hidden_states,
-                                                     keep_attentions)  # -> [B, T, 512]
+        compiled = backend.engine()
+        sequence_output = compiled.encode(p, config, input_ids, attention_mask, token_type_ids,
+                                          position_ids)  # [B, T] -> [B, T, 512]
+        # the pooler on the engine's GEMM too: NumPy's would leave OpenBLAS's threads spinning into the next
+        # forward (engine.pool says why)
+        pooled = compiled.pool(p, config, sequence_output) if add_pooling_layer else None  # -> [B, 512]
+        return sequence_output, pooled, hidden, probs
+    # kernel by kernel
+    with scope("embeddings"):
+        x = embeddings(input_ids, token_type_ids, position_ids, p["embeddings"], config,
+                       inputs_embeds)  # [B, T] -> [B, T, 512]
+    mask_bias = None if attention_mask is None else mask_bias_from_attention_mask(attention_mask)  # [B, T]
+    with scope("encoder"):
+        sequence_output, hidden, probs = encoder(x, mask_bias, p["encoder"], config, keep_hidden_states,
+                                                 keep_attentions)  # -> [B, T, 512]
     pooled = pooler(sequence_output, p.get("pooler"), config) if add_pooling_layer else None  # -> [B, 512]
     return sequence_output, pooled, hidden, probs

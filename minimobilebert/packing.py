@@ -7,7 +7,7 @@ the SAME input, so their `W.T`s side by side form one wider right operand, and o
     the 512-wide block input  -> bottleneck.input | bottleneck.attention | attention.self.value
                                  [512, 128 + 128 + 128] = [512, 384]
     the shared bottleneck     -> attention.self.query | attention.self.key          [128, 256]
-    everything else           -> its own [in, out] buffer
+    everything else           -> its own [in, out] buffer (the pooler's dense layer too)
 
 `pack_params` builds those buffers, copies each weight in (transposed), and puts back into the params dict
 the VIEW `buffer[:, a:b].T`: HF's shape [out, in], HF's values, no second copy. So the NumPy reference,
@@ -136,9 +136,9 @@ def is_packed_vector(vectors: list[np.ndarray | None]) -> bool:
 
 
 def pack_params(config: MobileBertConfig, params: dict[str, Any]) -> dict[str, Any]:
-    """Lay out the encoder's dense weights for the engine, IN PLACE in the flat {hf_name: array} dict
-    (see the module docstring); returns the same dict. Other weights (embedding tables, norms, heads) are
-    untouched. Safe to call twice, and on params that are not complete (missing names are skipped)."""
+    """Lay out the encoder's dense weights and the pooler's for the engine, IN PLACE in the flat
+    {hf_name: array} dict (see the module docstring); returns the same dict. Other weights (embedding
+    tables, norms, task heads) are untouched. Safe to call twice, and on params that are not complete (missing names are skipped)."""
     prefix = base_prefix(params)
     if prefix is None:
         return params
@@ -152,6 +152,8 @@ def pack_params(config: MobileBertConfig, params: dict[str, Any]) -> dict[str, A
             names = [layer + n for n in group]
             if all(f"{n}.weight" in params for n in names):
                 _pack_names(params, names)
+    if f"{prefix}pooler.dense.weight" in params:  # engine.pool runs it on the engine's GEMM too
+        _pack_names(params, [f"{prefix}pooler.dense"])
     return params
 
 
@@ -181,6 +183,8 @@ def pack_nested(config: MobileBertConfig, p: dict[str, Any]) -> None:
     for i in range(len(p["encoder"]["layer"])):
         for group in layer_groups(config):
             pack([f"encoder.layer.{i}.{n}" for n in group])
+    if "dense" in (p.get("pooler") or {}):
+        pack(["pooler.dense"])
 
 
 def buffers(params: dict[str, Any]) -> list[np.ndarray]:

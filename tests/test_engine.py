@@ -389,6 +389,23 @@ def test_packing_leaves_hf_shapes_and_values_without_copies(name):
     assert all(again[k] is params[k] for k in params)
 
 
+@pytest.mark.parametrize("classifier_activation", [True, False])
+def test_pooler_runs_on_the_engine_gemm_from_its_packed_weight(compiled, classifier_activation):
+    """engine.pool, which the engine path uses instead of NumPy's product (whose OpenBLAS worker thread then
+    spins into the next forward): the pooler's dense weight is packed at load, so the GEMM reads `weight.T`
+    in place (HF's [out, in] view kept, nothing copied), and its output equals the reference pooler's."""
+    config = mm.MobileBertConfig(**CONFIG_GRID["mobilebert"], classifier_activation=classifier_activation)
+    m = mm.MobileBertForSequenceClassification(config, seed=4)
+    p = m.p["mobilebert"]
+    if classifier_activation:
+        w = m.params["mobilebert.pooler.dense.weight"]
+        assert w.T.flags.c_contiguous and w.shape == (config.hidden_size,) * 2 and p["pooler"]["dense"]["weight"] is w
+    seq = (100 * np.random.default_rng(0).standard_normal((3, 7, config.hidden_size))).astype(np.float32)
+    ours, ref = engine.pool(p, config, seq), model.pooler(seq, p.get("pooler"), config)
+    assert ours.shape == ref.shape == (3, config.hidden_size)
+    assert relative_error(ours, ref) <= 1e-6
+
+
 def test_model_params_are_packed_and_save_round_trips(tmp_path):
     """Models pack at load; state_dict / save_pretrained / from_pretrained see HF's weights unchanged."""
     config = mm.MobileBertConfig(**CONFIG_GRID["mobilebert"])
