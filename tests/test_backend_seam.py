@@ -376,7 +376,7 @@ class FakeEngine(types.ModuleType):
 
     def __init__(self, load_error=None, unsupported=None):
         super().__init__("fake_engine")
-        self._load_error, self._unsupported, self.calls = load_error, unsupported, 0
+        self._load_error, self._unsupported, self.calls, self.pools = load_error, unsupported, 0, 0
 
     def load_error(self):
         return self._load_error
@@ -393,6 +393,11 @@ class FakeEngine(types.ModuleType):
             x = model_module.embeddings(input_ids, token_type_ids, position_ids, p["embeddings"], config)
             mask = None if attention_mask is None else functional.mask_bias_from_attention_mask(attention_mask)
             return model_module.encoder(x, mask, p["encoder"], config)[0] * np.float32(1.0)
+
+    def pool(self, p, config, sequence_output):
+        self.pools += 1
+        with mm.use_backend("numpy"):
+            return model_module.pooler(sequence_output, p.get("pooler"), config)
 
 
 @pytest.fixture
@@ -415,7 +420,7 @@ def test_engine_runs_only_under_cython_without_intermediates(fake_engine):
     with mm.use_backend("cython"):
         assert backend.engine_status(config) == "engine"
         out = model(ids, attention_mask=mask, token_type_ids=types_)
-        assert fake_engine.calls == 1
+        assert fake_engine.calls == 1 and fake_engine.pools == 1  # the pooler too: engine.pool says why
         assert_close(out.last_hidden_state, reference.last_hidden_state, "engine last_hidden_state")
         assert_close(out.pooler_output, reference.pooler_output, "engine pooler_output")
         model(ids, attention_mask=mask, output_hidden_states=True)  # needs every layer's output
