@@ -257,6 +257,30 @@ def _apply_threads_once() -> None:
         blas_threads = f"{n} (threadpoolctl)"
 
 
+_blas_controller: Any = None  # threadpoolctl's ThreadpoolController, made at the first one_blas_thread()
+
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """NumPy's matrix products on ONE BLAS thread inside the block, process-wide while it lasts.
+
+    For the few-row products right after the compiled engine (the fill-mask head at the [MASK] rows):
+    OpenBLAS runs such a product on all its threads, and its worker thread then spins for tens of
+    milliseconds waiting for more work while the next forward's engine threads want every core (measured,
+    fill-mask on 8 texts at 2 threads: 250-348 ms with the head on 2 BLAS threads, 192-195 ms on one).
+    Entering and leaving costs ~4 us. Without threadpoolctl, nothing changes."""
+    global _blas_controller
+    if _blas_controller is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            yield
+            return
+        _blas_controller = ThreadpoolController()
+    with _blas_controller.limit(limits=1, user_api="blas"):
+        yield
+
+
 # ------------------------------------------------------------------------------------------ the engine
 
 _engine_module: types.ModuleType | None = None

@@ -25,7 +25,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from . import heads
+from . import backend, heads
 from .errors import InputError
 from .functional import softmax
 from .model import mobilebert
@@ -172,7 +172,8 @@ class FillMaskPipeline(Pipeline):
                                        add_pooling_layer=False)  # [B, T, 512]
         rows, positions = np.nonzero(ids == self.tokenizer.mask_token_id)  # [N], [N]
         word_embeddings = p["mobilebert"]["embeddings"]["word_embeddings"]["weight"]
-        logits = heads.lm_logits_at(sequence, rows, positions, p["cls"]["predictions"], word_embeddings, config)
+        with backend.one_blas_thread():  # a few rows: BLAS's other threads would spin into the next forward
+            logits = heads.lm_logits_at(sequence, rows, positions, p["cls"]["predictions"], word_embeddings, config)
         return rows, positions, logits  # [N], [N], [N, vocab]
 
     def _postprocess(self, ids: np.ndarray, masks: np.ndarray, logits: np.ndarray, top_k: int,

@@ -452,3 +452,23 @@ def test_missing_engine_module_is_a_reason_not_an_error(monkeypatch):
         status = backend.engine_status(MobileBertConfig(**CONFIG_GRID["mobilebert"]))
     assert status != "engine"
     assert "engine not built" in backend.unavailable_backends()["engine"] or "cython" in backend.unavailable_backends()
+
+
+def test_one_blas_thread_limits_blas_inside_and_restores_it():
+    """backend.one_blas_thread (the fill-mask head after the engine runs in it): BLAS has one thread inside,
+    its count before afterwards, also when the block raises."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        before = blas_threads()
+        assert before and all(n == 2 for n in before)
+        with backend.one_blas_thread():
+            assert all(n == 1 for n in blas_threads())
+        assert blas_threads() == before
+        with pytest.raises(KeyError):
+            with backend.one_blas_thread():
+                raise KeyError("x")
+        assert blas_threads() == before
