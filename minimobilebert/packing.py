@@ -138,7 +138,8 @@ def is_packed_vector(vectors: list[np.ndarray | None]) -> bool:
 def pack_params(config: MobileBertConfig, params: dict[str, Any]) -> dict[str, Any]:
     """Lay out the encoder's dense weights and the pooler's for the engine, IN PLACE in the flat
     {hf_name: array} dict (see the module docstring); returns the same dict. Other weights (embedding
-    tables, norms, task heads) are untouched. Safe to call twice, and on params that are not complete (missing names are skipped)."""
+    tables, norms, task heads) are untouched. Safe to call twice, and on params that are not complete
+    (missing names are skipped)."""
     prefix = base_prefix(params)
     if prefix is None:
         return params

@@ -233,6 +233,7 @@ class MobileBertTokenizer:
         self._base_size = len(self.ids_to_tokens)  # vocab_size: the WordPiece vocabulary, without added tokens
         self._wordpiece_vocab = self.vocab  # what WordPiece looks pieces up in (added tokens never are)
         self._added: dict[int, AddedToken] = {}  # id -> token, from add_tokens / add_special_tokens / the files
+        self.deprecation_warnings: dict[str, bool] = {}  # HF's record of the warnings given once (tests reset it)
         self._longest = max(len(t) for t in self.ids_to_tokens)
         optional = [getattr(self, k) for k in OPTIONAL_SPECIAL_TOKENS if getattr(self, k) is not None]
         self._add_tokens([given_as_added.get(t, t) for t in dict.fromkeys(optional + self.additional_special_tokens)
@@ -409,8 +410,8 @@ class MobileBertTokenizer:
     def _special_tokens_map(self) -> dict[str, Any]:
         """transformers 5's private form of the slots, which its tests read: every slot, None when unset, an
         AddedToken (with its options) when the token is an added one, else the string."""
-        ids = {t.content: t for t in self._added.values()}
-        return {k: ids.get(v, v) if (v := getattr(self, k)) is not None else None for k in SPECIAL_SLOTS}
+        added_by_content = {t.content: t for t in self._added.values()}
+        return {k: None if (v := getattr(self, k)) is None else added_by_content.get(v, v) for k in SPECIAL_SLOTS}
 
     @property
     def all_special_tokens(self) -> list[str]:
@@ -494,7 +495,8 @@ class MobileBertTokenizer:
             new_tokens = [new_tokens]
         if not isinstance(new_tokens, (list, tuple)):
             raise TokenizerError(f"add_tokens takes a str, an AddedToken or a list of them; got {describe(new_tokens)}")
-        new_tokens = [added.as_added_token(v, special_tokens, f"add_tokens: token {k}") for k, v in enumerate(new_tokens)]
+        new_tokens = [added.as_added_token(v, special_tokens, f"add_tokens: token {k}")
+                      for k, v in enumerate(new_tokens)]
         known = self.added_tokens_decoder
         added.check_match_chars([*(t.content for t in known.values()), *self.never_split,
                                  *(t.content for t in new_tokens)], "add_tokens")  # before anything changes
@@ -965,7 +967,7 @@ class MobileBertTokenizer:
                           is_split_into_words)
 
         longest = max((len(r["input_ids"]) for r in rows), default=0)
-        once = self.__dict__.setdefault("deprecation_warnings", {})  # HF's warn-once record (tests reset it)
+        once = self.deprecation_warnings
         if max_length is None and verbose and longest > self.model_max_length and not once.get(LONG_WARNING):
             once[LONG_WARNING] = True  # HF's warning, once per tokenizer, on a logger of ours
             logger.warning(f"Token indices sequence length is longer than the specified maximum sequence length "
