@@ -268,7 +268,8 @@ def one_blas_thread() -> Iterator[None]:
     OpenBLAS runs such a product on all its threads, and its worker thread then spins for tens of
     milliseconds waiting for more work while the next forward's engine threads want every core (measured,
     fill-mask on 8 texts at 2 threads: 250-348 ms with the head on 2 BLAS threads, 192-195 ms on one).
-    Entering and leaving costs ~4 us. Without threadpoolctl, nothing changes."""
+    Entering and leaving costs ~4 us. Without threadpoolctl, nothing changes. (threadpoolctl lets only one
+    Python thread set OpenBLAS's process-wide thread count; in another thread the block changes nothing.)"""
     global _blas_controller
     if _blas_controller is None:
         try:
