@@ -48,15 +48,18 @@ def test_import_loads_no_backend():
     assert proc.stdout.strip() == "[]", f"import minimobilebert loaded {proc.stdout.strip()}"
 
 
+# One forward of a small model in a fresh process; prints the backend that ran it and whether Numba is loaded.
+FIRST_FORWARD = (
+    "import sys, numpy as np, minimobilebert as mm\n"
+    "m = mm.MobileBertModel(mm.MobileBertConfig(vocab_size=50, hidden_size=32, intra_bottleneck_size=16,"
+    " embedding_size=8, intermediate_size=24, num_attention_heads=2, num_hidden_layers=1))\n"
+    "m(np.array([[1, 2, 3]]))\n"
+    "print(mm.current_backend(), 'numba' in sys.modules)"
+)
+
+
 def test_first_use_loads_only_what_it_needs():
-    proc = run_python(
-        "import sys, numpy as np, minimobilebert as mm\n"
-        "m = mm.MobileBertModel(mm.MobileBertConfig(vocab_size=50, hidden_size=32, intra_bottleneck_size=16,"
-        " embedding_size=8, intermediate_size=24, num_attention_heads=2, num_hidden_layers=1))\n"
-        "m(np.array([[1, 2, 3]]))\n"
-        "print(mm.current_backend(), 'numba' in sys.modules)",
-        MINIMOBILEBERT_BACKEND="numpy",
-    )
+    proc = run_python(FIRST_FORWARD, MINIMOBILEBERT_BACKEND="numpy")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["numpy", "False"]
 
@@ -67,13 +70,7 @@ def test_auto_loads_the_first_backend_that_loads_and_no_other():
     and ~60 MB of every command's start before)."""
     if "cython" not in mm.available_backends():
         pytest.skip("the cython backend is not built")
-    proc = run_python(
-        "import sys, numpy as np, minimobilebert as mm\n"
-        "m = mm.MobileBertModel(mm.MobileBertConfig(vocab_size=50, hidden_size=32, intra_bottleneck_size=16,"
-        " embedding_size=8, intermediate_size=24, num_attention_heads=2, num_hidden_layers=1))\n"
-        "m(np.array([[1, 2, 3]]))\n"
-        "print(mm.current_backend(), 'numba' in sys.modules)",
-    )  # (run_python leaves out every MINIMOBILEBERT_ variable: the default, "auto")
+    proc = run_python(FIRST_FORWARD)  # run_python leaves out every MINIMOBILEBERT_ variable: the default, "auto"
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["cython", "False"]
 
