@@ -240,15 +240,22 @@ def as_arrays(state: Any, source: str) -> dict[str, np.ndarray]:
     return out
 
 
-COPY_CHUNK = 16 * 1024 * 1024  # bytes copied at a time from a mapped file before its pages are handed back
+COPY_CHUNK = 2 * 1024 * 1024  # bytes copied at a time from a mapped file before its pages are handed back
 
 
-def _kept(name: str, value: np.ndarray, source: str) -> np.ndarray:
+def _kept(name: str, value: np.ndarray, source: str, defer: bool = False) -> np.ndarray:
     """The array a model keeps for one weight: float32, C-contiguous, writeable, not a view of a file (copied
-    out of a mapped file chunk by chunk, handing the pages back), and finite."""
+    out of a mapped file chunk by chunk, handing the pages back), and finite.
+
+    `defer`: a float32 view of a mapped file is returned as it is, checked for its dtype only. The caller
+    copies it out itself and then calls `owned`: the model's constructor, whose packing copies the dense
+    weights into their buffers anyway (copying them here first cost a second pass over ~all the bytes:
+    ~150 ms of loading the published checkpoint on the development VM, where fresh memory is slow)."""
     if not np.issubdtype(value.dtype, np.floating):
         raise CheckpointError(f"{source}: weight {name} has dtype {value.dtype}, expected a float type; the "
                               "checkpoint is not a MobileBERT state dict")
+    if defer and value.dtype == np.float32 and mapped(value):
+        return value
     if value.dtype == np.float32 and value.flags.c_contiguous and value.flags.writeable and not mapped(value):
         kept = value
     else:
@@ -260,11 +267,29 @@ def _kept(name: str, value: np.ndarray, source: str) -> np.ndarray:
             for i in range(0, value.shape[0], rows):
                 kept[i:i + rows] = value[i:i + rows]
                 release_pages(value[i:i + rows])
-    if not np.isfinite(np.sum(kept, dtype=np.float64)):  # NaN and Inf survive a float64 sum; no temporary
-        bad = int(kept.size - np.count_nonzero(np.isfinite(kept)))
+    _check_finite(name, kept, source)
+    return kept
+
+
+def _check_finite(name: str, value: np.ndarray, source: str) -> None:
+    if not np.isfinite(np.sum(value, dtype=np.float64)):  # NaN and Inf survive a float64 sum; no temporary
+        bad = int(value.size - np.count_nonzero(np.isfinite(value)))
         raise CheckpointError(f"{source}: weight {name} holds {bad} NaN/Inf value(s); the checkpoint is corrupt "
                               "or was saved after training diverged. Use another checkpoint")
-    return kept
+
+
+def owned(params: dict[str, np.ndarray], deferred: set[str], source: str) -> None:
+    """The end of a deferred load (`reconcile(..., defer=True)`), in place: every weight still a view of a
+    mapped file is copied out now (`_kept`), and those the caller copied itself are checked for NaN/Inf. After
+    it no weight refers to the file, so a file changed or truncated later cannot reach the model."""
+    for name in deferred:
+        value = params.get(name)
+        if value is None:
+            continue
+        if mapped(value):
+            params[name] = _kept(name, value, source)
+        else:
+            _check_finite(name, value, source)
 
 
 LEGACY_NAMES = (("LayerNorm.gamma", "LayerNorm.weight"), ("LayerNorm.beta", "LayerNorm.bias"))
@@ -302,7 +327,7 @@ def align_prefix(state: dict[str, np.ndarray], expected: Shapes) -> dict[str, np
 
 
 def reconcile(state: dict[str, np.ndarray], expected: Shapes, config: MobileBertConfig, source: str,
-              seed: int | None = 0) -> dict[str, np.ndarray]:
+              seed: int | None = 0, defer: set[str] | None = None) -> dict[str, np.ndarray]:
     """Match a state dict to the weights a model class expects.
 
     - tied LM decoder: `cls.predictions.decoder.bias` is another name for `cls.predictions.bias`, and the
@@ -364,7 +389,11 @@ def reconcile(state: dict[str, np.ndarray], expected: Shapes, config: MobileBert
             f"({listed(heads)}); train or load them before use"), stacklevel=3)
     if missing:
         state.update(init_params(config, {k: expected[k] for k in missing}, seed))
-    return {k: _kept(k, state[k], source) for k in expected}
+    if defer is None:
+        return {k: _kept(k, state[k], source) for k in expected}
+    kept = {k: _kept(k, state[k], source, defer=True) for k in expected}
+    defer.update(k for k, v in kept.items() if mapped(v))  # the caller copies these, then calls owned()
+    return kept
 
 
 def listed(names: list[str], limit: int = 8) -> str:

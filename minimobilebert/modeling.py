@@ -176,14 +176,17 @@ class MobileBertPreTrainedModel:
         self.add_pooling_layer = (HEADS[self.head][0] if add_pooling_layer is None
                                   else check_bool("add_pooling_layer", add_pooling_layer))
         shapes = parameter_shapes(self.config, self.head, self.add_pooling_layer)
+        deferred: set[str] = set()  # weights still views of a mapped checkpoint file until owned() below
         if params is None:
             params = init_params(self.config, shapes, seed)
         else:
             source = source or f"{type(self).__name__} params"
-            params = checkpoint.reconcile(checkpoint.as_arrays(params, source), shapes, self.config, source, seed)
+            params = checkpoint.reconcile(checkpoint.as_arrays(params, source), shapes, self.config, source, seed,
+                                          defer=deferred)
         self.params = params
         from .packing import pack_params  # dense weights become views of shared buffers: HF's shapes, no copy
-        pack_params(self.config, params)
+        pack_params(self.config, params)  # copies the dense weights out of the file, into their buffers
+        checkpoint.owned(params, deferred, source)  # the rest out of the file too; every deferred one checked
         self.p = nest(params)
         self._set_hf_instance_attributes()
 

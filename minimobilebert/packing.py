@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from .config import MobileBertConfig
+from .files import release_pages
 from .params import uses_embedding_transformation
 
 # Dense layers of one block (names relative to "encoder.layer.{i}."), grouped by the input they read.
@@ -121,6 +122,8 @@ def _pack_names(params: dict[str, Any], names: list[str]) -> None:
         params[f"{n}.weight"] = w  # the original array is freed here if nothing else holds it
         if b is not None:
             params[f"{n}.bias"] = b
+    for original in weights:  # read from a mapped checkpoint (a deferred load): hand its pages back
+        release_pages(original)
 
 
 def is_packed_vector(vectors: list[np.ndarray | None]) -> bool:

@@ -293,3 +293,20 @@ def test_model_weights_are_owned_copies_not_views_of_the_file(tmp_path):
     (tmp_path / "model.safetensors").write_bytes(b"")  # truncate the file under the loaded model
     mm.MobileBertModel(mm.MobileBertConfig(**TINY), seed=3).save_pretrained(tmp_path)
     np.testing.assert_array_equal(loaded(ids).last_hidden_state, before)
+
+
+def test_a_loaded_model_keeps_nothing_of_the_file(tmp_path):
+    """Loading maps the file and copies each weight out once: the dense layers straight into their packed
+    buffers, the rest chunk by chunk (checkpoint.owned). After it no weight is a view of the file, so a file
+    truncated or rewritten later cannot reach the model (reading a truncated mapping is a SIGBUS)."""
+    from minimobilebert.files import mapped
+
+    model = mm.MobileBertForMaskedLM(mm.MobileBertConfig(**TINY), seed=5)
+    model.save_pretrained(tmp_path)
+    loaded = mm.MobileBertForMaskedLM.from_pretrained(tmp_path)
+    assert not any(mapped(v) for v in loaded.params.values())
+    assert all(v.flags.writeable for v in loaded.params.values())
+    ids = np.array([[2, 7, 9, 4]])
+    expected = model(ids).logits
+    (tmp_path / "model.safetensors").write_bytes(b"")  # the file is emptied under the loaded model
+    np.testing.assert_array_equal(loaded(ids).logits, expected)
