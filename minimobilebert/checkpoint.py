@@ -279,7 +279,7 @@ def _check_finite(name: str, value: np.ndarray, source: str) -> None:
 
 
 def owned(params: dict[str, np.ndarray], deferred: set[str], source: str) -> None:
-    """The end of a deferred load (`reconcile(..., defer=True)`), in place: every weight still a view of a
+    """The end of a deferred load (`reconcile(..., defer=names)`), in place: every weight still a view of a
     mapped file is copied out now (`_kept`), and those the caller copied itself are checked for NaN/Inf. After
     it no weight refers to the file, so a file changed or truncated later cannot reach the model."""
     for name in deferred:

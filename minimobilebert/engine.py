@@ -292,9 +292,7 @@ def pool(p: dict, config: MobileBertConfig, sequence_output: np.ndarray) -> np.n
     if _engine is None:
         raise RuntimeError(f"the compiled engine is not available: {_LOAD_ERROR}")
     dense = p["pooler"]["dense"]
-    right = dense["weight"].T  # [in, out]
-    if not right.flags.c_contiguous:
-        right = np.ascontiguousarray(right, dtype=np.float32)
+    right = np.ascontiguousarray(dense["weight"].T, dtype=np.float32)  # [in, out]: the packed buffer, no copy
     bias = np.ascontiguousarray(dense["bias"], dtype=np.float32)
     return _engine.gemm(np.asarray(first, dtype=np.float32), right, bias=bias,
                         act=functional.ACTIVATION_CODES["tanh"])  # [B, H] -> [B, H]

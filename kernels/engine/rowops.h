@@ -167,9 +167,7 @@ TGT static void F(pack_a)(const float *A, ptrdiff_t lda, ptrdiff_t M, ptrdiff_t 
 #ifndef MMB_LN_LANES
 #define MMB_LN_LANES 16
 #endif
-TGT static inline double F(sum_double)(const double *lanes, const float *tail, ptrdiff_t n) {
-    double t = 0.0;
-    for (ptrdiff_t j = 0; j < n; j++) t += tail[j];
+TGT static inline double F(add_lanes)(double t, const double *lanes) { /* t, then the lanes in order */
     for (int l = 0; l < MMB_LN_LANES; l++) t += lanes[l];
     return t;
 }
@@ -179,10 +177,11 @@ TGT static void F(layer_norm_rows)(float *X, ptrdiff_t M, ptrdiff_t N, ptrdiff_t
     const ptrdiff_t body = N / MMB_LN_LANES * MMB_LN_LANES;
     for (ptrdiff_t i = 0; i < M; i++) {
         float *x = X + i * ld;
-        double s[MMB_LN_LANES] = {0.0};
+        double s[MMB_LN_LANES] = {0.0}, st = 0.0;
         for (ptrdiff_t j = 0; j < body; j += MMB_LN_LANES)
             for (int l = 0; l < MMB_LN_LANES; l++) s[l] += (double)x[j + l];
-        float mean = (float)(F(sum_double)(s, x + body, N - body) / (double)N);
+        for (ptrdiff_t j = body; j < N; j++) st += x[j];
+        float mean = (float)(F(add_lanes)(st, s) / (double)N);
         double v[MMB_LN_LANES] = {0.0};
         for (ptrdiff_t j = 0; j < body; j += MMB_LN_LANES)
             for (int l = 0; l < MMB_LN_LANES; l++) {
@@ -194,8 +193,7 @@ TGT static void F(layer_norm_rows)(float *X, ptrdiff_t M, ptrdiff_t N, ptrdiff_t
             float c = x[j] - mean;
             vt += (double)(c * c);
         }
-        for (int l = 0; l < MMB_LN_LANES; l++) vt += v[l];
-        float denom = sqrtf((float)(vt / (double)N) + eps);
+        float denom = sqrtf((float)(F(add_lanes)(vt, v) / (double)N) + eps);
         for (ptrdiff_t j = 0; j < N; j++) x[j] = (x[j] - mean) / denom * w[j] + b[j];
     }
 }

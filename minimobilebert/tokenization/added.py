@@ -11,6 +11,7 @@ rstrip: the whitespace on that side is swallowed into the match.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
@@ -52,13 +53,15 @@ class AddedToken:
     def __eq__(self, other: object) -> bool:
         """Equal to an added token with the same content and options: ours, or the `tokenizers` library's
         AddedToken (what `from transformers import AddedToken` gives), so code written for either compares."""
-        fields = ("content", "single_word", "lstrip", "rstrip", "normalized", "special")
-        if not all(hasattr(other, f) for f in fields):
+        if not all(hasattr(other, f) for f in TOKEN_FIELDS):
             return NotImplemented
-        return all(getattr(self, f) == getattr(other, f) for f in fields)
+        return all(getattr(self, f) == getattr(other, f) for f in TOKEN_FIELDS)
 
     def __hash__(self) -> int:
-        return hash((self.content, self.single_word, self.lstrip, self.rstrip, self.normalized, self.special))
+        return hash(tuple(getattr(self, f) for f in TOKEN_FIELDS))
+
+
+TOKEN_FIELDS = tuple(f.name for f in dataclasses.fields(AddedToken))  # content and the options, as tokenizers.AddedToken has
 
 
 def as_added_token(value: Any, special: bool, what: str) -> AddedToken:
@@ -69,8 +72,7 @@ def as_added_token(value: Any, special: bool, what: str) -> AddedToken:
     elif isinstance(value, Mapping):
         fields = dict(value)
     elif hasattr(value, "content"):
-        fields = {k: getattr(value, k) for k in ("content", "single_word", "lstrip", "rstrip", "normalized", "special")
-                  if hasattr(value, k)}
+        fields = {k: getattr(value, k) for k in TOKEN_FIELDS if hasattr(value, k)}
     else:
         raise TokenizerError(f"{what} is {type(value).__name__} {value!r:.60}; an added token is a str or an "
                              "AddedToken(content, single_word, lstrip, rstrip, normalized, special)")
