@@ -44,7 +44,7 @@ def test_minilm_matches_torch_bert(oracle, minilm_folder):
     ours = load_bert(minilm_folder, MobileBertModel)
     assert ours.config.use_bottleneck is False and ours.config.normalization_type == "layer_norm"
     bert = transformers.BertModel.from_pretrained(minilm_folder, attn_implementation="eager").eval()
-    # Published token ids (shared/reference): "Hello, my dog is cute" and the Jim Henson question pair.
+    # Published token ids (docs/facts.md, from HF's MobileBERT docs): "Hello, my dog is cute" and the Jim Henson pair.
     hello = [101, 7592, 1010, 2026, 3899, 2003, 10140, 102]
     henson = [101, 2040, 2001, 3958, 27227, 1029, 102, 3958, 27227, 2001, 1037, 3835, 13997, 102]
     ids = np.zeros((2, len(henson)), np.int64)

@@ -1,4 +1,4 @@
-"""Opt-in: the values published for the real checkpoints (../shared/reference/published-values.md).
+"""Opt-in: the values published for the real checkpoints (docs/facts.md lists each with its public source).
 
 No machine here can download them, so these run only when you point an environment variable at a local
 copy of the checkpoint folder (config.json + weights), and never download anything:

@@ -19,7 +19,7 @@ import minimobilebert as mm
 from minimobilebert.tokenizer import VOCAB_FILE, MobileBertTokenizer, normalize, split_words, wordpiece
 
 CORPUS = [
-    # published examples (shared/reference/published-values.md)
+    # published examples (docs/facts.md, with their source)
     "Hello, my dog is cute", "The capital of France is [MASK].", "the man worked as a [MASK].",
     "HuggingFace is a company based in Paris and New York", "I've never had such a bad day in my life",
     # prose and punctuation
@@ -82,7 +82,7 @@ def test_shipped_vocab_is_bert_uncased():
 
 
 def test_published_ids(ours):
-    """Ids from the model cards (shared/reference/published-values.md), stated there, not computed here."""
+    """Ids from Hugging Face's documentation (docs/facts.md, with the source), stated there, not computed here."""
     assert ours("Hello, my dog is cute")["input_ids"] == [101, 7592, 1010, 2026, 3899, 2003, 10140, 102]
     assert ours("The capital of France is [MASK].")["input_ids"] == [101, 1996, 3007, 1997, 2605, 2003, 103, 1012, 102]
     enc = ours("Who was Jim Henson?", "Jim Henson was a nice puppet")
