@@ -275,6 +275,37 @@ def test_gemm_kernel_matches_numpy(compiled, M, K, N, act, bias, residual, nonor
         assert relative_error(ours, expected) <= ENGINE_TOLERANCE
 
 
+@pytest.mark.parametrize("N", [16, 32, 48, 80])
+@pytest.mark.parametrize("K", [0, 1, 2, 3, 33, 128])
+def test_gemm_kernel_full_width_tiles(compiled, K, N):
+    """Column panels that fill the tile (N a multiple of 16, and of 32 for AVX-512's), where the AVX2 and
+    AVX-512 kernels load B without masks and run the epilogue in registers (no activation or relu, with or
+    without bias, a residual that is the output itself, NoNorm), for every row count up to two of the
+    largest tile's panels (every partial-panel copy: 2, 4 or 6 rows on AVX2, 4, 8 or 12 on AVX-512), odd
+    and even K (AVX2 takes two k steps at a time), every path."""
+    rng = np.random.default_rng(K * 1000 + N)
+    for M in list(range(1, 25)) + [37]:
+        A = rng.standard_normal((M, K), dtype=np.float32)
+        B = rng.standard_normal((K, N + 8), dtype=np.float32)[:, :N]  # a strided B, as a packed buffer's block
+        b, s, h = (rng.standard_normal(N, dtype=np.float32) for _ in range(3))
+        r = rng.standard_normal((M, N), dtype=np.float32)
+        product = (A.astype(np.float64) @ B.astype(np.float64)).astype(np.float32)
+        for act, bias, residual, nonorm in [(0, False, False, False), (1, True, False, False),
+                                            (1, True, True, True), (0, True, True, False), (0, False, False, True)]:
+            expected = product + b if bias else product
+            expected = np.maximum(expected, 0) if act else expected
+            expected = expected + r if residual else expected
+            expected = expected * s + h if nonorm else expected
+            for isa in isas(compiled):
+                compiled.set_isa(isa)
+                out = r.copy()
+                ours = compiled.gemm(A, B, b if bias else None, act, out if residual else None,
+                                     s if nonorm else None, h if nonorm else None, out=out)
+                assert ours is out or np.shares_memory(ours, out)
+                assert relative_error(ours, expected) <= ENGINE_TOLERANCE, (isa, M, K, N, act, bias, residual, nonorm)
+    compiled.set_isa("auto")
+
+
 @pytest.mark.parametrize("M", [64, 119, 120, 121, 128, 192, 193, 250, 400])
 def test_gemm_kernel_many_rows(compiled, M):
     """More rows than one block of A (120 rows; 192 on the AVX-512 path, balanced between blocks): every

@@ -42,9 +42,6 @@
 #undef SFX
 #endif
 
-typedef void (*kern_fn)(ptrdiff_t K, const float *Ap, const float *B, ptrdiff_t ldb, int mr, int nr, float *C,
-                        ptrdiff_t ldc, ptrdiff_t row0, ptrdiff_t col0, const mmb_epilogue *e);
-
 /* ------------------------------------------------------------------------------- portable micro-kernel */
 #define MR_P 4
 #define NR_P 16
@@ -68,29 +65,123 @@ static void kern_portable(ptrdiff_t K, const float *Ap, const float *B, ptrdiff_
 /* ------------------------------------------------------------------------------- AVX2 micro-kernel */
 #define MR_2 6
 #define NR_2 16
-TGT_AVX2 static void kern_avx2(ptrdiff_t K, const float *Ap, const float *B, ptrdiff_t ldb, int mr, int nr,
-                               float *C, ptrdiff_t ldc, ptrdiff_t row0, ptrdiff_t col0, const mmb_epilogue *e) {
+#define PF_2 4
+/* The 6 x 16 kernel (12 ymm accumulators, 2 of B, 1 broadcast: 15 of the 16 registers), written once, as
+ * the AVX-512 one below is: DIRECT = 1 reads the 6 rows of A in place (row stride lda), DIRECT = 0 a
+ * packed [K][6] panel of which only the first ROWS rows (2, 4 or 6) are computed. FULL = 1: nr == 16, B
+ * read with plain loads (a masked load per k step cost ~10% of the kernel); FULL = 0 masks both halves.
+ * Prefetches as in the AVX-512 kernel: B PF_2 rows ahead into L1, and `far_n` pairs of lines of the next
+ * GEMM's weights spread over the k loop. PF_2 is 4, not 16: a 16-wide panel is one cache line per k, and
+ * with B's row stride a multiple of 2 KB (the FFN's [128, 512] weights) every line of the panel falls in
+ * the same two L1 sets, 16 lines in all, so lines fetched 16 rows ahead evicted the ones about to be read
+ * (128 x 128 x 512: 75-94 GFLOP/s at 16 rows ahead, 104-107 at 2 or 4, against 108-111 for AVX-512). The epilogue runs in registers for FULL tiles with no activation
+ * or relu, else through the tile buffer (rowops.h's epi_store). */
+TGT_AVX2 static inline __attribute__((always_inline)) void kern_avx2_core(
+    const int DIRECT, const int ROWS, const int FULL, ptrdiff_t K, const float *Ap, ptrdiff_t lda,
+    const float *B, ptrdiff_t ldb, int mr, int nr, float *C, ptrdiff_t ldc, ptrdiff_t row0, ptrdiff_t col0,
+    const mmb_epilogue *e, const float *far, ptrdiff_t far_n) {
+    const float *a0 = Ap, *a3 = Ap + 3 * lda;
+    const ptrdiff_t far_every = far_n > 0 && K > far_n ? K / far_n : 1;
+    ptrdiff_t far_wait = 2;
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     const __m256i k0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr), lane);
     const __m256i k1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr - 8), lane);
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
            c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-    for (ptrdiff_t k = 0; k < K; k++, Ap += MR_2, B += ldb) {
-        __m256 b0 = _mm256_maskload_ps(B, k0), b1 = _mm256_maskload_ps(B + 8, k1), a;
-#define ROW2(i)                                                                                                 \
-    a = _mm256_broadcast_ss(Ap + i);                                                                            \
-    c##i##0 = _mm256_fmadd_ps(a, b0, c##i##0);                                                                  \
-    c##i##1 = _mm256_fmadd_ps(a, b1, c##i##1);
-        ROW2(0) ROW2(1) ROW2(2) ROW2(3) ROW2(4) ROW2(5)
+    /* One k step: B row `bp`, A column `o` (in place: element o of each row; packed: o * 6 on). */
+#define AELEM2(n, o) (DIRECT ? ((n) < 3 ? a0[(n) * lda + (o)] : a3[((n) - 3) * lda + (o)]) : Ap[(o) * MR_2 + (n)])
+#define ROW2(i, o)                                                                                              \
+    if ((i) < ROWS) {                                                                                           \
+        a = _mm256_set1_ps(AELEM2(i, o));                                                                       \
+        c##i##0 = _mm256_fmadd_ps(a, b0, c##i##0);                                                              \
+        c##i##1 = _mm256_fmadd_ps(a, b1, c##i##1);                                                              \
+    }
+#define STEP2(bp, o)                                                                                            \
+    {                                                                                                           \
+        __m256 b0, b1, a;                                                                                       \
+        if (FULL) { b0 = _mm256_loadu_ps(bp); b1 = _mm256_loadu_ps((bp) + 8); }                                 \
+        else { b0 = _mm256_maskload_ps(bp, k0); b1 = _mm256_maskload_ps((bp) + 8, k1); }                        \
+        _mm_prefetch((const char *)((bp) + PF_2 * ldb), _MM_HINT_T0);                                           \
+        ROW2(0, o) ROW2(1, o) ROW2(2, o) ROW2(3, o) ROW2(4, o) ROW2(5, o)                                       \
+    }
+    /* Two k steps per iteration: at 12 FMAs a step, the loop's own instructions (pointer updates, the
+     * prefetch countdown, the branch) otherwise cost the front end as much as the arithmetic. */
+    ptrdiff_t k = 0;
+    for (; k + 2 <= K; k += 2, B += 2 * ldb) {
+        if (far_n > 0 && (far_wait -= 2) <= 0) {
+            _mm_prefetch((const char *)far, _MM_HINT_T0);
+            _mm_prefetch((const char *)(far + 16), _MM_HINT_T0);
+            far += 32;
+            far_n--;
+            far_wait = far_every;
+        }
+        STEP2(B, 0)
+        STEP2(B + ldb, 1)
+        if (DIRECT) { a0 += 2; a3 += 2; } else { Ap += 2 * MR_2; }
+    }
+    if (k < K) STEP2(B, 0)
+#undef STEP2
 #undef ROW2
+#undef AELEM2
+    if (FULL && (e == NULL || e->act == MMB_ACT_NONE || e->act == MMB_ACT_RELU)) {
+        /* The epilogue in registers: bias, relu, residual, NoNorm, for the valid rows. */
+        const __m256 zero = _mm256_setzero_ps();
+        const int has_bias = e && e->bias, relu = e && e->act == MMB_ACT_RELU, has_res = e && e->res,
+                  has_norm = e && e->scale;
+#define OUT2(i)                                                                                                 \
+    if ((i) < ROWS && (i) < mr) {                                                                               \
+        __m256 v0 = c##i##0, v1 = c##i##1;                                                                      \
+        if (has_bias) {                                                                                         \
+            v0 = _mm256_add_ps(v0, _mm256_loadu_ps(e->bias + col0));                                            \
+            v1 = _mm256_add_ps(v1, _mm256_loadu_ps(e->bias + col0 + 8));                                        \
+        }                                                                                                       \
+        if (relu) { v0 = _mm256_max_ps(v0, zero); v1 = _mm256_max_ps(v1, zero); }                              \
+        if (has_res) {                                                                                          \
+            const float *r = e->res + (row0 + (i)) * e->ldr + col0;                                             \
+            v0 = _mm256_add_ps(v0, _mm256_loadu_ps(r));                                                         \
+            v1 = _mm256_add_ps(v1, _mm256_loadu_ps(r + 8));                                                     \
+        }                                                                                                       \
+        if (has_norm) {                                                                                         \
+            v0 = _mm256_add_ps(_mm256_mul_ps(v0, _mm256_loadu_ps(e->scale + col0)),                             \
+                               _mm256_loadu_ps(e->shift + col0));                                               \
+            v1 = _mm256_add_ps(_mm256_mul_ps(v1, _mm256_loadu_ps(e->scale + col0 + 8)),                         \
+                               _mm256_loadu_ps(e->shift + col0 + 8));                                           \
+        }                                                                                                       \
+        _mm256_storeu_ps(C + (i) * ldc, v0);                                                                    \
+        _mm256_storeu_ps(C + (i) * ldc + 8, v1);                                                                \
+    }
+        OUT2(0) OUT2(1) OUT2(2) OUT2(3) OUT2(4) OUT2(5)
+#undef OUT2
+        return;
     }
     float t[MR_2 * NR_2];
 #define ST2(i)                                                                                                  \
-    _mm256_storeu_ps(t + i * NR_2, c##i##0);                                                                    \
-    _mm256_storeu_ps(t + i * NR_2 + 8, c##i##1);
+    _mm256_storeu_ps(t + (i) * NR_2, c##i##0);                                                                  \
+    _mm256_storeu_ps(t + (i) * NR_2 + 8, c##i##1);
     ST2(0) ST2(1) ST2(2) ST2(3) ST2(4) ST2(5)
 #undef ST2
-    epi_store_avx2(t, NR_2, mr, nr, C, ldc, row0, col0, e);
+    epi_store_avx2(t, NR_2, mr < ROWS ? mr : ROWS, nr, C, ldc, row0, col0, e);
+}
+
+/* Full 6-row panels, A read in place. */
+TGT_AVX2 static void kern_avx2_direct(ptrdiff_t K, const float *A, ptrdiff_t lda, const float *B, ptrdiff_t ldb,
+                                      int nr, float *C, ptrdiff_t ldc, ptrdiff_t row0, ptrdiff_t col0,
+                                      const mmb_epilogue *e, const float *far, ptrdiff_t far_n) {
+    if (nr == NR_2) kern_avx2_core(1, 6, 1, K, A, lda, B, ldb, MR_2, nr, C, ldc, row0, col0, e, far, far_n);
+    else kern_avx2_core(1, 6, 0, K, A, lda, B, ldb, MR_2, nr, C, ldc, row0, col0, e, far, far_n);
+}
+
+/* A packed partial panel of mr < 6 rows: the 2-, 4- or 6-row copy, the smallest that covers mr. */
+TGT_AVX2 static void kern_avx2(ptrdiff_t K, const float *Ap, const float *B, ptrdiff_t ldb, int mr, int nr,
+                               float *C, ptrdiff_t ldc, ptrdiff_t row0, ptrdiff_t col0, const mmb_epilogue *e,
+                               const float *far, ptrdiff_t far_n) {
+    if (nr == NR_2) {
+        if (mr <= 2) kern_avx2_core(0, 2, 1, K, Ap, 0, B, ldb, mr, nr, C, ldc, row0, col0, e, far, far_n);
+        else if (mr <= 4) kern_avx2_core(0, 4, 1, K, Ap, 0, B, ldb, mr, nr, C, ldc, row0, col0, e, far, far_n);
+        else kern_avx2_core(0, 6, 1, K, Ap, 0, B, ldb, mr, nr, C, ldc, row0, col0, e, far, far_n);
+    } else {
+        kern_avx2_core(0, 6, 0, K, Ap, 0, B, ldb, mr, nr, C, ldc, row0, col0, e, far, far_n);
+    }
 }
 
 /* ------------------------------------------------------------------------------- AVX-512 micro-kernel */
@@ -258,40 +349,69 @@ TGT_AVX512 static void exp_rows_avx512(float *S, ptrdiff_t M, ptrdiff_t N, ptrdi
     }
 }
 
-/* The AVX-512 GEMM: row blocks of at most MC_512 rows (so the rows of A that every column panel reads stay
- * in L2), balanced and a multiple of 12 but the last; in a block, for each 32-wide column panel of B,
- * every row panel (full ones read A in place, a last partial one is packed).
+/* The x86 GEMM, one driver for both instruction sets (`blocked_isa`: the tile, the kernels, the packing).
+ * Row blocks of at most `mc` rows (so the rows of A that every column panel reads stay in L2), balanced
+ * and a multiple of the tile's rows but the last; in a block, for each column panel of B, every row panel
+ * (full ones read A in place, a last partial one is packed into `work`).
  * `next` is the GEMM that runs after this one: its whole right operand is fetched into cache during this
  * one, in memory order, an equal share of its lines by each micro-kernel call. Weights are read from
  * memory once per forward (98 MB, more than the L3); without this the first row panel to touch each
  * cache line of B waits for it (measured: -4% for a 1x128 forward on one thread, interleaved A/B). */
-#define MC_512 192
-TGT_AVX512 static void gemm_avx512(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const float *A, ptrdiff_t lda,
-                                   const float *B, ptrdiff_t ldb, float *C, ptrdiff_t ldc, const mmb_epilogue *epi,
-                                   float *work, const mmb_next *next) {
-    const ptrdiff_t full = M / MR_512 * MR_512;
-    if (full < M) pack_a_avx512(A + full * lda, lda, M - full, K, MR_512, work);
-    const ptrdiff_t blocks = (M + MC_512 - 1) / MC_512;
-    const ptrdiff_t mc = ((M + blocks - 1) / blocks + MR_512 - 1) / MR_512 * MR_512;
+typedef struct {
+    int mr, nr;
+    ptrdiff_t mc;
+    void (*direct)(ptrdiff_t K, const float *A, ptrdiff_t lda, const float *B, ptrdiff_t ldb, int nr, float *C,
+                   ptrdiff_t ldc, ptrdiff_t row0, ptrdiff_t col0, const mmb_epilogue *e, const float *far,
+                   ptrdiff_t far_n);
+    void (*packed)(ptrdiff_t K, const float *Ap, const float *B, ptrdiff_t ldb, int mr, int nr, float *C,
+                   ptrdiff_t ldc, ptrdiff_t row0, ptrdiff_t col0, const mmb_epilogue *e, const float *far,
+                   ptrdiff_t far_n);
+    void (*pack)(const float *A, ptrdiff_t lda, ptrdiff_t M, ptrdiff_t K, int MR, float *out);
+} blocked_isa;
+
+static const blocked_isa AVX512 = {MR_512, NR_512, 192, kern_avx512_direct, kern_avx512, pack_a_avx512};
+static const blocked_isa AVX2 = {MR_2, NR_2, 192, kern_avx2_direct, kern_avx2, pack_a_avx2};
+
+static inline __attribute__((always_inline)) void gemm_blocked(
+    const blocked_isa *x, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const float *A, ptrdiff_t lda, const float *B,
+    ptrdiff_t ldb, float *C, ptrdiff_t ldc, const mmb_epilogue *epi, float *work, const mmb_next *next) {
+    const ptrdiff_t MR = x->mr, NR = x->nr, full = M / MR * MR;
+    if (full < M) x->pack(A + full * lda, lda, M - full, K, (int)MR, work);
+    const ptrdiff_t blocks = (M + x->mc - 1) / x->mc;
+    const ptrdiff_t mc = ((M + blocks - 1) / blocks + MR - 1) / MR * MR;
     const float *far = next && next->b ? next->b : NULL;
     const float *far_end = far ? far + next->k * next->ldb : NULL;
-    const ptrdiff_t calls = (M + MR_512 - 1) / MR_512 * ((N + NR_512 - 1) / NR_512);
+    const ptrdiff_t calls = (M + MR - 1) / MR * ((N + NR - 1) / NR);
     const ptrdiff_t far_per_call = far ? (next->k * next->ldb / 32 + calls - 1) / calls : 0; /* line pairs */
     for (ptrdiff_t m0 = 0; m0 < M; m0 += mc) {
         const ptrdiff_t m1 = m0 + mc < M ? m0 + mc : M, f1 = m1 < full ? m1 : full;
-        for (ptrdiff_t j = 0; j < N; j += NR_512) {
-            const int nr = (int)(N - j < NR_512 ? N - j : NR_512);
-            for (ptrdiff_t i = m0; i < m1; i += MR_512) {
+        for (ptrdiff_t j = 0; j < N; j += NR) {
+            const int nr = (int)(N - j < NR ? N - j : NR);
+            for (ptrdiff_t i = m0; i < m1; i += MR) {
                 const float *f = far < far_end ? far : NULL;
                 const ptrdiff_t fn = f ? far_per_call : 0;
                 far += fn * 32;
                 if (i < f1)
-                    kern_avx512_direct(K, A + i * lda, lda, B + j, ldb, nr, C + i * ldc + j, ldc, i, j, epi, f, fn);
+                    x->direct(K, A + i * lda, lda, B + j, ldb, nr, C + i * ldc + j, ldc, i, j, epi, f, fn);
                 else
-                    kern_avx512(K, work, B + j, ldb, (int)(M - full), nr, C + full * ldc + j, ldc, full, j, epi, f, fn);
+                    x->packed(K, work, B + j, ldb, (int)(M - full), nr, C + full * ldc + j, ldc, full, j, epi, f, fn);
             }
         }
     }
+}
+
+/* One copy of the driver per instruction set, so that the constant tables fold and the kernels inline
+ * into their loop (through the function pointers they did not: +0.4-1.1% on a 1x128 forward). */
+TGT_AVX512 static void gemm_avx512(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const float *A, ptrdiff_t lda,
+                                   const float *B, ptrdiff_t ldb, float *C, ptrdiff_t ldc, const mmb_epilogue *epi,
+                                   float *work, const mmb_next *next) {
+    gemm_blocked(&AVX512, M, N, K, A, lda, B, ldb, C, ldc, epi, work, next);
+}
+
+TGT_AVX2 static void gemm_avx2(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const float *A, ptrdiff_t lda,
+                               const float *B, ptrdiff_t ldb, float *C, ptrdiff_t ldc, const mmb_epilogue *epi,
+                               float *work, const mmb_next *next) {
+    gemm_blocked(&AVX2, M, N, K, A, lda, B, ldb, C, ldc, epi, work, next);
 }
 #endif
 
@@ -322,7 +442,7 @@ int mmb_get_isa(void) {
     return g_isa;
 }
 
-#define MC 120 /* rows of A packed at a time: a multiple of every MR */
+#define MC 120 /* rows of A packed at a time by the portable path (a multiple of its MR) */
 
 size_t mmb_gemm_work_floats(ptrdiff_t M, ptrdiff_t K) {
     ptrdiff_t m = M < MC ? M : MC;
@@ -339,27 +459,22 @@ void mmb_gemm_next(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const float *A, ptrdif
                    ptrdiff_t ldb, float *C, ptrdiff_t ldc, const mmb_epilogue *epi, float *work,
                    const mmb_next *next) {
     if (M <= 0 || N <= 0) return;
-    int isa = mmb_get_isa(), MR = MR_P, NR = NR_P;
-    kern_fn kern = kern_portable;
-    void (*pack)(const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, int, float *) = pack_a_portable;
 #if MMB_X86
-    if (isa == MMB_ISA_AVX512) {
-        gemm_avx512(M, N, K, A, lda, B, ldb, C, ldc, epi, work, next);
-        return;
-    }
-    if (isa == MMB_ISA_AVX2) { MR = MR_2; NR = NR_2; kern = kern_avx2; pack = pack_a_avx2; }
+    const int isa = mmb_get_isa();
+    if (isa == MMB_ISA_AVX512) { gemm_avx512(M, N, K, A, lda, B, ldb, C, ldc, epi, work, next); return; }
+    if (isa == MMB_ISA_AVX2) { gemm_avx2(M, N, K, A, lda, B, ldb, C, ldc, epi, work, next); return; }
 #else
     (void)next;
 #endif
     for (ptrdiff_t m0 = 0; m0 < M; m0 += MC) {
         ptrdiff_t mc = M - m0 < MC ? M - m0 : MC;
-        if (K > 0) pack(A + m0 * lda, lda, mc, K, MR, work);
-        for (ptrdiff_t j = 0; j < N; j += NR) {
-            int nr = (int)(N - j < NR ? N - j : NR);
-            for (ptrdiff_t i = 0; i < mc; i += MR) {
-                int mr = (int)(mc - i < MR ? mc - i : MR);
-                kern(K, work + (i / MR) * MR * K, B + j, ldb, mr, nr, C + (m0 + i) * ldc + j, ldc, m0 + i, j,
-                     epi);
+        if (K > 0) pack_a_portable(A + m0 * lda, lda, mc, K, MR_P, work);
+        for (ptrdiff_t j = 0; j < N; j += NR_P) {
+            int nr = (int)(N - j < NR_P ? N - j : NR_P);
+            for (ptrdiff_t i = 0; i < mc; i += MR_P) {
+                int mr = (int)(mc - i < MR_P ? mc - i : MR_P);
+                kern_portable(K, work + (i / MR_P) * MR_P * K, B + j, ldb, mr, nr, C + (m0 + i) * ldc + j, ldc,
+                              m0 + i, j, epi);
             }
         }
     }
