@@ -305,7 +305,7 @@ def _engine_problem(config: Any = None) -> str | None:
     module = engine()
     if module is None:
         return _engine_import_error
-    why = module.load_error()
+    why = module.load_error() or module.cpu_problem()
     if why is None and config is not None:
         why = module.unsupported(config)
     return why

@@ -388,12 +388,16 @@ def test_one_table_of_activation_codes():
 class FakeEngine(types.ModuleType):
     """Stands in for engine.py: computes the encoder with the NumPy reference and counts its calls."""
 
-    def __init__(self, load_error=None, unsupported=None):
+    def __init__(self, load_error=None, unsupported=None, cpu_problem=None):
         super().__init__("fake_engine")
-        self._load_error, self._unsupported, self.calls, self.pools = load_error, unsupported, 0, 0
+        self._load_error, self._unsupported, self._cpu_problem = load_error, unsupported, cpu_problem
+        self.calls, self.pools = 0, 0
 
     def load_error(self):
         return self._load_error
+
+    def cpu_problem(self):
+        return self._cpu_problem
 
     def unsupported(self, config):
         return self._unsupported
@@ -444,7 +448,7 @@ def test_engine_runs_only_under_cython_without_intermediates(fake_engine):
         assert fake_engine.calls == 1 and "encoder.layer.0.output" in acts
 
 
-@pytest.mark.parametrize("problem", ["load_error", "unsupported"])
+@pytest.mark.parametrize("problem", ["load_error", "cpu_problem", "unsupported"])
 def test_engine_reasons_are_reported(fake_engine, problem):
     if "cython" not in mm.available_backends():
         pytest.skip("the cython backend is not built")

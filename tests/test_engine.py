@@ -215,6 +215,32 @@ def test_every_cpu_path_equals_reference(compiled):
         compiled.set_isa("auto")
 
 
+def test_cpu_without_avx2_runs_the_kernel_per_op_path(compiled, monkeypatch):
+    """On a CPU with only the portable path (ARM, x86-64 without AVX2/FMA) the cython backend does not use
+    the engine (its portable kernel is several times slower than BLAS), says why, and gives the reference's
+    result through its kernel-per-op path; with AVX2 or AVX-512, the engine runs."""
+    if "cython" not in mm.available_backends():
+        pytest.skip("the cython backend is not built")
+    config = mm.MobileBertConfig(**CONFIG_GRID["mobilebert"])
+    m = perturbed_model(config)
+    ids, mask, types = random_batch(np.random.default_rng(3), config.vocab_size, 2, 9, config.type_vocab_size)
+    with mm.use_backend("numpy"):
+        expected = m(ids, attention_mask=mask, token_type_ids=types).last_hidden_state
+    calls = []
+    monkeypatch.setattr(engine, "encode", lambda *a, **k: calls.append(1))  # not called on this CPU
+    monkeypatch.setattr(compiled, "cpu_isa", lambda: "portable")
+    with mm.use_backend("cython"):
+        status = mm.backend.engine_status(config)
+        assert "neither AVX-512 nor AVX2" in status and "kernel-per-op" in status
+        assert mm.backend.unavailable_backends(config)["engine"] == status
+        out = m(ids, attention_mask=mask, token_type_ids=types).last_hidden_state
+    assert not calls
+    assert relative_error(out, expected) <= ENGINE_TOLERANCE
+    monkeypatch.setattr(compiled, "cpu_isa", lambda: "avx2")
+    with mm.use_backend("cython"):
+        assert mm.backend.engine_status(config) == "engine"
+
+
 def test_fully_masked_row_is_finite(compiled):
     """A row whose keys are all masked attends uniformly, as the reference does: finite, and equal."""
     config = mm.MobileBertConfig(**CONFIG_GRID["mobilebert"])
