@@ -300,14 +300,17 @@ def pool(p: dict, config: MobileBertConfig, sequence_output: np.ndarray) -> np.n
     runs it on all its threads; its worker thread then spins, waiting for more work, while the next forward's
     engine threads want both cores (measured: 8 x 128 at 2 threads, 208 -> 278 ms a forward). The engine's
     GEMM is single-threaded and leaves nothing running. The weight is packed (packing.py), so `weight.T` is
-    the contiguous right operand the GEMM reads; an unpacked one is copied."""
+    the right operand the GEMM reads, rows contiguous and row stride that of the padded buffer; an
+    unpacked one is copied."""
     first = sequence_output[:, 0]  # [B, T, H] -> [B, H], rows T*H apart
     if not config.classifier_activation:
         return first
     if _engine is None:
         raise RuntimeError(f"the compiled engine is not available: {_LOAD_ERROR}")
     dense = p["pooler"]["dense"]
-    right = np.ascontiguousarray(dense["weight"].T, dtype=np.float32)  # [in, out]: the packed buffer, no copy
+    right = dense["weight"].T  # [in, out]: rows of the packed buffer (padded: packing.ROW_PAD), read in place
+    if right.dtype != np.float32 or (right.strides[1] != 4 and right.shape[1] > 1):
+        right = np.ascontiguousarray(right, dtype=np.float32)  # a weight that was not packed: copied
     bias = np.ascontiguousarray(dense["bias"], dtype=np.float32)
     return _engine.gemm(np.asarray(first, dtype=np.float32), right, bias=bias,
                         act=functional.ACTIVATION_CODES["tanh"])  # [B, H] -> [B, H]

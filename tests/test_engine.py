@@ -21,7 +21,7 @@ import minimobilebert as mm
 from minimobilebert import engine, functional, model, packing
 from minimobilebert.params import init_params, parameter_shapes
 
-from conftest import CONFIG_GRID, random_batch, relative_error
+from conftest import CONFIG_GRID, SMALL, random_batch, relative_error
 
 ENGINE_TOLERANCE = 1e-5  # issue 9: the engine equals the reference to 1e-5 relative error
 
@@ -431,9 +431,15 @@ def test_packing_leaves_hf_shapes_and_values_without_copies(name):
     for k, v in params.items():
         assert v.shape == original[k].shape and v.dtype == np.float32, k
         np.testing.assert_array_equal(v, original[k], err_msg=k)
-    # Memory: the arrays live in buffers whose bytes are exactly the weights' bytes (no second copy)...
+    # Memory: the arrays live in buffers whose bytes are exactly the weights' bytes (no second copy) plus
+    # the row padding of the packed buffers whose rows are a multiple of 1 KB (packing.row_pad)...
     bufs = packing.buffers(params)
-    assert sum(b.nbytes for b in bufs) == sum(v.nbytes for v in original.values())
+    packed = {id(v.base): v.base for k, v in params.items() if v.ndim == 2 and v.strides[0] == 4 and v.base is not None}
+    assert packed
+    widths = {id(b): sum(v.shape[0] for v in params.values() if v.ndim == 2 and v.base is b) for b in packed.values()}
+    padding = sum(b.shape[0] * packing.row_pad(widths[id(b)]) * 4 for b in packed.values())
+    assert all(b.shape[1] == widths[id(b)] + packing.row_pad(widths[id(b)]) for b in packed.values())
+    assert sum(b.nbytes for b in bufs) == sum(v.nbytes for v in original.values()) + padding
     assert len(bufs) < len(params)
     # ... and the dense layers reading the same input share one [in, N] buffer, in column order.
     layer = "mobilebert.encoder.layer.0."
@@ -447,7 +453,7 @@ def test_packing_leaves_hf_shapes_and_values_without_copies(name):
 
 
 @pytest.mark.parametrize("classifier_activation", [True, False])
-def test_pooler_runs_on_the_engine_gemm_from_its_packed_weight(compiled, classifier_activation):
+def test_pooler_runs_on_the_engine_gemm_from_its_packed_weight(compiled, classifier_activation, monkeypatch):
     """engine.pool, which the engine path uses instead of NumPy's product (whose OpenBLAS worker thread then
     spins into the next forward): the pooler's dense weight is packed at load, so the GEMM reads `weight.T`
     in place (HF's [out, in] view kept, nothing copied), and its output equals the reference pooler's."""
@@ -456,11 +462,50 @@ def test_pooler_runs_on_the_engine_gemm_from_its_packed_weight(compiled, classif
     p = m.p["mobilebert"]
     if classifier_activation:
         w = m.params["mobilebert.pooler.dense.weight"]
-        assert w.T.flags.c_contiguous and w.shape == (config.hidden_size,) * 2 and p["pooler"]["dense"]["weight"] is w
+        assert w.shape == (config.hidden_size,) * 2 and p["pooler"]["dense"]["weight"] is w
+        assert w.T.strides == ((config.hidden_size + packing.row_pad(config.hidden_size)) * 4, 4)  # the buffer's rows
+        copies = []
+        real = np.ascontiguousarray
+        monkeypatch.setattr(np, "ascontiguousarray", lambda a, *x, **k: copies.append(a.shape) or real(a, *x, **k))
     seq = (100 * np.random.default_rng(0).standard_normal((3, 7, config.hidden_size))).astype(np.float32)
-    ours, ref = engine.pool(p, config, seq), model.pooler(seq, p.get("pooler"), config)
+    ours = engine.pool(p, config, seq)
+    if classifier_activation:
+        assert (config.hidden_size, config.hidden_size) not in copies  # the weight was not copied
+        monkeypatch.undo()
+    ref = model.pooler(seq, p.get("pooler"), config)
     assert ours.shape == ref.shape == (3, config.hidden_size)
     assert relative_error(ours, ref) <= 1e-6
+
+
+def test_padded_buffers_keep_values_and_parity(compiled, tmp_path):
+    """Buffers whose rows would be a multiple of 1 KB (N a multiple of 256: here the FFN intermediates,
+    the output bottleneck, the embedding transformation and the pooler) get packing.ROW_PAD floats after each
+    row: the views still hold HF's shapes and values, the engine reads the padded stride on every path and
+    equals the reference, and a saved model reloads to the same weights."""
+    config = mm.MobileBertConfig(**dict(SMALL, hidden_size=256, intermediate_size=256))
+    m = perturbed_model(config, seed=6)
+    padded = {name for name, v in m.params.items()
+              if v.ndim == 2 and v.strides[0] == 4 and v.base is not None and v.base.shape[1] == v.shape[0] + packing.ROW_PAD}
+    assert "encoder.layer.0.intermediate.dense.weight" in padded
+    assert "encoder.layer.1.ffn.0.intermediate.dense.weight" in padded
+    assert "encoder.layer.0.output.bottleneck.dense.weight" in padded
+    assert "embeddings.embedding_transformation.weight" in padded
+    assert "encoder.layer.0.attention.self.query.weight" not in padded  # [32, 64]: not padded
+    rng = np.random.default_rng(8)
+    ids, mask, types = random_batch(rng, config.vocab_size, 3, 21, config.type_vocab_size)
+    positions = np.arange(21, dtype=np.int64)[None]
+    expected = reference(m, ids, mask, types, positions)
+    try:
+        for isa in isas(compiled):
+            compiled.set_isa(isa)
+            assert relative_error(run_engine(m, ids, mask, types, positions), expected) <= ENGINE_TOLERANCE, isa
+    finally:
+        compiled.set_isa("auto")
+    m.save_pretrained(tmp_path)
+    loaded = mm.MobileBertModel.from_pretrained(tmp_path)
+    state = loaded.state_dict()
+    for name, value in m.state_dict().items():
+        np.testing.assert_array_equal(state[name], value, err_msg=name)
 
 
 def test_model_params_are_packed_and_save_round_trips(tmp_path):
@@ -469,7 +514,7 @@ def test_model_params_are_packed_and_save_round_trips(tmp_path):
     m = mm.MobileBertForMaskedLM(config, seed=3)
     q = m.params["mobilebert.encoder.layer.1.attention.self.query.weight"]
     k = m.params["mobilebert.encoder.layer.1.attention.self.key.weight"]
-    assert q.base is k.base and q.base.shape == (32, 64) and q.shape == (32, 32)
+    assert q.base is k.base and q.base.shape == (32, 64 + packing.row_pad(64)) and q.shape == (32, 32)
     assert m.p["mobilebert"]["encoder"]["layer"][1]["attention"]["self"]["query"]["weight"] is q
     m.save_pretrained(tmp_path)
     loaded = mm.MobileBertForMaskedLM.from_pretrained(tmp_path)
