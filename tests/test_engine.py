@@ -334,8 +334,9 @@ def test_gemm_kernel_full_width_tiles(compiled, K, N):
 
 @pytest.mark.parametrize("M", [64, 119, 120, 121, 128, 192, 193, 250, 400])
 def test_gemm_kernel_many_rows(compiled, M):
-    """More rows than one block of A (120 rows; 192 on the AVX-512 path, balanced between blocks): every
-    block, and the partial last panel (4-, 8- and 12-row kernels on AVX-512), on every path."""
+    """More rows than one block of A (120 rows on the portable path; 192 on the x86 ones, balanced between
+    blocks): every block, and the partial last panel (4-, 8- and 12-row kernels on AVX-512, 2-, 4- and 6-row
+    on AVX2), on every path."""
     rng = np.random.default_rng(M)
     A = rng.standard_normal((M, 70), dtype=np.float32)
     B = rng.standard_normal((70, 45), dtype=np.float32)
@@ -484,8 +485,8 @@ def test_padded_buffers_keep_values_and_parity(compiled, tmp_path):
     equals the reference, and a saved model reloads to the same weights."""
     config = mm.MobileBertConfig(**dict(SMALL, hidden_size=256, intermediate_size=256))
     m = perturbed_model(config, seed=6)
-    padded = {name for name, v in m.params.items()
-              if v.ndim == 2 and v.strides[0] == 4 and v.base is not None and v.base.shape[1] == v.shape[0] + packing.ROW_PAD}
+    padded = {name for name, v in m.params.items() if v.ndim == 2 and v.strides[0] == 4 and v.base is not None
+              and v.base.shape[1] == v.shape[0] + packing.ROW_PAD}
     assert "encoder.layer.0.intermediate.dense.weight" in padded
     assert "encoder.layer.1.ffn.0.intermediate.dense.weight" in padded
     assert "encoder.layer.0.output.bottleneck.dense.weight" in padded

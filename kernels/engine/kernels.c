@@ -74,8 +74,9 @@ static void kern_portable(ptrdiff_t K, const float *Ap, const float *B, ptrdiff_
  * GEMM's weights spread over the k loop. PF_2 is 4, not 16: a 16-wide panel is one cache line per k, and
  * with B's row stride a multiple of 2 KB (the FFN's [128, 512] weights) every line of the panel falls in
  * the same two L1 sets, 16 lines in all, so lines fetched 16 rows ahead evicted the ones about to be read
- * (128 x 128 x 512: 75-94 GFLOP/s at 16 rows ahead, 104-107 at 2 or 4, against 108-111 for AVX-512). The epilogue runs in registers for FULL tiles with no activation
- * or relu, else through the tile buffer (rowops.h's epi_store). */
+ * (120 x 128 x 512: 75-94 GFLOP/s at 16 rows ahead, 105-107 at 2 or 4, against 108-111 for AVX-512).
+ * The epilogue runs in registers for FULL tiles with no activation or relu, else through the tile buffer
+ * (rowops.h's epi_store). */
 TGT_AVX2 static inline __attribute__((always_inline)) void kern_avx2_core(
     const int DIRECT, const int ROWS, const int FULL, ptrdiff_t K, const float *Ap, ptrdiff_t lda,
     const float *B, ptrdiff_t ldb, int mr, int nr, float *C, ptrdiff_t ldc, ptrdiff_t row0, ptrdiff_t col0,
@@ -171,7 +172,8 @@ TGT_AVX2 static void kern_avx2_direct(ptrdiff_t K, const float *A, ptrdiff_t lda
     else kern_avx2_core(1, 6, 0, K, A, lda, B, ldb, MR_2, nr, C, ldc, row0, col0, e, far, far_n);
 }
 
-/* A packed partial panel of mr < 6 rows: the 2-, 4- or 6-row copy, the smallest that covers mr. */
+/* A packed partial panel of mr < 6 rows: for a full-width tile the 2-, 4- or 6-row copy, the smallest that
+ * covers mr; an edge tile (nr < 16, masked loads) takes the 6-row copy. */
 TGT_AVX2 static void kern_avx2(ptrdiff_t K, const float *Ap, const float *B, ptrdiff_t ldb, int mr, int nr,
                                float *C, ptrdiff_t ldc, ptrdiff_t row0, ptrdiff_t col0, const mmb_epilogue *e,
                                const float *far, ptrdiff_t far_n) {
