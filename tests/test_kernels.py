@@ -327,3 +327,38 @@ def test_numba_polynomial_exp_matches_numpy():
     out = np.empty_like(special)
     each(special, out)
     np.testing.assert_array_equal(out, [1.0, 1.0, 0.0, np.nan, 0.0, 0.0, 0.0])
+
+
+def test_cython_gelu_and_tanh_on_every_path():
+    """The Cython backend's gelu family and tanh run C that gcc vectorises, compiled for the module's baseline
+    and again for AVX2 and AVX-512, picked at run time. Every path this CPU can run, element by element
+    against functional.py over float32's range (the erf polynomial's exp cut-off at -87 included): within
+    4e-7 of max(1, |x|), NaN where the reference has NaN, the same infinities and signed zeros' values."""
+    if "cython" not in FAST:
+        pytest.skip("the cython backend is not available")
+    module = kernels("cython")
+    best = module.set_activation_isa("auto")
+    paths = ["portable", "avx2", "avx512"]
+    paths = paths[: paths.index(best) + 1]
+    x = np.concatenate([[0.0, -0.0, np.nan, -np.nan, np.inf, -np.inf, 3e38, -3e38, 1e-38, -1e-38],
+                        np.linspace(-20, 20, 4001), np.linspace(13.15, 13.25, 101), np.linspace(-13.25, -13.15, 101),
+                        np.logspace(-8, 20, 600), -np.logspace(-8, 20, 600)]).astype(np.float32)
+    dense = {"weight": np.zeros((x.size, 1), np.float32), "bias": x}  # y = 0 + bias: the activation sees x exactly
+    names = [n for n, code in functional.ACTIVATION_CODES.items() if code in (2, 3, 4, 9)]
+    assert {"gelu", "gelu_new", "tanh", "gelu_10"} <= set(names)
+    try:
+        for path in paths:
+            assert module.set_activation_isa(path) == path
+            for name in names:
+                with np.errstate(all="ignore"):
+                    ours = module.linear_act(np.zeros((1, 1), np.float32), dense, name)[0]
+                    ref = functional.ACTIVATIONS[name](x)
+                np.testing.assert_array_equal(np.isnan(ours), np.isnan(ref), err_msg=f"{path} {name}")
+                finite = np.isfinite(ref)
+                np.testing.assert_array_equal(ours[~finite], ref[~finite], err_msg=f"{path} {name}")
+                err = np.abs(ours[finite] - ref[finite]) / np.maximum(1.0, np.abs(x[finite]))
+                assert err.max() <= 4e-7, (path, name, float(err.max()), float(x[finite][err.argmax()]))
+    finally:
+        module.set_activation_isa("auto")
+    with pytest.raises(ValueError, match="isa must be"):
+        module.set_activation_isa("sse9")
