@@ -155,10 +155,13 @@ cdef inline float _act(float v, int code) noexcept nogil:
     if code == 10:  # leaky_relu
         return v if v > 0 else <float>(0.01 * v)
     if code == 11:  # relu2
-        return v * v if v > 0 else 0.0
+        return 0.0 if v < 0 else v * v
     if code == 12:  # mish
         return <float>(v * tanh(fmax(<double>v, 0.0) + log1p(exp(-fabs(<double>v)))))
-    return <float>(v * fmin(fmax(<double>v + 3.0, 0.0), 6.0) / 6.0)  # 13, hardswish
+    # 13, hardswish, in float32 as the reference and torch (x * 6 overflows to inf above 5.7e37, as theirs)
+    cdef float r = v + <float>3.0
+    r = <float>0.0 if r < 0 else (<float>6.0 if r > 6 else r)
+    return v * r / <float>6.0
 
 
 # The loops below walk raw row pointers (rows are C-contiguous) so gcc sees plain 1-D loops it can vectorize.
@@ -183,7 +186,7 @@ cdef void _bias_act(float[:, ::1] y, const float[::1] bias, int code) noexcept n
             row = &y[i, 0]
             for j in range(n):
                 v = row[j] + b[j]
-                row[j] = v if v > 0 else 0.0
+                row[j] = 0.0 if v < 0 else v  # NaN stays NaN, as np.maximum keeps it
         return
     if code == 2 or code == 3 or code == 4 or code == 9:
         for i in range(y.shape[0]):

@@ -54,11 +54,14 @@ def _act(v, code):
     if code == 10:  # leaky_relu
         return v if v > 0 else np.float32(0.01 * v)
     if code == 11:  # relu2
-        return np.float32(v * v) if v > 0 else np.float32(0.0)
+        return np.float32(0.0) if v < 0 else np.float32(v * v)
     if code == 12:  # mish
         d = np.float64(v)
         return np.float32(d * math.tanh(max(d, 0.0) + math.log1p(math.exp(-abs(d)))))
-    return np.float32(v * min(max(np.float64(v) + 3.0, 0.0), 6.0) / 6.0)  # 13, hardswish
+    # 13, hardswish, in float32 as the reference and torch (x * 6 overflows to inf above 5.7e37, as theirs)
+    r = v + np.float32(3.0)
+    r = np.float32(0.0) if r < 0 else (np.float32(6.0) if r > 6 else r)
+    return v * r / np.float32(6.0)
 
 
 @njit(cache=True, inline="always")
@@ -110,7 +113,7 @@ def _bias_act(y, bias, code):
         for i in range(y.shape[0]):
             for j in range(n):
                 v = y[i, j] + bias[j]
-                y[i, j] = v if v > 0 or code == 0 else np.float32(0.0)
+                y[i, j] = np.float32(0.0) if v < 0 and code == 1 else v  # NaN stays NaN (np.maximum's)
         return
     if code == 2:
         for i in range(y.shape[0]):

@@ -253,6 +253,72 @@ def test_fully_masked_row_is_finite(compiled):
     assert relative_error(ours, reference(m, ids, mask, types, positions)) <= ENGINE_TOLERANCE
 
 
+@pytest.mark.parametrize("config_name", ["mobilebert", "layer_norm_gelu"])
+@pytest.mark.parametrize("case", ["nan_token", "nan_ffn_bias", "minus_inf_ffn_bias", "plus_inf_ffn_bias"])
+def test_non_finite_values_keep_their_meaning(compiled, config_name, case):
+    """A NaN or an infinity inside the forward (a weight changed in memory: loaded checkpoints are checked for
+    NaN and inf) gives NaN exactly where the reference has it, and the reference's numbers elsewhere, on every
+    path. relu keeps NaN, as np.maximum and torch.relu do (it had turned NaN into 0 on every path), and so
+    does the softmax's exp (AVX-512's had turned it into exp(-87)). A NaN word embedding reaches every row
+    of its own sequence through attention and no row of the other. (Not compared: an overflow of finite
+    values, whose NaN pattern depends on the order a product sums in, BLAS's or ours.)"""
+    config = mm.MobileBertConfig(**CONFIG_GRID[config_name])
+    m = perturbed_model(config)
+    p = m.params
+    ids, mask, types = random_batch(np.random.default_rng(2), config.vocab_size, 2, 11, config.type_vocab_size)
+    mask[:] = 1
+    ffn = "encoder.layer.1.ffn.0" if config.num_feedforward_networks > 1 else "encoder.layer.1"
+    if case == "nan_token":
+        p["embeddings.word_embeddings.weight"][7] = np.nan
+        ids[ids == 7] = 8
+        ids[0, 4] = 7
+    elif case == "nan_ffn_bias":
+        p[f"{ffn}.intermediate.dense.bias"][3] = np.nan
+    else:  # relu(-inf) = 0 but gelu(-inf) = -inf * 0 = NaN; relu(inf) = inf, then inf - inf downstream
+        p[f"{ffn}.intermediate.dense.bias"][3] = -np.inf if case.startswith("minus") else np.inf
+    positions = np.arange(11, dtype=np.int64)[None]
+    with np.errstate(all="ignore"):
+        expected = reference(m, ids, mask, types, positions)
+    nan = np.isnan(expected)
+    if case == "nan_token":
+        assert nan[0].all() and not nan[1].any()
+    elif case == "nan_ffn_bias":
+        assert nan.all()
+    try:
+        for isa in isas(compiled):
+            compiled.set_isa(isa)
+            with np.errstate(all="ignore"):
+                ours = run_engine(m, ids, mask, types, positions)
+            np.testing.assert_array_equal(np.isnan(ours), nan, err_msg=isa)
+            if not nan.all():
+                assert relative_error(ours[~nan], expected[~nan]) <= ENGINE_TOLERANCE, isa
+    finally:
+        compiled.set_isa("auto")
+
+
+def test_gemm_activations_keep_nan_and_inf(compiled):
+    """Every activation on non-finite pre-activations (NaN, +-inf, huge) gives functional.py's result: NaN
+    where it has NaN, the same infinities; in full tiles (the in-register epilogue for relu) and partial ones,
+    on every path."""
+    special = np.array([np.nan, -np.nan, np.inf, -np.inf, 3e38, -3e38, 0.0, -0.0, 1.5, -1.5], np.float32)
+    for M, N in [(1, 10), (24, 64), (13, 37)]:
+        bias = np.resize(special, N)  # y = 0 @ B + bias: the activation sees the specials exactly
+        for code, name in ACTIVATIONS.items():
+            with np.errstate(all="ignore"):
+                expected = np.broadcast_to(functional.ACTIVATIONS[name](bias) if code else bias, (M, N))
+            for isa in isas(compiled):
+                compiled.set_isa(isa)
+                with np.errstate(all="ignore"):
+                    ours = compiled.gemm(np.zeros((M, 2), np.float32), np.zeros((2, N), np.float32), bias, code)
+                where = (isa, M, N, name)
+                np.testing.assert_array_equal(np.isnan(ours), np.isnan(expected), err_msg=str(where))
+                inf = np.isinf(expected)
+                np.testing.assert_array_equal(ours[inf], expected[inf], err_msg=str(where))
+                finite = np.isfinite(expected)
+                np.testing.assert_allclose(ours[finite], expected[finite], rtol=1e-6, atol=1e-7, err_msg=str(where))
+    compiled.set_isa("auto")
+
+
 def test_num_threads_setting(monkeypatch):
     monkeypatch.delenv("MINIMOBILEBERT_NUM_THREADS", raising=False)
     assert engine.num_threads() == len(os.sched_getaffinity(0))
@@ -375,6 +441,23 @@ def test_exp_rows_matches_numpy(compiled, M, N, masked, scale, spread, isa, seed
         assert np.abs(ours - expected).max() <= 1e-6  # values in [0, 1]: absolute error
         assert (ours[shifted < -88] == 0).all()  # exp underflows to exactly 0 below -87, as exp_poly
         np.testing.assert_allclose(sums, expected.sum(axis=1), rtol=1e-6)
+
+def test_exp_rows_keeps_nan(compiled):
+    """A NaN score (from a NaN query or key) stays NaN in the numerators and makes its row's sum NaN, so the
+    context row attention divides by that sum is NaN, as the reference's softmax makes the whole row NaN;
+    rows without NaN are untouched. Any width (the vector tails), every path."""
+    rng = np.random.default_rng(0)
+    for N in (1, 7, 16, 33, 128):
+        S = rng.standard_normal((3, N)).astype(np.float32)
+        S[1, N // 2] = np.nan
+        for isa in isas(compiled):
+            compiled.set_isa(isa)
+            ours = S.copy()
+            sums = compiled.exp_rows(ours, 0.5)
+            assert np.isnan(ours[1, N // 2]) and np.isnan(sums[1]), (isa, N)
+            assert not np.isnan(ours[[0, 2]]).any() and not np.isnan(sums[[0, 2]]).any(), (isa, N)
+    compiled.set_isa("auto")
+
 
 @settings(max_examples=60, deadline=None)
 @given(M=st.integers(0, 5), N=st.integers(1, 100), offset=st.sampled_from([0.0, 1e3, 1e7]),

@@ -92,6 +92,25 @@ def test_linear_norm(name, lead, n_in, n_out, residual, norm, layout, weight_lay
 
 
 @pytest.mark.parametrize("name", FAST)
+def test_linear_act_keeps_nan_and_inf(name):
+    """Every activation on non-finite pre-activations gives functional.py's result: NaN where it has NaN (relu
+    keeps NaN, as np.maximum and torch.relu do), the same infinities, the same numbers elsewhere."""
+    special = np.array([np.nan, -np.nan, np.inf, -np.inf, 3e38, -3e38, 0.0, -0.0, 1.5, -1.5, 20.0, -20.0],
+                       np.float32)
+    dense = {"weight": np.zeros((special.size, 3), np.float32), "bias": special}  # y = 0 + bias, exactly
+    x = np.ones((4, 3), np.float32)
+    for act in ACTIVATIONS:
+        with np.errstate(all="ignore"):
+            ours = kernels(name).linear_act(x, dense, act)
+            expected = np.broadcast_to(functional.ACTIVATIONS[act](special), ours.shape)
+        np.testing.assert_array_equal(np.isnan(ours), np.isnan(expected), err_msg=act)
+        inf = np.isinf(expected)
+        np.testing.assert_array_equal(ours[inf], expected[inf], err_msg=act)
+        finite = np.isfinite(expected)
+        np.testing.assert_allclose(ours[finite], expected[finite], rtol=1e-6, atol=1e-7, err_msg=act)
+
+
+@pytest.mark.parametrize("name", FAST)
 def test_packed_weights_are_not_copied(name, monkeypatch):
     """A weight handed as a strided view of a packed buffer reaches the GEMM as that view (x @ buffer slice),
     never as a per-call contiguous copy."""

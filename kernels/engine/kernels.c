@@ -136,7 +136,7 @@ TGT_AVX2 static inline __attribute__((always_inline)) void kern_avx2_core(
             v0 = _mm256_add_ps(v0, _mm256_loadu_ps(e->bias + col0));                                            \
             v1 = _mm256_add_ps(v1, _mm256_loadu_ps(e->bias + col0 + 8));                                        \
         }                                                                                                       \
-        if (relu) { v0 = _mm256_max_ps(v0, zero); v1 = _mm256_max_ps(v1, zero); }                              \
+        if (relu) { v0 = _mm256_max_ps(zero, v0); v1 = _mm256_max_ps(zero, v1); } /* NaN: the 2nd operand */  \
         if (has_res) {                                                                                          \
             const float *r = e->res + (row0 + (i)) * e->ldr + col0;                                             \
             v0 = _mm256_add_ps(v0, _mm256_loadu_ps(r));                                                         \
@@ -258,7 +258,7 @@ TGT_AVX512 static inline __attribute__((always_inline)) void kern_avx512_core(
     if ((n) < ROWS && (n) < mr) {                                                                               \
         __m512 v0 = c##i##0, v1 = c##i##1;                                                                      \
         if (has_bias) { v0 = _mm512_add_ps(v0, bb0); v1 = _mm512_add_ps(v1, bb1); }                            \
-        if (relu) { v0 = _mm512_max_ps(v0, zero); v1 = _mm512_max_ps(v1, zero); }                              \
+        if (relu) { v0 = _mm512_max_ps(zero, v0); v1 = _mm512_max_ps(zero, v1); } /* NaN: the 2nd operand */  \
         if (has_res) {                                                                                          \
             const float *r = e->res + (row0 + n) * e->ldr + col0;                                               \
             v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, r));                                               \
@@ -311,7 +311,7 @@ TGT_AVX512 static void kern_avx512_direct(ptrdiff_t K, const float *A, ptrdiff_t
 TGT_AVX512 static inline __m512 exp16_avx512(__m512 x) {
     const __m512 low = _mm512_set1_ps(MMB_EXP_LOW);
     const __mmask16 under = _mm512_cmp_ps_mask(x, low, _CMP_LE_OQ);
-    x = _mm512_max_ps(x, low);
+    x = _mm512_max_ps(low, x);  /* NaN stays NaN: max_ps returns its 2nd operand then */
     const __m512 fx = _mm512_roundscale_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(MMB_EXP_LOG2E), _mm512_set1_ps(0.5f)),
                                            _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_fnmadd_ps(fx, _mm512_set1_ps(MMB_EXP_LN2_HI), x);

@@ -50,8 +50,8 @@ TGT static inline float F(exp_poly)(float x) {
  * reference: a few float32 ulps. */
 TGT static void F(act_row)(float *y, int n, int act) {
     switch (act) {
-    case MMB_ACT_RELU:
-        for (int j = 0; j < n; j++) y[j] = y[j] > 0.0f ? y[j] : 0.0f;
+    case MMB_ACT_RELU:  /* written so that NaN stays NaN, as np.maximum (and torch.relu) keep it */
+        for (int j = 0; j < n; j++) y[j] = y[j] < 0.0f ? 0.0f : y[j];
         break;
     case MMB_ACT_GELU:
     case MMB_ACT_GELU_10:
@@ -93,7 +93,7 @@ TGT static void F(act_row)(float *y, int n, int act) {
         for (int j = 0; j < n; j++) y[j] = y[j] > 0.0f ? y[j] : 0.01f * y[j];
         break;
     case MMB_ACT_RELU2:
-        for (int j = 0; j < n; j++) y[j] = y[j] > 0.0f ? y[j] * y[j] : 0.0f;
+        for (int j = 0; j < n; j++) y[j] = y[j] < 0.0f ? 0.0f : y[j] * y[j];
         break;
     case MMB_ACT_HARDSWISH:
         for (int j = 0; j < n; j++) {
