@@ -30,7 +30,9 @@
 #if MMB_X86
 #define TGT TGT_AVX2
 #define SFX avx2
+#define MMB_OWN_EXP_ROWS
 #include "rowops.h"
+#undef MMB_OWN_EXP_ROWS
 #undef TGT
 #undef SFX
 #define TGT TGT_AVX512
@@ -348,6 +350,65 @@ TGT_AVX512 static void exp_rows_avx512(float *S, ptrdiff_t M, ptrdiff_t N, ptrdi
             vsum = _mm512_add_ps(vsum, e);
         }
         sums[i] = _mm512_reduce_add_ps(vsum);
+    }
+}
+
+/* The same two passes on AVX2: 8 lanes, _mm256_floor_ps for floor and 2^n built in the exponent bits (AVX2
+ * has no scalef), the last N % 8 columns of a row by rowops.h's scalar exp_poly. gcc's vectorisation of
+ * rowops.h's loops ran at 0.75-0.95 ns per element (T = 384 / 128) against AVX-512's 0.37-0.56. */
+TGT_AVX2 static inline __m256 exp8_avx2(__m256 x) {
+    const __m256 low = _mm256_set1_ps(MMB_EXP_LOW);
+    const __m256 under = _mm256_cmp_ps(x, low, _CMP_LE_OQ);
+    x = _mm256_max_ps(low, x);  /* NaN stays NaN: max_ps returns its 2nd operand then */
+    const __m256 fx = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(MMB_EXP_LOG2E), _mm256_set1_ps(0.5f)));
+    __m256 r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(MMB_EXP_LN2_HI), x);
+    r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(MMB_EXP_LN2_LO), r);
+    __m256 y = _mm256_set1_ps(MMB_EXP_P0);
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(MMB_EXP_P1));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(MMB_EXP_P2));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(MMB_EXP_P3));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(MMB_EXP_P4));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(MMB_EXP_P5));
+    y = _mm256_add_ps(_mm256_fmadd_ps(y, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0f));
+    const __m256i n = _mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127));  /* fx in [-126, 0] */
+    return _mm256_andnot_ps(under, _mm256_mul_ps(y, _mm256_castsi256_ps(_mm256_slli_epi32(n, 23))));
+}
+
+TGT_AVX2 static void exp_rows_avx2(float *S, ptrdiff_t M, ptrdiff_t N, ptrdiff_t ld, float scale,
+                                   const float *mask, float *sums) {
+    const __m256 vscale = _mm256_set1_ps(scale);
+    const ptrdiff_t N8 = N - N % 8;
+    for (ptrdiff_t i = 0; i < M; i++) {
+        float *s = S + i * ld;
+        __m256 vmax = _mm256_set1_ps(-INFINITY);
+        for (ptrdiff_t j = 0; j < N8; j += 8) {
+            __m256 v = _mm256_mul_ps(_mm256_loadu_ps(s + j), vscale);
+            if (mask) v = _mm256_add_ps(v, _mm256_loadu_ps(mask + j));
+            _mm256_storeu_ps(s + j, v);
+            vmax = _mm256_max_ps(vmax, v);
+        }
+        float m = -INFINITY, lanes[8];
+        _mm256_storeu_ps(lanes, vmax);
+        for (int l = 0; l < 8; l++) m = lanes[l] > m ? lanes[l] : m;
+        for (ptrdiff_t j = N8; j < N; j++) {
+            s[j] = s[j] * scale + (mask ? mask[j] : 0.0f);
+            m = s[j] > m ? s[j] : m;
+        }
+        const __m256 vm = _mm256_set1_ps(m);
+        __m256 vsum = _mm256_setzero_ps();
+        for (ptrdiff_t j = 0; j < N8; j += 8) {
+            const __m256 e = exp8_avx2(_mm256_sub_ps(_mm256_loadu_ps(s + j), vm));
+            _mm256_storeu_ps(s + j, e);
+            vsum = _mm256_add_ps(vsum, e);
+        }
+        _mm256_storeu_ps(lanes, vsum);
+        float total = 0.0f;
+        for (int l = 0; l < 8; l++) total += lanes[l];
+        for (ptrdiff_t j = N8; j < N; j++) {
+            s[j] = exp_poly_avx2(s[j] - m);
+            total += s[j];
+        }
+        sums[i] = total;
     }
 }
 
