@@ -398,6 +398,30 @@ def test_gemm_kernel_full_width_tiles(compiled, K, N):
     compiled.set_isa("auto")
 
 
+@pytest.mark.parametrize("K, N", [(128, 128), (128, 530), (512, 131), (2048, 160), (1200, 300)])
+def test_gemm_kernel_both_loop_orders(compiled, K, N):
+    """The x86 driver takes row panels outer when B fits in half the L2 and has at least 4 column panels
+    (128 x 128 .. 512 x 131 here, on any L2 of 1.1 MB and up) and column panels outer within row blocks when B
+    is bigger (2048 x 160 and 1200 x 300: 1.3-1.4 MB, above half of any L2 up to 2.6 MB). Both orders with
+    the whole epilogue (bias, relu, a residual that is the output itself, NoNorm), a strided B and a
+    partial last row panel and column panel, on every path."""
+    rng = np.random.default_rng(K + N)
+    for M in (13, 200):
+        A = rng.standard_normal((M, K), dtype=np.float32)
+        B = rng.standard_normal((K, N + 5), dtype=np.float32)[:, :N]
+        b, s, h = (rng.standard_normal(N, dtype=np.float32) for _ in range(3))
+        r = rng.standard_normal((M, N), dtype=np.float32)
+        expected = (np.maximum(A.astype(np.float64) @ B + b, 0) + r) * s + h
+        try:
+            for isa in isas(compiled):
+                compiled.set_isa(isa)
+                out = r.copy()
+                compiled.gemm(A, B, b, 1, out, s, h, out=out)
+                assert relative_error(out, expected.astype(np.float32)) <= ENGINE_TOLERANCE, (isa, M, K, N)
+        finally:
+            compiled.set_isa("auto")
+
+
 @pytest.mark.parametrize("M", [64, 119, 120, 121, 128, 192, 193, 250, 400])
 def test_gemm_kernel_many_rows(compiled, M):
     """More rows than one block of A (120 rows on the portable path; 192 on the x86 ones, balanced between

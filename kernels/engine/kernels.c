@@ -11,6 +11,9 @@
 
 #include <math.h>
 #include <string.h>
+#if defined(__unix__) || defined(__APPLE__)
+#include <unistd.h>
+#endif
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #define MMB_X86 1
@@ -412,10 +415,33 @@ TGT_AVX2 static void exp_rows_avx2(float *S, ptrdiff_t M, ptrdiff_t N, ptrdiff_t
     }
 }
 
+/* Bytes of this core's L2 cache (sysconf where the C library knows it; else 512 KB, a small L2). */
+static ptrdiff_t l2_bytes(void) {
+    static ptrdiff_t cached;  /* 0 until known; a benign race: every thread finds the same */
+    if (cached == 0) {
+        long v = -1;
+#ifdef _SC_LEVEL2_CACHE_SIZE
+        v = sysconf(_SC_LEVEL2_CACHE_SIZE);
+#endif
+        cached = v > 0 ? (ptrdiff_t)v : 512 * 1024;
+    }
+    return cached;
+}
+
 /* The x86 GEMM, one driver for both instruction sets (`blocked_isa`: the tile, the kernels, the packing).
- * Row blocks of at most `mc` rows (so the rows of A that every column panel reads stay in L2), balanced
- * and a multiple of the tile's rows but the last; in a block, for each column panel of B, every row panel
- * (full ones read A in place, a last partial one is packed into `work`).
+ * Two loop orders over the micro-kernel's tiles:
+ *  - B at most half the L2 (every weight of the published config's FFNs, attention output and query/key;
+ *    B is then read from L2 by every row panel) and at least 4 column panels: row panels outer. A tile's
+ *    row panel of A stays in L1 across the columns, and the output and residual rows are swept left to
+ *    right, which the prefetchers follow: column panels outer walked down 2 KB-strided rows one or two
+ *    cache lines at a time, with those rows out of L2 when they were last touched several steps earlier.
+ *    Measured in one process, engine builds alternating (8 rounds, 2026-11-26): forwards 0.955-0.985x the
+ *    time on the AVX2 path, 0.978-0.996x on AVX-512, no shape slower; with B up to the whole L2 (the
+ *    fused 512 -> 384, 786 KB) 1.004-1.016x.
+ *  - otherwise: row blocks of at most `mc` rows (so the rows of A that every column panel reads stay in
+ *    L2), balanced and a multiple of the tile's rows but the last; in a block, for each column panel of
+ *    B, every row panel.
+ * Full row panels read A in place, a last partial one is packed into `work`.
  * `next` is the GEMM that runs after this one: its whole right operand is fetched into cache during this
  * one, in memory order, an equal share of its lines by each micro-kernel call. Weights are read from
  * memory once per forward (98 MB, more than the L3); without this the first row panel to touch each
@@ -446,6 +472,20 @@ static inline __attribute__((always_inline)) void gemm_blocked(
     const float *far_end = far ? far + next->k * next->ldb : NULL;
     const ptrdiff_t calls = (M + MR - 1) / MR * ((N + NR - 1) / NR);
     const ptrdiff_t far_per_call = far ? (next->k * next->ldb / 32 + calls - 1) / calls : 0; /* line pairs */
+    if (K * ldb * (ptrdiff_t)sizeof(float) <= l2_bytes() / 2 && N >= 4 * NR) {
+        for (ptrdiff_t i = 0; i < M; i += MR)
+            for (ptrdiff_t j = 0; j < N; j += NR) {
+                const int nr = (int)(N - j < NR ? N - j : NR);
+                const float *f = far < far_end ? far : NULL;
+                const ptrdiff_t fn = f ? far_per_call : 0;
+                far += fn * 32;
+                if (i < full)
+                    x->direct(K, A + i * lda, lda, B + j, ldb, nr, C + i * ldc + j, ldc, i, j, epi, f, fn);
+                else
+                    x->packed(K, work, B + j, ldb, (int)(M - full), nr, C + full * ldc + j, ldc, full, j, epi, f, fn);
+            }
+        return;
+    }
     for (ptrdiff_t m0 = 0; m0 < M; m0 += mc) {
         const ptrdiff_t m1 = m0 + mc < M ? m0 + mc : M, f1 = m1 < full ? m1 : full;
         for (ptrdiff_t j = 0; j < N; j += NR) {
