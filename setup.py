@@ -74,7 +74,8 @@ def extensions():
     ext = Extension(
         "minimobilebert._cython_kernels",
         ["kernels/cython_kernels.pyx"],
-        include_dirs=[numpy.get_include()],
+        include_dirs=[numpy.get_include(), "kernels"],
+        depends=["kernels/engine/engine.h", "kernels/engine/isa.h", "kernels/engine/rowops.h"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         # -fassociative-math & co. let gcc vectorize the row sums (softmax, LayerNorm); NaN and inf keep
         # their IEEE meaning (no -ffinite-math-only), which the fully-masked-row guarantee relies on.
@@ -88,7 +89,7 @@ def extensions():
         "minimobilebert._engine",
         ["kernels/engine.pyx", "kernels/engine/kernels.c", "kernels/engine/forward.c"],
         include_dirs=[numpy.get_include(), "kernels"],
-        depends=["kernels/engine/engine.h", "kernels/engine/rowops.h"],
+        depends=["kernels/engine/engine.h", "kernels/engine/isa.h", "kernels/engine/rowops.h"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=(["-O3", "-fno-math-errno", "-fno-trapping-math", OPENMP_FLAG] if posix else ["/O2"]),
         extra_link_args=([OPENMP_FLAG] if posix else []),

@@ -11,10 +11,10 @@ backend (minimobilebert/_numba_kernels.py), so the two can be compared one to on
 
 Unlike the Numba backend (compiled for this CPU when it runs), this module is compiled once for any x86-64,
 i.e. SSE2: there a polynomial exp fused into the row loop (as the Numba backend does) measured 1.9 ms for
-an 8x128 attention against 1.3 ms with NumPy's exp, which picks AVX2/AVX-512 code at run time. One loop is
-compiled three times and picked the same way: gelu (BERT's, all-MiniLM's), gelu_new and tanh, on the
-reference's formulas with a polynomial exp (a libm erf or tanh call per element cost 12 ns; now 2.2 ns on
-the SSE2 build, 0.54 on AVX2, 0.32 on AVX-512, measured on 2048 x 1536 after the bias, 2026-11-26).
+an 8x128 attention against 1.3 ms with NumPy's exp, which picks AVX2/AVX-512 code at run time. gelu
+(BERT's, all-MiniLM's), gelu_new and tanh run the engine's activation loops instead, compiled three times
+and picked the same way (a libm erf or tanh call per element cost 12 ns; those loops 2.6 ns on the SSE2
+build, 0.70 on AVX2, 0.51 on AVX-512, measured on 2048 x 1536 after the bias, 2026-11-26).
 
 Why call back into NumPy for the GEMM instead of scipy.linalg.cython_blas: it is the same OpenBLAS, the
 call overhead (a few microseconds) is small against a 128x512x128 GEMM (~100 us), and it keeps SciPy out of
@@ -36,93 +36,33 @@ cnp.import_array()
 cdef float[:, ::1] _EMPTY2 = np.zeros((1, 1), dtype=np.float32)
 
 
-# gelu (BERT's, all-MiniLM's), gelu_new and tanh, in C that gcc vectorises: one libm erf or tanh call per
-# element cost 13 ns, 1.7x the GEMM before it (all-MiniLM's 2048 x 384 -> 1536, one thread, 2026-11-26).
-# The reference's own formulas (functional.py: erf by Abramowitz & Stegun 7.1.26; tanh(u) = sign(u) (1 - e) /
-# (1 + e) with e = exp(-2|u|)), in float32, on a polynomial exp that only sees arguments <= 0: the steps of
-# the Numba backend's _exp_shifted and of the engine's exp_poly (Cephes' expf, ~1 ulp; 0 below -87).
+# gelu (BERT's, all-MiniLM's), gelu_new and tanh through the engine's own activation loops (rowops.h's
+# act_row, via kernels/engine/isa.h): the reference's formulas (functional.py: erf by Abramowitz & Stegun
+# 7.1.26; tanh(u) = sign(u) (1 - e) / (1 + e) with e = exp(-2|u|)) in float32 on a polynomial exp, in C that
+# gcc vectorises, compiled for the baseline and, on x86, again for AVX2 and AVX-512 (the rest of this
+# module is compiled for the baseline only: SSE2 on x86-64), picked by the CPU at run time by the engine's
+# own test. One libm erf or tanh call per element cost 13 ns, 1.7x the GEMM before it (all-MiniLM's
+# 2048 x 384 -> 1536, one thread, 2026-11-26).
 cdef extern from *:
     """
-    #include <stdint.h>
-    #include <string.h>
-    /* Written once as a macro and compiled for the baseline and, on x86, again for AVX2 and AVX-512 (the rest
-     * of this module is compiled for the baseline only: SSE2 on x86-64), picked by the CPU at run time, as the
-     * engine's kernels are; set_activation_isa below forces one, for the tests. */
-    /* round(y) for y <= 0 (ties either way), written so gcc vectorises it for each instruction set: SSE2 has
-     * no vector floor, but truncates (toward zero, so y - 1/2 rounds); from SSE4.1 on floorf vectorises and
-     * gcc no longer vectorises the truncating conversion (gcc 12). */
-    #define MMB_ROUND_TRUNC(y) ((float)(int32_t)((y) - 0.5f))
-    #define MMB_ROUND_FLOOR(y) __builtin_floorf((y) + 0.5f)
-    #define MMB_GELU_TANH(SFX, TGT, ROUND)                                                                       \
-    TGT static inline float mmb_exp_neg_##SFX(float x) { /* exp(x) for x <= 0 (NaN stays NaN) */               \
-        float xc = x < -87.0f ? -87.0f : x;                                                                   \
-        float n = ROUND(xc * 1.44269504088896341f); /* round(x / ln2) */                                       \
-        int32_t ni = (int32_t)n;                                                                              \
-        float r = xc - n * 0.693359375f + n * 2.12194440e-4f; /* x - n ln2, ln2 in two parts */                \
-        float p = 1.9875691500e-4f;                                                                           \
-        p = p * r + 1.3981999507e-3f;                                                                         \
-        p = p * r + 8.3334519073e-3f;                                                                         \
-        p = p * r + 4.1665795894e-2f;                                                                         \
-        p = p * r + 1.6666665459e-1f;                                                                         \
-        p = p * r + 5.0000001201e-1f;                                                                         \
-        p = p * (r * r) + r + 1.0f; /* exp(r) */                                                              \
-        int32_t bits = (ni + 127) << 23; /* 2^n */                                                            \
-        float two_n;                                                                                          \
-        memcpy(&two_n, &bits, sizeof two_n);                                                                  \
-        return x < -87.0f ? 0.0f : p * two_n;                                                                 \
-    }                                                                                                         \
-    /* y[j] = act(y[j] + b[j]) for gelu (2), gelu_new (3), tanh (4) */                                        \
-    TGT static void mmb_bias_gelu_tanh_##SFX(float *y, const float *b, Py_ssize_t n, int code) {               \
-        if (code == 2) {                                                                                      \
-            for (Py_ssize_t j = 0; j < n; j++) {                                                              \
-                float v = y[j] + b[j], z = v * 0.70710678118654752f;                                          \
-                z = z < 0.0f ? -z : z;                                                                        \
-                float t = 1.0f / (1.0f + 0.3275911f * z);                                                     \
-                float poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f                       \
-                                                                          + t * (-1.453152027f + t * 1.061405429f)))); \
-                float erf_abs = 1.0f - poly * mmb_exp_neg_##SFX(-z * z);                                      \
-                y[j] = 0.5f * v * (1.0f + (v < 0.0f ? -erf_abs : erf_abs));                                   \
-            }                                                                                                 \
-        } else if (code == 3) {                                                                               \
-            for (Py_ssize_t j = 0; j < n; j++) {                                                              \
-                float v = y[j] + b[j], u = 0.7978845608028654f * (v + 0.044715f * v * v * v);                 \
-                float a = u < 0.0f ? -u : u, e = mmb_exp_neg_##SFX(-2.0f * a), th = (1.0f - e) / (1.0f + e);  \
-                y[j] = 0.5f * v * (1.0f + (u < 0.0f ? -th : th));                                             \
-            }                                                                                                 \
-        } else {                                                                                              \
-            for (Py_ssize_t j = 0; j < n; j++) {                                                              \
-                float u = y[j] + b[j];                                                                        \
-                float a = u < 0.0f ? -u : u, e = mmb_exp_neg_##SFX(-2.0f * a), th = (1.0f - e) / (1.0f + e);  \
-                y[j] = u < 0.0f ? -th : th;                                                                   \
-            }                                                                                                 \
-        }                                                                                                     \
-    }
-    MMB_GELU_TANH(base, , MMB_ROUND_TRUNC)
-    #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-    MMB_GELU_TANH(avx2, __attribute__((target("avx2,fma"))), MMB_ROUND_FLOOR)
-    MMB_GELU_TANH(avx512, __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw"))), MMB_ROUND_FLOOR)
-    static int mmb_cpu_isa(void) {  /* 0 baseline, 1 AVX2 + FMA, 2 AVX-512 (F, DQ, VL, BW) */
-        __builtin_cpu_init();
-        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
-            && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw")) return 2;
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
-    }
-    #else
-    MMB_GELU_TANH(avx2, , MMB_ROUND_TRUNC)  /* never picked: no such CPU here; keeps the names defined */
-    MMB_GELU_TANH(avx512, , MMB_ROUND_TRUNC)
-    static int mmb_cpu_isa(void) { return 0; }
-    #endif
-    static int mmb_act_isa = -1;  /* the path in use: -1 = not chosen yet (then mmb_cpu_isa()) */
-    static void mmb_bias_gelu_tanh(float *y, const float *b, Py_ssize_t n, int code) {
+    #pragma GCC diagnostic push
+    #pragma GCC diagnostic ignored "-Wunused-function"  /* isa.h brings all of rowops.h; act_row is used */
+    #include "engine/isa.h"
+    #pragma GCC diagnostic pop
+    static int mmb_act_isa = 0;  /* the path in use (MMB_ISA_*): 0 = not chosen yet (then mmb_detect_isa()) */
+    /* y[j] = act(y[j]), act an MMB_ACT_* code */
+    static void mmb_act_row(float *y, Py_ssize_t n, int act) {
         int isa = mmb_act_isa;
-        if (isa < 0) mmb_act_isa = isa = mmb_cpu_isa();  /* a benign race: every thread finds the same */
-        if (isa == 2) mmb_bias_gelu_tanh_avx512(y, b, n, code);
-        else if (isa == 1) mmb_bias_gelu_tanh_avx2(y, b, n, code);
-        else mmb_bias_gelu_tanh_base(y, b, n, code);
+        if (isa == 0) mmb_act_isa = isa = mmb_detect_isa();  /* a benign race: every thread finds the same */
+    #if MMB_X86
+        if (isa == MMB_ISA_AVX512) { act_row_avx512(y, (int)n, act); return; }
+        if (isa == MMB_ISA_AVX2) { act_row_avx2(y, (int)n, act); return; }
+    #endif
+        act_row_portable(y, (int)n, act);
     }
     """
-    void mmb_bias_gelu_tanh(float *y, const float *b, Py_ssize_t n, int code) noexcept nogil
-    int mmb_cpu_isa() noexcept nogil
+    void mmb_act_row(float *y, Py_ssize_t n, int act) noexcept nogil
+    int mmb_detect_isa() noexcept nogil
     int mmb_act_isa
 
 
@@ -136,9 +76,9 @@ def set_activation_isa(isa: str) -> str:
     if isa != "auto" and isa not in _ISAS:
         raise ValueError(f"isa must be 'auto' or one of {_ISAS}, not {isa!r}")
     global mmb_act_isa
-    best = mmb_cpu_isa()
-    mmb_act_isa = best if isa == "auto" else min(best, _ISAS.index(isa))
-    return _ISAS[mmb_act_isa]
+    best = mmb_detect_isa()  # MMB_ISA_PORTABLE = 1, AVX2 = 2, AVX512 = 3
+    mmb_act_isa = best if isa == "auto" else min(best, _ISAS.index(isa) + 1)
+    return _ISAS[mmb_act_isa - 1]
 
 
 cdef inline float _act(float v, int code) noexcept nogil:
@@ -188,13 +128,12 @@ cdef void _bias_act(float[:, ::1] y, const float[::1] bias, int code) noexcept n
                 v = row[j] + b[j]
                 row[j] = 0.0 if v < 0 else v  # NaN stays NaN, as np.maximum keeps it
         return
-    if code == 2 or code == 3 or code == 4 or code == 9:
+    if code == 2 or code == 3 or code == 4 or code == 9:  # gelu, gelu_new, tanh, gelu_10 (clipped)
         for i in range(y.shape[0]):
             row = &y[i, 0]
-            mmb_bias_gelu_tanh(row, b, n, 2 if code == 9 else code)
-            if code == 9:  # gelu_10: gelu clipped to [-10, 10]; NaN stays NaN (fmin/fmax would drop it)
-                for j in range(n):
-                    row[j] = -10.0 if row[j] < -10.0 else (10.0 if row[j] > 10.0 else row[j])
+            for j in range(n):
+                row[j] = row[j] + b[j]
+            mmb_act_row(row, n, code)
         return
     for i in range(y.shape[0]):
         row = &y[i, 0]

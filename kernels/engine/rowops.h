@@ -1,5 +1,5 @@
 /* Row operations and the generic GEMM epilogue, written once in plain C and compiled three times by
- * kernels.c (for AVX-512, AVX2/FMA and the portable baseline) with a different target attribute TGT and
+ * isa.h (for AVX-512, AVX2/FMA and the portable baseline) with a different target attribute TGT and
  * name suffix SFX, so gcc/clang vectorise each copy for that instruction set.  Included, not compiled alone.
  *
  * Needs -fno-trapping-math (setup.py): without it gcc does not vectorise floorf in exp_poly. */
@@ -24,9 +24,17 @@
 #define MMB_EXP_P4 1.6666665459e-1f
 #define MMB_EXP_P5 5.0000001201e-1f
 #endif
+/* n = round(x / ln2), written as gcc vectorises it on each instruction set (FLOOR_VECTORISES, set by
+ * isa.h): from SSE4.1 on, floorf(y + 1/2); the baseline (SSE2) has no vector floor, but truncates toward
+ * zero, so for y <= 0 the truncation of y - 1/2 rounds (and from SSE4.1 on gcc 12 does not vectorise that
+ * conversion). The two differ only at ties, where either n gives |r| <= ln2/2. */
 TGT static inline float F(exp_poly)(float x) {
     x = x < MMB_EXP_LOW ? MMB_EXP_LOW : x;
+#if FLOOR_VECTORISES
     float fx = floorf(x * MMB_EXP_LOG2E + 0.5f);
+#else
+    float fx = (float)(int32_t)(x * MMB_EXP_LOG2E - 0.5f);
+#endif
     float r = x - fx * MMB_EXP_LN2_HI;
     r = r - fx * MMB_EXP_LN2_LO;
     float y = MMB_EXP_P0;
