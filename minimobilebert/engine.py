@@ -153,11 +153,26 @@ def _layer_steps(lp: dict, config: MobileBertConfig, parity: int,
         buf = (QKV_A if g == 0 else QKV_B)[parity]
         dense = [_get(lp, n) for n in group]
         normed = [n for n in group if n.startswith("bottleneck.")]
-        fuse = len(group) == 1 and normed  # one member with a norm: NoNorm in the tile store
+        # A norm in the tile store: any member's NoNorm (per column, the other members' columns scaled by
+        # 1 and shifted by 0, which leaves every value as it is), or the LayerNorm of a one-member group.
+        fuse = normed and (len(group) == 1 or c.normalization_type == "no_norm")
         extra = {}
-        if fuse:
+        if fuse and len(group) == 1:
             n = _get(lp, normed[0].rsplit(".", 1)[0])["LayerNorm"]
             extra = dict(norm=norm, norm_w=n["weight"], norm_b=n["bias"], eps=c.layer_norm_eps)
+        elif fuse:
+            scale, shift = [], []
+            for name, d in zip(group, dense):
+                width = d["weight"].shape[0]
+                if name in normed:
+                    n = _get(lp, name.rsplit(".", 1)[0])["LayerNorm"]
+                    scale.append(n["weight"])
+                    shift.append(n["bias"])
+                else:
+                    scale.append(np.ones(width, np.float32))
+                    shift.append(np.zeros(width, np.float32))
+            made += [np.concatenate(scale), np.concatenate(shift)]
+            extra = dict(norm=norm, norm_w=made[-2], norm_b=made[-1], eps=c.layer_norm_eps)
         steps.append(_dense_step(dense, src, (buf, 0), made, **extra))
         widths[buf] = steps[-1]["N"]
         col = 0
