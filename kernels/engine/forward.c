@@ -141,20 +141,34 @@ static int barrier_wait(mmb_team *tm, int tid) {
  * the next call, and the calling thread (OpenMP's master) may be that one: then the call also waits for
  * it to be scheduled at the start and at the end of the parallel region (4-9 ms each measured at 1x128,
  * a whole layer's work). So the next calls run with the team that finished, and a full team is tried
- * again PROBE_AFTER seconds after the last retirement: it stays if no thread leaves it. */
-#define PROBE_AFTER 0.25 /* seconds */
-static int g_cap;        /* 0: none, else the team size that finished after the last retirement (atomic) */
+ * again some time after the last departure: it stays if no thread leaves it. That time doubles with each
+ * probe that loses a thread again (a CPU hog that stays: fewer probes, each a slow call), from
+ * PROBE_FIRST after a first departure (the host descheduling a core twice in a row, which passes: the
+ * smaller team costs a call or two, not a quarter second of them) up to PROBE_LAST. Measured on the
+ * 2-core VM at 1x128, 2 threads, against a fixed 0.25 s (rounds of 3 s alternating in one process, 120 s
+ * each): quiet 30.4-34.6 against 30.8-35.5 ms a call on average, under a hog on core 0 56.0-56.9 against
+ * 57.7-58.4. Requiring three late barriers instead of two cost 3-9% under the hog; never leaving 14%. */
+#define PROBE_FIRST 0.03 /* seconds */
+#define PROBE_LAST 1.0   /* seconds */
+static int g_cap;        /* 0: none, else the team size that finished after the last departure (atomic) */
 static int64_t g_cap_us; /* when, in microseconds of now() (atomic) */
+static int64_t g_wait_us = (int64_t)(PROBE_FIRST * 1e6); /* how long the cap holds (atomic) */
 
 static int team_size(int wanted) {
     const int cap = __atomic_load_n(&g_cap, __ATOMIC_RELAXED);
     if (cap <= 0 || cap >= wanted) return wanted;
     const int64_t since = __atomic_load_n(&g_cap_us, __ATOMIC_RELAXED);
-    return (int64_t)(now() * 1e6) - since >= (int64_t)(PROBE_AFTER * 1e6) ? wanted : cap;
+    return (int64_t)(now() * 1e6) - since >= __atomic_load_n(&g_wait_us, __ATOMIC_RELAXED) ? wanted : cap;
 }
 
 static void remember_team(int wanted, int started, int stragglers) {
     if (stragglers > 0) {
+        if (started == wanted) {  /* a full team lost a thread: a first departure, or a probe that failed */
+            const int64_t first = (int64_t)(PROBE_FIRST * 1e6), last = (int64_t)(PROBE_LAST * 1e6);
+            const int64_t w = __atomic_load_n(&g_cap, __ATOMIC_RELAXED) > 0
+                                  ? 2 * __atomic_load_n(&g_wait_us, __ATOMIC_RELAXED) : first;
+            __atomic_store_n(&g_wait_us, w < last ? w : last, __ATOMIC_RELAXED);
+        }
         __atomic_store_n(&g_cap_us, (int64_t)(now() * 1e6), __ATOMIC_RELAXED);
         __atomic_store_n(&g_cap, started - stragglers, __ATOMIC_RELAXED);
     } else if (started == wanted) {
