@@ -105,7 +105,8 @@ def _operand(weights: list[np.ndarray]) -> np.ndarray:
 
 
 def _vector(parts: list[np.ndarray | None], made: list[np.ndarray]) -> np.ndarray | None:
-    """The biases of a group side by side: a view when they are (packing), else a new array, added to `made`."""
+    """Vectors of a group side by side (biases, norm scales and shifts): a view when they are (packing, or
+    one vector), else a new array, added to `made`."""
     if parts[0] is None:
         return None
     if len(parts) == 1 or packing.is_packed_vector(parts):
@@ -139,6 +140,10 @@ def _layer_steps(lp: dict, config: MobileBertConfig, parity: int,
     steps: list[dict] = []
     where: dict[str, tuple[int, int]] = {}  # dense layer -> (buffer, first column) of its output
     groups = packing.layer_groups(c)
+
+    def layer_norm_of(dense_name: str) -> dict:  # "bottleneck.input.dense" -> bottleneck.input.LayerNorm
+        return _get(lp, dense_name.rsplit(".", 1)[0])["LayerNorm"]
+
     n_qkv = len(groups) - (3 + 2 * (c.num_feedforward_networks - 1) + (1 if c.use_bottleneck else 0))
     widths = {}
     for g, group in enumerate(groups[:n_qkv]):
@@ -157,29 +162,19 @@ def _layer_steps(lp: dict, config: MobileBertConfig, parity: int,
         # 1 and shifted by 0, which leaves every value as it is), or the LayerNorm of a one-member group.
         fuse = normed and (len(group) == 1 or c.normalization_type == "no_norm")
         extra = {}
-        if fuse and len(group) == 1:
-            n = _get(lp, normed[0].rsplit(".", 1)[0])["LayerNorm"]
-            extra = dict(norm=norm, norm_w=n["weight"], norm_b=n["bias"], eps=c.layer_norm_eps)
-        elif fuse:
-            scale, shift = [], []
-            for name, d in zip(group, dense):
-                width = d["weight"].shape[0]
-                if name in normed:
-                    n = _get(lp, name.rsplit(".", 1)[0])["LayerNorm"]
-                    scale.append(n["weight"])
-                    shift.append(n["bias"])
-                else:
-                    scale.append(np.ones(width, np.float32))
-                    shift.append(np.zeros(width, np.float32))
-            made += [np.concatenate(scale), np.concatenate(shift)]
-            extra = dict(norm=norm, norm_w=made[-2], norm_b=made[-1], eps=c.layer_norm_eps)
+        if fuse:
+            scale = [layer_norm_of(n)["weight"] if n in normed else np.ones(d["weight"].shape[0], np.float32)
+                     for n, d in zip(group, dense)]
+            shift = [layer_norm_of(n)["bias"] if n in normed else np.zeros(d["weight"].shape[0], np.float32)
+                     for n, d in zip(group, dense)]
+            extra = dict(norm=norm, norm_w=_vector(scale, made), norm_b=_vector(shift, made), eps=c.layer_norm_eps)
         steps.append(_dense_step(dense, src, (buf, 0), made, **extra))
         widths[buf] = steps[-1]["N"]
         col = 0
         for name, d in zip(group, dense):
             where[name] = (buf, col)
             if name in normed and not fuse:
-                n = _get(lp, name.rsplit(".", 1)[0])["LayerNorm"]
+                n = layer_norm_of(name)
                 steps.append(dict(kind=NORM, src=(buf, col), dst=(buf, col), N=d["weight"].shape[0], norm=norm,
                                   norm_w=n["weight"], norm_b=n["bias"], eps=c.layer_norm_eps))
             col += d["weight"].shape[0]

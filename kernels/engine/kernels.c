@@ -413,9 +413,10 @@ static ptrdiff_t l2_bytes(void) {
  *    Each tile first fetches the next tile's output and residual lines: with rows of 512 floats those
  *    lines were last touched steps ago and sit in L3, and the epilogue of a 12-row tile otherwise
  *    stalled on 24-48 of them at once (the output bottleneck, residual and output both the 512-wide
- *    hidden state: 88 -> 101 GFLOP/s at 8x128 on AVX-512; 8x128 forward on one thread 0.96x the time,
- *    12 interleaved rounds; no change at 1x128, where everything is in L2). The same fetch in the other
- *    loop order (the fused 512 -> 384) did not pay: 0.985x for both together.
+ *    hidden state: 88 -> 101 GFLOP/s at 8x128 on AVX-512; forwards 0.984x the time at 8x128 on one and
+ *    two threads, 0.988x at 1x384, 0.990x on the AVX2 path, 16-20 interleaved rounds; no change at
+ *    1x128, where everything is in L2). The same fetch in the other loop order (the fused 512 -> 384)
+ *    did not pay: 0.985x for both together against 0.962x for this one alone (12 rounds).
  *  - otherwise: row blocks of at most `mc` rows (so the rows of A that every column panel reads stay in
  *    L2), balanced and a multiple of the tile's rows but the last; in a block, for each column panel of
  *    B, every row panel.
@@ -440,7 +441,8 @@ static const blocked_isa AVX512 = {MR_512, NR_512, 192, kern_avx512_direct, kern
 static const blocked_isa AVX2 = {MR_2, NR_2, 192, kern_avx2_direct, kern_avx2, pack_a_avx2};
 
 /* Fetch into L1 the output lines (for writing) and residual lines of the tile at rows [i, i + MR),
- * columns [j, j + 32) (two cache lines a row, a whole tile's width on AVX-512). */
+ * columns [j, j + 32): two cache lines a row, a whole tile's width on AVX-512 (on AVX2, whose tile is 16
+ * wide, also the tile after it). */
 static inline __attribute__((always_inline)) void prefetch_tile(float *C, ptrdiff_t ldc, const mmb_epilogue *e,
                                                                 ptrdiff_t M, ptrdiff_t MR, ptrdiff_t i,
                                                                 ptrdiff_t j) {
