@@ -197,8 +197,10 @@ def layer_norm_rows(X, w, b, float eps):
 
 cdef class Plan:
     """The C form of an engine plan (built by minimobilebert/engine.py): the embedding step, every layer's
-    steps, and the activation buffers' widths. Holds raw pointers only: the caller keeps the weights alive
-    (they live in the model's params) and checks that they still do before each call."""
+    steps, and the activation buffers' widths. Holds raw pointers into the model's params, which the caller
+    keeps alive while a call runs (it checks that they still exist before each call), and into the arrays
+    `keep` (those made for the plan alone: copies, side-by-side biases), which the plan owns, so they live
+    as long as any thread still runs it."""
     cdef mmb_op *ops
     cdef int nops
     cdef mmb_embeddings emb
@@ -207,6 +209,7 @@ cdef class Plan:
     cdef public int H
     cdef public list pool  # reusable (rows, activation buffers but the output, scratch) of recent calls
     cdef public long retired  # threads that left a forward's team as stragglers, all calls together
+    cdef readonly tuple keep  # arrays the plan points into that are not the params' own
 
     def __cinit__(self):
         self.ops = NULL
@@ -215,10 +218,11 @@ cdef class Plan:
     def __dealloc__(self):
         free(self.ops)
 
-    def __init__(self, emb, steps, widths, int H):
+    def __init__(self, emb, steps, widths, int H, keep=()):
         """emb: dict(word, trigram, tw, tb, pos, types, norm, norm_w, norm_b, eps); steps: list of dicts
         (kind, src, dst, res, aux as (buf, col) or None, w, bias, act, norm, norm_w, norm_b, eps, heads,
-        head_dim, K, N); widths: row width of each activation buffer."""
+        head_dim, K, N); widths: row width of each activation buffer; keep: arrays made for this plan."""
+        self.keep = tuple(keep)
         self.widths = list(widths)
         self.H = H
         self.pool = []

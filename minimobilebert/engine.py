@@ -211,11 +211,11 @@ def _config_key(config: MobileBertConfig) -> tuple:
 
 
 def build_plan(p: dict, config: MobileBertConfig):
-    """The engine's steps for params `p` (nested, as model.mobilebert takes) and `config`. Returns
-    (Plan, the arrays the plan made): the Plan holds raw pointers into `p`'s arrays (or into views of
-    them) and into those new arrays (copies of tables that were not contiguous, biases of a group that
-    is not packed side by side); whoever keeps the Plan must keep both alive. Packs `p` in place first if
-    it is not (packing.pack_nested)."""
+    """The engine's steps for params `p` (nested, as model.mobilebert takes) and `config`, as a Plan. The
+    Plan holds raw pointers into `p`'s arrays (or into views of them), which whoever runs it must keep
+    alive until the call returns, and into arrays made here (copies of tables that were not contiguous,
+    biases of a group that are not packed side by side), which the Plan owns (`plan.keep`). Packs `p` in
+    place first if it is not (packing.pack_nested)."""
     c = config
     packing.pack_nested(c, p)
     e = p["embeddings"]
@@ -244,11 +244,10 @@ def build_plan(p: dict, config: MobileBertConfig):
         emb["tw"] = np.ascontiguousarray(t["weight"].T)
         made.append(emb["tw"])
     n_bufs = max(widths) + 1
-    plan = _engine.Plan(emb, steps, [widths.get(i, 1) for i in range(n_bufs)], c.hidden_size)
-    return plan, made
+    return _engine.Plan(emb, steps, [widths.get(i, 1) for i in range(n_bufs)], c.hidden_size, keep=made)
 
 
-_PLANS: dict[int, tuple] = {}  # id(p) -> (Plan, config key, weakrefs to p's arrays, arrays the plan made)
+_PLANS: dict[int, tuple] = {}  # id(p) -> (Plan, config key, weakrefs to p's arrays)
 
 
 def _arrays_of(p: Any) -> list[np.ndarray]:
@@ -259,20 +258,27 @@ def _arrays_of(p: Any) -> list[np.ndarray]:
     return [a for v in values for a in _arrays_of(v)]
 
 
-def _plan(p: dict, config: MobileBertConfig):
-    """The cached plan of `p`, rebuilt when the config changed or any array of `p` was freed (so the C side
-    never reads freed memory; the plan's own views of those arrays are not what is watched: they are
-    made by build_plan and nothing else keeps them). Arrays changed IN PLACE are seen; rebinding a weight
-    inside `p` to a new array is not: call `forget(p)` after doing that."""
+def _plan(p: dict, config: MobileBertConfig) -> tuple:
+    """The cached plan of `p` and `p`'s arrays: (Plan, list of arrays). The caller holds that list until its
+    call returns, so that the memory the plan reads cannot be freed meanwhile (another thread may rebind a
+    weight, or drop the model). The plan is rebuilt when the config changed, when any array of `p` was
+    freed, or when `p`'s word embeddings are not the array the plan was built from (a new model whose params
+    dict got the id of a freed one). Arrays changed IN PLACE are seen; rebinding some other weight inside `p`
+    to a new array, while the old one lives on elsewhere, is not: call `forget(p)` after doing that."""
     key = _config_key(config)
+    word = p["embeddings"]["word_embeddings"]["weight"]
     hit = _PLANS.get(id(p))
-    if hit is not None and hit[1] == key and all(r() is not None for r in hit[2]):
-        return hit[0]
-    plan, made = build_plan(p, config)
+    if hit is not None and hit[1] == key and hit[2][0]() is word:
+        arrays = [r() for r in hit[2]]
+        if all(a is not None for a in arrays):
+            return hit[0], arrays
+    plan = build_plan(p, config)  # packs p first if it is not: read its arrays after
+    word = p["embeddings"]["word_embeddings"]["weight"]
     for k in [k for k, entry in _PLANS.items() if any(r() is None for r in entry[2])]:
         del _PLANS[k]  # plans of params that no longer exist
-    _PLANS[id(p)] = (plan, key, [weakref.ref(a) for a in _arrays_of(p)], made)
-    return plan
+    arrays = [word] + [a for a in _arrays_of(p) if a is not word]
+    _PLANS[id(p)] = (plan, key, [weakref.ref(a) for a in arrays])
+    return plan, arrays
 
 
 def forget(p: dict) -> None:
@@ -299,7 +305,8 @@ def encode(p: dict, config: MobileBertConfig, input_ids: np.ndarray, attention_m
     if types.shape != (B, T) or positions.shape not in ((1, T), (B, T)) or (mask is not None and mask.shape != (B, T)):
         raise ValueError(f"engine inputs disagree in shape: ids {ids.shape}, token types {types.shape}, positions "
                          f"{positions.shape}, mask {None if mask is None else mask.shape}")
-    return _engine.forward(_plan(p, config), ids, types, positions, mask, num_threads())
+    plan, arrays = _plan(p, config)  # `arrays` keeps p's weights alive until the call returns
+    return _engine.forward(plan, ids, types, positions, mask, num_threads())
 
 
 def pool(p: dict, config: MobileBertConfig, sequence_output: np.ndarray) -> np.ndarray:

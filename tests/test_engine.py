@@ -135,7 +135,7 @@ def plan_and_batch(B: int, T: int, seed: int = 5, **overrides):
     m = perturbed_model(config)
     ids, mask, types = random_batch(np.random.default_rng(seed), config.vocab_size, B, T, config.type_vocab_size)
     positions = np.arange(T, dtype=np.int64)[None]
-    return m, engine._plan(m.p, m.config), (ids, types, positions, mask)
+    return m, engine._plan(m.p, m.config)[0], (ids, types, positions, mask)  # m keeps the plan's weights
 
 
 @pytest.mark.parametrize("threads", [2, 3, 4])
@@ -703,6 +703,55 @@ def test_plan_keeps_the_copies_it_makes(compiled):
         gc.collect()
         junk = [np.full(n, 1e30, dtype=np.float32) for n in (64, 500, 4000, 40000)]  # reuse freed memory
         del junk
+
+def test_a_call_keeps_its_plans_memory_while_another_thread_forgets_it(compiled):
+    """The engine reads the plan's arrays with the GIL released. Another thread that drops the cached plan
+    (forget, or a rebuild) meanwhile must not free what the running call reads: the plan owns the arrays
+    made for it, and the call holds the params' arrays. (Before: freed side-by-side biases were read, and
+    every forward below differed from the first.)"""
+    import threading
+
+    config = mm.MobileBertConfig(**CONFIG_GRID["mobilebert"])
+    m = perturbed_model(config, seed=6)
+    ids, mask, types = random_batch(np.random.default_rng(9), config.vocab_size, 16, 40, config.type_vocab_size)
+    positions = np.arange(40, dtype=np.int64)[None]
+    first = run_engine(m, ids, mask, types, positions)
+    stop = threading.Event()
+
+    def churn():
+        while not stop.is_set():
+            engine.forget(m.p)
+            engine._plan(m.p, m.config)
+            junk = [np.full(n, 1e30, dtype=np.float32) for n in (16, 64, 128, 500) for _ in range(20)]
+            del junk
+
+    t = threading.Thread(target=churn)
+    t.start()
+    try:
+        differ = sum(not np.array_equal(run_engine(m, ids, mask, types, positions), first) for _ in range(30))
+    finally:
+        stop.set()
+        t.join()
+    assert differ == 0, f"{differ} of 30 forwards differ"
+
+
+def test_rebound_word_embeddings_rebuild_the_plan_even_if_the_old_array_lives(compiled):
+    """A plan is reused while every array it was built from lives. Word embeddings replaced by a new array
+    (set_input_embeddings, resize) while the old one is still held elsewhere are seen too: the plan checks
+    that `p`'s word table is the one it reads. The same check keeps a new model whose params dict got a
+    freed dict's id from running on the old model's plan."""
+    config = mm.MobileBertConfig(**CONFIG_GRID["mobilebert"])
+    m = perturbed_model(config, seed=7)
+    ids, mask, types = random_batch(np.random.default_rng(3), config.vocab_size, 2, 9, config.type_vocab_size)
+    positions = np.arange(9, dtype=np.int64)[None]
+    run_engine(m, ids, mask, types, positions)
+    table = m.p["embeddings"]["word_embeddings"]
+    old = table["weight"]  # still alive: held here
+    table["weight"] = np.ascontiguousarray(old[:, ::-1])
+    ref = reference(m, ids, mask, types, positions)
+    assert relative_error(run_engine(m, ids, mask, types, positions), ref) <= ENGINE_TOLERANCE
+    assert old.shape == table["weight"].shape
+
 
 RSS_SCRIPT = r"""
 import json, resource, sys
