@@ -8,10 +8,13 @@ A script, not a test. Everything runs on the same random weights of the publishe
 (minimobilebert's random init, saved once as a checkpoint that every engine loads; HF's model exported to
 ONNX from it). What it does, and why:
 
-* Engines are INTERLEAVED in rounds inside one process: every round times each engine on each shape, in
-  a rotated order, and the ratios ours / ONNX Runtime and ours / torch are computed PER ROUND. This host
-  has slow periods (tens of seconds, invisible in /proc/stat) that slow everything by 40-50%; timing one
-  engine after another would turn them into fake differences between engines, per-round ratios do not.
+* Engines are INTERLEAVED inside one process, call by call: in every round, for each shape, the engines
+  are called one after another (in an order rotated from round to round), cycle after cycle, and the
+  ratios ours / ONNX Runtime and ours / torch are taken between calls of the same cycle; a round's ratio
+  is the median over its cycles. This host has slow periods (from a second to tens of seconds, invisible
+  in /proc/stat) that slow everything by 40-50%; timing one engine after another turns them into fake
+  differences between engines, a ratio within a cycle does not. (Until 2026-11-26 each engine was timed
+  in a block of ~0.8 s per round, and per-round ratios spread over 0.5-1.6 on a noisy host.)
 * Machine health: every round, and every shape inside it, starts by timing a fixed single-threaded GEMM
   (128 x 512 x 512, the engine's own kernel), run by as many Python threads at once as the child has
   threads (aggregate GFLOP/s: at 2 threads this sees a slow period that takes one core away, which a
@@ -197,6 +200,28 @@ def _probe_gflops(threads: int = 1) -> float:
     return threads * calls * 2 * M * K * N / best / 1e9
 
 
+def _time_cycles(runners: dict, order: list[str], ids, mask, seconds: float, min_runs: int, pause: float,
+                 max_runs: int = 60) -> dict:
+    """Every engine of `order` called once, one after another, cycle after cycle (after one warm-up call
+    each), until each has `min_runs` calls and the cycles took `seconds` per engine (or `max_runs` cycles).
+    Returns {name: [seconds of each call]}, call k of every engine from cycle k. A slow period of the host
+    then falls on every engine of the cycles it spans, so the ratio of two engines' calls in one cycle
+    does not see it; with each engine timed in a block of its own it fell on whichever engine ran then."""
+    for name in order:
+        time.sleep(pause)
+        runners[name](ids, mask)
+    times = {name: [] for name in order}
+    start = time.perf_counter()
+    while len(times[order[0]]) < min_runs or (time.perf_counter() - start < seconds * len(order)
+                                              and len(times[order[0]]) < max_runs):
+        for name in order:
+            time.sleep(pause)
+            t = time.perf_counter()
+            runners[name](ids, mask)
+            times[name].append(time.perf_counter() - t)
+    return times
+
+
 def _time_cell(run, ids, mask, seconds: float, min_runs: int, max_runs: int = 60) -> float:
     """Median ms of repeated calls after one warm-up call."""
     run(ids, mask)
@@ -227,9 +252,10 @@ def child_rounds(args) -> dict:
             rnd["ms"][shape] = {}
             # the round's health is its worst probe: one at its start and one before each shape
             rnd["probe_gflops"] = min(rnd["probe_gflops"], _probe_gflops(args.threads))
-            for name in order:
-                time.sleep(pause)
-                rnd["ms"][shape][name] = _time_cell(runners[name], ids, mask, args.seconds, args.min_runs)
+            calls = _time_cycles(runners, order, ids, mask, args.seconds, args.min_runs, pause)
+            rnd["ms"][shape] = {name: 1000 * statistics.median(t) for name, t in calls.items()}
+            rnd.setdefault("calls_ms", {})[shape] = {name: [round(1000 * x, 3) for x in t]
+                                                     for name, t in calls.items()}
         out["rounds"].append(rnd)
         print(f"  round {r + 1}: probe {rnd['probe_gflops']:.0f} GFLOP/s  " + "  ".join(
             f"{s}: " + " ".join(f"{n}={v:.1f}" for n, v in cells.items()) for s, cells in rnd["ms"].items()),
@@ -303,6 +329,15 @@ def run_child(env_name: str, threads: int, args, folder: str, onnx: str, engines
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def _round_ratio(rnd: dict, shape: str, name: str, ref: str) -> float:
+    """One round's ratio name / ref on a shape: the median over its cycles of the ratio of the two engines'
+    calls in the same cycle (rounds recorded before cycles existed: the ratio of their medians)."""
+    calls = rnd.get("calls_ms", {}).get(shape)
+    if calls is None:
+        return rnd["ms"][shape][name] / rnd["ms"][shape][ref]
+    return statistics.median(a / b for a, b in zip(calls[name], calls[ref]))
+
+
 def summarise(child: dict, ours: list[str]) -> dict:
     """Per shape: each engine's median over rounds, and the median over rounds of the PER-ROUND ratios of
     ours to ORT and torch, over all rounds and over the healthy ones."""
@@ -318,7 +353,7 @@ def summarise(child: dict, ours: list[str]) -> dict:
             for ref in ("onnxruntime", "torch"):
                 if ref not in cells[0] or name not in cells[0]:
                     continue
-                per_round = [c[name] / c[ref] for c in cells]
+                per_round = [_round_ratio(r, shape, name, ref) for r in rounds]
                 s[f"{name}/{ref}"] = {"per_round": [round(x, 3) for x in per_round],
                                       "median": statistics.median(per_round),
                                       "median_healthy": statistics.median(per_round[i] for i in healthy)}
