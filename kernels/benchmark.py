@@ -8,13 +8,14 @@ A script, not a test. Everything runs on the same random weights of the publishe
 (minimobilebert's random init, saved once as a checkpoint that every engine loads; HF's model exported to
 ONNX from it). What it does, and why:
 
-* Engines are INTERLEAVED inside one process, call by call: in every round, for each shape, the engines
-  are called one after another (in an order rotated from round to round), cycle after cycle, and the
-  ratios ours / ONNX Runtime and ours / torch are taken between calls of the same cycle; a round's ratio
-  is the median over its cycles. This host has slow periods (from a second to tens of seconds, invisible
-  in /proc/stat) that slow everything by 40-50%; timing one engine after another turns them into fake
-  differences between engines, a ratio within a cycle does not. (Until 2026-11-26 each engine was timed
-  in a block of ~0.8 s per round, and per-round ratios spread over 0.5-1.6 on a noisy host.)
+* Engines are INTERLEAVED inside one process, in short turns: in every round, for each shape, the engines
+  take turns (in an order rotated from round to round), cycle after cycle; a turn is a 0.15 s pause, one
+  untimed call and two timed ones. The ratios ours / ONNX Runtime and ours / torch are taken between
+  turns of the same cycle; a round's ratio is the median over its cycles. This host has slow periods
+  (from a second to tens of seconds, invisible in /proc/stat) that slow everything by 40-50%; timing one
+  engine after another turns them into fake differences between engines, a ratio within a cycle does
+  not. (Until 2026-11-26 each engine was timed in one block of ~0.8 s per round; on a noisy host the
+  per-round ratios spread over 0.5-1.6.)
 * Machine health: every round, and every shape inside it, starts by timing a fixed single-threaded GEMM
   (128 x 512 x 512, the engine's own kernel), run by as many Python threads at once as the child has
   threads (aggregate GFLOP/s: at 2 threads this sees a slow period that takes one core away, which a
@@ -59,6 +60,7 @@ ROOT = os.path.dirname(HERE)
 RESULTS = os.path.join(HERE, "results", "benchmark.json")
 PLOT = os.path.join(ROOT, "docs", "img", "benchmark.png")
 SHAPES = [(1, 128), (8, 128), (1, 384)]
+TURN_PAUSE = 0.15  # seconds before each engine's turn: other engines' worker threads stop spinning (_time_cycles)
 THREADS = [1, 2]
 BLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 ENVS = {"unset": {}, "Haswell": {"OPENBLAS_CORETYPE": "Haswell"}}
@@ -200,25 +202,33 @@ def _probe_gflops(threads: int = 1) -> float:
     return threads * calls * 2 * M * K * N / best / 1e9
 
 
-def _time_cycles(runners: dict, order: list[str], ids, mask, seconds: float, min_runs: int, pause: float,
-                 max_runs: int = 60) -> dict:
-    """Every engine of `order` called once, one after another, cycle after cycle (after one warm-up call
-    each), until each has `min_runs` calls and the cycles took `seconds` per engine (or `max_runs` cycles).
-    Returns {name: [seconds of each call]}, call k of every engine from cycle k. A slow period of the host
-    then falls on every engine of the cycles it spans, so the ratio of two engines' calls in one cycle
-    does not see it; with each engine timed in a block of its own it fell on whichever engine ran then."""
-    for name in order:
-        time.sleep(pause)
-        runners[name](ids, mask)
+def _time_cycles(runners: dict, order: list[str], ids, mask, seconds: float, min_cycles: int, pause: float,
+                 per_cycle: int = 2, max_cycles: int = 30) -> dict:
+    """The engines of `order` take turns, cycle after cycle, until there are `min_cycles` cycles and they
+    took `seconds` per engine (or `max_cycles`). A turn: a pause, one untimed call, then `per_cycle` timed
+    calls back to back. Returns {name: [ms of its turn in each cycle]}, a turn's time being the median of
+    its timed calls.
+
+    Why turns: a slow period of the host then falls on every engine of the cycles it spans, so the ratio
+    of two engines' turns in one cycle does not see it (timed in one block each, it fell on whichever
+    engine ran then). Why the pause and the untimed call: OpenBLAS's and ONNX Runtime's worker threads
+    spin for tens of milliseconds after a call (measured at 2 threads, 1x128: ORT took 90 ms instead of 45
+    when called 20 ms after a numba-backend call, torch 82 instead of 54 after ORT; after a 0.15 s pause,
+    their usual times), and an engine whose threads have gone to sleep pays their wake-up on its next
+    call, which a serving loop calling it back to back does not."""
     times = {name: [] for name in order}
     start = time.perf_counter()
-    while len(times[order[0]]) < min_runs or (time.perf_counter() - start < seconds * len(order)
-                                              and len(times[order[0]]) < max_runs):
+    while len(times[order[0]]) < min_cycles or (time.perf_counter() - start < seconds * len(order)
+                                                and len(times[order[0]]) < max_cycles):
         for name in order:
             time.sleep(pause)
-            t = time.perf_counter()
             runners[name](ids, mask)
-            times[name].append(time.perf_counter() - t)
+            calls = []
+            for _ in range(per_cycle):
+                t = time.perf_counter()
+                runners[name](ids, mask)
+                calls.append(time.perf_counter() - t)
+            times[name].append(1000 * statistics.median(calls))
     return times
 
 
@@ -244,7 +254,6 @@ def child_rounds(args) -> dict:
         ids = rng.integers(1, 30522, (B, T)).astype(np.int64)
         inputs[f"{B}x{T}"] = (ids, np.ones_like(ids))
     out = {"threads": args.threads, "engines": names, "rounds": [], "contention": []}
-    pause = 0.02  # lets the previous engine's spinning worker threads go to sleep before the next one runs
     for r in range(args.rounds):
         rnd = {"probe_gflops": _probe_gflops(args.threads), "ms": {}}
         for shape, (ids, mask) in inputs.items():
@@ -252,10 +261,9 @@ def child_rounds(args) -> dict:
             rnd["ms"][shape] = {}
             # the round's health is its worst probe: one at its start and one before each shape
             rnd["probe_gflops"] = min(rnd["probe_gflops"], _probe_gflops(args.threads))
-            calls = _time_cycles(runners, order, ids, mask, args.seconds, args.min_runs, pause)
-            rnd["ms"][shape] = {name: 1000 * statistics.median(t) for name, t in calls.items()}
-            rnd.setdefault("calls_ms", {})[shape] = {name: [round(1000 * x, 3) for x in t]
-                                                     for name, t in calls.items()}
+            turns = _time_cycles(runners, order, ids, mask, args.seconds, args.min_runs, TURN_PAUSE)
+            rnd["ms"][shape] = {name: statistics.median(t) for name, t in turns.items()}
+            rnd.setdefault("turns_ms", {})[shape] = {name: [round(x, 3) for x in t] for name, t in turns.items()}
         out["rounds"].append(rnd)
         print(f"  round {r + 1}: probe {rnd['probe_gflops']:.0f} GFLOP/s  " + "  ".join(
             f"{s}: " + " ".join(f"{n}={v:.1f}" for n, v in cells.items()) for s, cells in rnd["ms"].items()),
@@ -268,10 +276,10 @@ def child_rounds(args) -> dict:
             for state in ("quiet", "hog"):
                 hog = subprocess.Popen([sys.executable, "-c", hog_code]) if state == "hog" else None
                 try:
-                    time.sleep(0.3 if hog else pause)
+                    time.sleep(0.3 if hog else TURN_PAUSE)
                     rnd[state] = {}
                     for name in names[r % len(names):] + names[: r % len(names)]:
-                        time.sleep(pause)
+                        time.sleep(TURN_PAUSE)
                         rnd[state][name] = _time_cell(runners[name], ids, mask, args.seconds, args.min_runs)
                 finally:
                     if hog is not None:
@@ -331,11 +339,11 @@ def run_child(env_name: str, threads: int, args, folder: str, onnx: str, engines
 
 def _round_ratio(rnd: dict, shape: str, name: str, ref: str) -> float:
     """One round's ratio name / ref on a shape: the median over its cycles of the ratio of the two engines'
-    calls in the same cycle (rounds recorded before cycles existed: the ratio of their medians)."""
-    calls = rnd.get("calls_ms", {}).get(shape)
-    if calls is None:
+    turns in the same cycle (rounds recorded before turns existed: the ratio of their medians)."""
+    turns = rnd.get("turns_ms", {}).get(shape)
+    if turns is None:
         return rnd["ms"][shape][name] / rnd["ms"][shape][ref]
-    return statistics.median(a / b for a, b in zip(calls[name], calls[ref]))
+    return statistics.median(a / b for a, b in zip(turns[name], turns[ref]))
 
 
 def summarise(child: dict, ours: list[str]) -> dict:
