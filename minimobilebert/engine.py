@@ -305,6 +305,12 @@ def encode(p: dict, config: MobileBertConfig, input_ids: np.ndarray, attention_m
     if types.shape != (B, T) or positions.shape not in ((1, T), (B, T)) or (mask is not None and mask.shape != (B, T)):
         raise ValueError(f"engine inputs disagree in shape: ids {ids.shape}, token types {types.shape}, positions "
                          f"{positions.shape}, mask {None if mask is None else mask.shape}")
+    e = p["embeddings"]
+    for name, index, table in (("input_ids", ids, e["word_embeddings"]["weight"]),
+                               ("token_type_ids", types, e["token_type_embeddings"]["weight"]),
+                               ("position_ids", positions, e["position_embeddings"]["weight"])):
+        if index.size and (index.min() < 0 or index.max() >= table.shape[0]):  # the C side indexes rows
+            raise ValueError(f"{name} holds values outside [0, {table.shape[0]}), the rows of its embedding table")
     plan, arrays = _plan(p, config)  # `arrays` keeps p's weights alive until the call returns
     return _engine.forward(plan, ids, types, positions, mask, num_threads())
 

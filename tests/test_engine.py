@@ -704,6 +704,23 @@ def test_plan_keeps_the_copies_it_makes(compiled):
         junk = [np.full(n, 1e30, dtype=np.float32) for n in (64, 500, 4000, 40000)]  # reuse freed memory
         del junk
 
+@pytest.mark.parametrize("which", ["input_ids", "token_type_ids", "position_ids"])
+@pytest.mark.parametrize("bad", [-1, "rows"])
+def test_encode_refuses_indices_outside_the_tables(compiled, which, bad):
+    """engine.encode is callable on its own: an id outside its embedding table is an error, never a read
+    past the table (the model's own validation checks against the config before it gets here)."""
+    config = mm.MobileBertConfig(**CONFIG_GRID["mobilebert"])
+    m = perturbed_model(config, seed=3)
+    ids, mask, types = random_batch(np.random.default_rng(2), config.vocab_size, 2, 6, config.type_vocab_size)
+    arrays = {"input_ids": ids, "token_type_ids": types, "position_ids": np.arange(6, dtype=np.int64)[None]}
+    table = {"input_ids": "word_embeddings", "token_type_ids": "token_type_embeddings",
+             "position_ids": "position_embeddings"}[which]
+    arrays[which] = arrays[which].copy()
+    arrays[which][0, -1] = -1 if bad == -1 else m.p["embeddings"][table]["weight"].shape[0]
+    with pytest.raises(ValueError, match=which):
+        engine.encode(m.p, m.config, arrays["input_ids"], mask, arrays["token_type_ids"], arrays["position_ids"])
+
+
 def test_a_call_keeps_its_plans_memory_while_another_thread_forgets_it(compiled):
     """The engine reads the plan's arrays with the GIL released. Another thread that drops the cached plan
     (forget, or a rebuild) meanwhile must not free what the running call reads: the plan owns the arrays
