@@ -339,10 +339,8 @@ def run_child(env_name: str, threads: int, args, folder: str, onnx: str, engines
 
 def _round_ratio(rnd: dict, shape: str, name: str, ref: str) -> float:
     """One round's ratio name / ref on a shape: the median over its cycles of the ratio of the two engines'
-    turns in the same cycle (rounds recorded before turns existed: the ratio of their medians)."""
-    turns = rnd.get("turns_ms", {}).get(shape)
-    if turns is None:
-        return rnd["ms"][shape][name] / rnd["ms"][shape][ref]
+    turns in the same cycle."""
+    turns = rnd["turns_ms"][shape]
     return statistics.median(a / b for a, b in zip(turns[name], turns[ref]))
 
 
