@@ -73,6 +73,7 @@ cdef extern from "engine/engine.h":
     int mmb_get_isa() nogil
     int mmb_cpu_isa() nogil
     int mmb_has_openmp() nogil
+    void mmb_set_chunking(Py_ssize_t chunk_min, Py_ssize_t chunk_div, Py_ssize_t *old_min, Py_ssize_t *old_div) nogil
     size_t mmb_gemm_work_floats(Py_ssize_t M, Py_ssize_t K) nogil
     void mmb_gemm(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float *A, Py_ssize_t lda, const float *B,
                   Py_ssize_t ldb, float *C, Py_ssize_t ldc, const mmb_epilogue *epi, float *work) nogil
@@ -96,6 +97,15 @@ def set_isa(name):
 
 def isa():
     return ISA_NAMES[mmb_get_isa()]
+
+
+def set_chunking(Py_ssize_t min_rows, Py_ssize_t divisor):
+    """For tests and measurements: how threads take rows between two barriers (forward.c, claim_rows). Chunks
+    of (rows left) / (divisor x threads) rows, at least min_rows, at most an even share; divisor <= 0: even
+    shares. Returns the previous (min_rows, divisor). Not while a forward runs."""
+    cdef Py_ssize_t old_min, old_div
+    mmb_set_chunking(min_rows, divisor, &old_min, &old_div)
+    return old_min, old_div
 
 
 def cpu_isa():

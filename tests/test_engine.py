@@ -157,6 +157,26 @@ def test_a_thread_leaving_the_team_changes_nothing(compiled, threads):
     assert relative_error(out, alone) <= 1e-6
 
 
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("min_rows,divisor", [(1, 2), (12, 3), (64, 2), (5, 1), (64, 0)])
+def test_how_threads_take_rows_changes_nothing(compiled, threads, min_rows, divisor):
+    """Between two barriers the threads take chunks of rows as they go (forward.c, claim_rows); a chunk may
+    end inside a sequence or span two, and which thread runs it depends on timing. Chunks of 1 row and up,
+    guided or even shares (divisor 0): every output is bit-identical to the one-thread output, which
+    equals the reference, on a padded batch whose sequences (21 rows) are not a multiple of any chunk."""
+    m, plan, batch = plan_and_batch(3, 21)
+    ids, types, positions, mask = batch
+    alone = compiled.forward(plan, *batch, 1).copy()
+    assert relative_error(alone, reference(m, ids, mask, types, positions)) <= ENGINE_TOLERANCE
+    old = compiled.set_chunking(min_rows, divisor)
+    try:
+        for _ in range(5):
+            np.testing.assert_array_equal(compiled.forward(plan, *batch, threads), alone)
+        assert compiled.set_chunking(min_rows, divisor) == (min_rows, divisor)  # it was in force
+    finally:
+        compiled.set_chunking(*old)
+
+
 def test_forward_under_a_cpu_hog_equals_one_thread(compiled):
     """With another process busy on core 0, the thread sharing that core arrives late at the barriers and
     may leave the team (and the next calls run with fewer threads until a full team is tried again):

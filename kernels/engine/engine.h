@@ -75,7 +75,7 @@ enum { MMB_NORM_NONE = 0, MMB_NORM_NO_NORM = 1, MMB_NORM_LAYER_NORM = 2 };
 /* A place in one of the forward's activation buffers: buffer id and first column. */
 typedef struct { int buf, col; } mmb_ref;
 
-/* One step of a layer, run by every thread on its own rows.
+/* One step of a layer, run by the threads on the chunks of rows they take.
  *   GEMM:      dst[:, :N] = norm(epilogue(src[:, :K] @ w)) with w [K, N] row stride ldb; res = residual.
  *   NORM:      dst[:, :N] = norm(dst[:, :N])  (a segment of a fused GEMM's output).
  *   ATTENTION: dst[:, :heads*head_dim] = multi-head attention of queries src, keys res, values aux
@@ -117,10 +117,11 @@ typedef struct {
 /* Floats of scratch mmb_forward needs (all threads together) for these args. */
 size_t mmb_forward_scratch_floats(const mmb_forward_args *a);
 
-/* Embeddings through the last layer in one call (OpenMP threads split the B*T rows; GEMMs inside are
+/* Embeddings through the last layer in one call (OpenMP threads take chunks of the B*T rows; GEMMs inside are
  * single-threaded). Returns how many threads left the team as stragglers (forward.c: 0 on a quiet
  * machine), or -1 if scratch memory could not be allocated. Call without the GIL. */
 int mmb_forward(const mmb_forward_args *a);
 int mmb_has_openmp(void);
+void mmb_set_chunking(ptrdiff_t chunk_min, ptrdiff_t chunk_div, ptrdiff_t *old_min, ptrdiff_t *old_div); /* test hook */ /* experiment */
 
 #endif

@@ -1,6 +1,7 @@
 /* The whole encoder forward in one call: embeddings, then every layer's steps (mmb_op), with OpenMP threads
- * each owning a contiguous range of the B*T rows. Every step but attention reads only its own rows, so
- * the only barrier is the one before each attention step (keys and values of all rows must exist).
+ * taking chunks of the B*T rows (claim_rows). Every step but attention reads only its own rows, so a chunk
+ * goes through all the steps from one attention step to the next, and the only barrier is the one before
+ * each attention step (keys and values of all rows must exist).
  * Keys and values of consecutive layers live in different buffers (the plan alternates them, see
  * minimobilebert/engine.py), so a thread may start layer l+1 while another still reads layer l's. */
 #include "engine.h"
@@ -50,7 +51,7 @@ int mmb_has_openmp(void) {
  * arrive measures how late it is (L, after the first arrival) against the work the others did since the
  * last release (W, per thread). With n threads, the others would absorb its rows in W / (n - 1) more
  * time per step, so when L exceeds about that (LATE_FACTOR, and MIN_LATE) at two barriers running, the
- * straggler retires: it leaves the forward, and from this barrier on the remaining threads split all rows
+ * straggler retires: it leaves the forward, and from this barrier on the remaining threads take all rows
  * between them.
  * That is sound at any barrier, because every step between two barriers reads only its own rows, and at
  * a barrier every row of every earlier step is written. On a quiet machine L stays far below W. */
@@ -70,6 +71,7 @@ typedef struct {
     int barriers, retire_at;    /* barriers passed; test hook: force a retirement at this one (0: never) */
     int retired, forced;        /* threads that left the team; of those, by the test hook */
     int finished;               /* members that finished the last layer (atomic) */
+    ptrdiff_t claimed;          /* rows of the current segment handed out so far (atomic; 0 at each release) */
 } mmb_team;
 
 static double now(void) {
@@ -100,7 +102,10 @@ static int should_retire(mmb_team *tm, int tid, double t) {
 /* Wait until every member has arrived. Returns 1 if the caller has left the team (it must stop). */
 static int barrier_wait(mmb_team *tm, int tid) {
     const int n = __atomic_load_n(&tm->n, __ATOMIC_RELAXED);
-    if (n <= 1) return 0;
+    if (n <= 1) {  /* alone (from the start, or the others left): the next segment's rows are all its own */
+        __atomic_store_n(&tm->claimed, 0, __ATOMIC_RELAXED);
+        return 0;
+    }
     const int phase = __atomic_load_n(&tm->phase, __ATOMIC_ACQUIRE);
     const double t = now();
     tm->arrived[tid] = t;  /* published by the add below (release) */
@@ -116,6 +121,7 @@ static int barrier_wait(mmb_team *tm, int tid) {
         }
         tm->barriers++;
         tm->released = now();
+        __atomic_store_n(&tm->claimed, 0, __ATOMIC_RELAXED);  /* every member is here: none is claiming */
         __atomic_store_n(&tm->count, 0, __ATOMIC_RELAXED);
         __atomic_store_n(&tm->phase, phase + 1, __ATOMIC_RELEASE);
 #if defined(__linux__)
@@ -197,12 +203,51 @@ static void member_finished(mmb_team *tm) {
 #endif
 }
 
-/* This member's share of the rows: [*r0, *r1). */
-static void my_rows(const mmb_team *tm, int tid, ptrdiff_t rows, ptrdiff_t *r0, ptrdiff_t *r1) {
-    int k = 0;
-    while (k < tm->n - 1 && tm->member[k] != tid) k++;
-    *r0 = rows * k / tm->n;
-    *r1 = rows * (k + 1) / tm->n;
+/* The next chunk of rows [*c0, *c1) of the current segment for the caller, or 0 when all are handed out.
+ *
+ * Chunks are taken, not assigned. On a VM the host often slows one core and not the other (two single-
+ * threaded 4x128 forwards started together, 2-core VM: one took 1.3-1.5x the other's time in a third of
+ * 20 tries): with fixed halves the fast thread then waits at every barrier; here it takes more chunks.
+ * Guided sizes: the remaining rows / (2 x threads), rounded up to whole row panels (12 rows), at least
+ * CHUNK_MIN rows but never more than an even share. So the first chunks are half a share (a GEMM step
+ * still streams its weights for many rows at once), the last ones small (little to wait for at the
+ * barrier), and at 1x128 on 2 threads (a share of 64 rows) the chunks are the two halves, as before.
+ * Measured 8x128 at 2 threads, against fixed halves in the same process, call by call: under a busy
+ * loop on core 0 for 3 ms of every 9, 0.79-0.89x the time; on the quiet VM 0.98-0.99 (medians), 0.91 in
+ * a slow period of the host. The chunk a row falls in does not change its result: every step computes
+ * each row the same way whatever rows it comes with (bit-identical outputs). */
+#define CHUNK_MIN 64
+#define CHUNK_DIV 2
+static ptrdiff_t g_chunk_min = CHUNK_MIN, g_chunk_div = CHUNK_DIV;
+static int claim_rows(mmb_team *tm, ptrdiff_t rows, ptrdiff_t *c0, ptrdiff_t *c1) {
+    ptrdiff_t start = __atomic_load_n(&tm->claimed, __ATOMIC_RELAXED);
+    for (;;) {
+        if (start >= rows) return 0;
+        const ptrdiff_t rem = rows - start, n = __atomic_load_n(&tm->n, __ATOMIC_RELAXED);
+        const ptrdiff_t share = (rows + n - 1) / n;
+        ptrdiff_t size = share;
+        if (g_chunk_div > 0) {
+            size = (rem + g_chunk_div * n - 1) / (g_chunk_div * n);
+            size = (size + 11) / 12 * 12;
+            if (size < g_chunk_min) size = g_chunk_min;
+            if (size > share) size = share;
+        }
+        if (size > rem) size = rem;
+        if (__atomic_compare_exchange_n(&tm->claimed, &start, start + size, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+            *c0 = start;
+            *c1 = start + size;
+            return 1;
+        }
+    }
+}
+
+/* Test hook: chunk sizes (chunk_div <= 0: even shares, the fixed halves of earlier versions); the old ones
+ * in *old_min, *old_div. Not for use while a forward runs. */
+void mmb_set_chunking(ptrdiff_t chunk_min, ptrdiff_t chunk_div, ptrdiff_t *old_min, ptrdiff_t *old_div) {
+    *old_min = g_chunk_min;
+    *old_div = g_chunk_div;
+    g_chunk_min = chunk_min > 1 ? chunk_min : 1;
+    g_chunk_div = chunk_div;
 }
 
 typedef struct {
@@ -366,6 +411,7 @@ int mmb_forward(const mmb_forward_args *a) {
     for (int t = 0; t < nt; t++) team->member[t] = t;
     team->retire_at = a->retire_at;
     team->released = now();
+    team->claimed = 0;
     for (int t = 0; t < nt; t++) {
         float *p = mem + per * t;
         sc[t].work = p; p += nwork;
@@ -386,20 +432,27 @@ int mmb_forward(const mmb_forward_args *a) {
          * stores the same count, each before it first reads it. */
         __atomic_store_n(&team->n, omp_get_num_threads(), __ATOMIC_RELAXED);
 #endif
-        ptrdiff_t r0, r1;
         int left = 0;
-        my_rows(team, tid, rows, &r0, &r1);
         scratch *s = &sc[tid];
-        embeddings(a, r0, r1, s);
-        for (int i = 0; i < a->nops; i++) {
-            const mmb_op *op = &a->ops[i];
-            if (op->kind == MMB_OP_ATTENTION) {
-                if (barrier_wait(team, tid)) { left = 1; break; }
-                my_rows(team, tid, rows, &r0, &r1);
-                attention(a, op, r0, r1, s);
-            } else {
-                gemm_step(a, op, r0, r1, s);
+        /* Segments: the steps from one attention step (or the start) up to the next attention step. Between
+         * two barriers every step reads only its own rows, so a chunk of rows goes through the whole
+         * segment; attention reads other rows (its sequence's keys and values), all written before the
+         * barrier in front of it. */
+        for (int begin = 0;;) {
+            int end = begin + (begin < a->nops && a->ops[begin].kind == MMB_OP_ATTENTION);
+            while (end < a->nops && a->ops[end].kind != MMB_OP_ATTENTION) end++;
+            ptrdiff_t c0, c1;
+            while (claim_rows(team, rows, &c0, &c1)) {
+                if (begin == 0) embeddings(a, c0, c1, s);
+                for (int i = begin; i < end; i++) {
+                    const mmb_op *op = &a->ops[i];
+                    if (op->kind == MMB_OP_ATTENTION) attention(a, op, c0, c1, s);
+                    else gemm_step(a, op, c0, c1, s);
+                }
             }
+            if (end >= a->nops) break;
+            if (barrier_wait(team, tid)) { left = 1; break; }
+            begin = end;
         }
         if (left) wait_for_members(team);
         else member_finished(team);
