@@ -212,6 +212,8 @@ static void member_finished(mmb_team *tm) {
  * CHUNK_MIN rows but never more than an even share. So the first chunks are half a share (a GEMM step
  * still streams its weights for many rows at once), the last ones small (little to wait for at the
  * barrier), and at 1x128 on 2 threads (a share of 64 rows) the chunks are the two halves, as before.
+ * One thread alone takes every row at once: there is nothing to balance, and chunks cost it (one thread,
+ * chunks against all rows, call by call: 1x128 1.015x the time, 1x384 1.05x, 8x128 0.97x).
  * Measured 8x128 at 2 threads, against fixed halves in the same process, call by call: under a busy
  * loop on core 0 for 3 ms of every 9, 0.79-0.89x the time; on the quiet VM 0.98-0.99 (medians), 0.91 in
  * a slow period of the host. The chunk a row falls in does not change its result: every step computes
@@ -226,7 +228,7 @@ static int claim_rows(mmb_team *tm, ptrdiff_t rows, ptrdiff_t *c0, ptrdiff_t *c1
         const ptrdiff_t rem = rows - start, n = __atomic_load_n(&tm->n, __ATOMIC_RELAXED);
         const ptrdiff_t share = (rows + n - 1) / n;
         ptrdiff_t size = share;
-        if (g_chunk_div > 0) {
+        if (g_chunk_div > 0 && n > 1) {
             size = (rem + g_chunk_div * n - 1) / (g_chunk_div * n);
             size = (size + 11) / 12 * 12;
             if (size < g_chunk_min) size = g_chunk_min;
