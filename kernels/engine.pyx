@@ -100,9 +100,10 @@ def isa():
 
 
 def set_chunking(Py_ssize_t min_rows, Py_ssize_t divisor):
-    """For tests and measurements: how threads take rows between two barriers (forward.c, claim_rows). Chunks
-    of (rows left) / (divisor x threads) rows, at least min_rows, at most an even share; divisor <= 0: even
-    shares. Returns the previous (min_rows, divisor). Not while a forward runs."""
+    """For tests and measurements: how a team of two or more threads takes rows between two barriers
+    (forward.c, claim_rows). Chunks of (rows left) / (divisor x threads) rows, at least min_rows, at most an
+    even share; divisor <= 0: even shares. A lone thread takes every row at once whatever these are.
+    Returns the previous (min_rows, divisor). Not while a forward runs."""
     cdef Py_ssize_t old_min, old_div
     mmb_set_chunking(min_rows, divisor, &old_min, &old_div)
     return old_min, old_div

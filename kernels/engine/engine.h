@@ -122,6 +122,6 @@ size_t mmb_forward_scratch_floats(const mmb_forward_args *a);
  * machine), or -1 if scratch memory could not be allocated. Call without the GIL. */
 int mmb_forward(const mmb_forward_args *a);
 int mmb_has_openmp(void);
-void mmb_set_chunking(ptrdiff_t chunk_min, ptrdiff_t chunk_div, ptrdiff_t *old_min, ptrdiff_t *old_div); /* test hook */ /* experiment */
+void mmb_set_chunking(ptrdiff_t chunk_min, ptrdiff_t chunk_div, ptrdiff_t *old_min, ptrdiff_t *old_div); /* test hook, forward.c */
 
 #endif

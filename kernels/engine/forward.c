@@ -243,8 +243,9 @@ static int claim_rows(mmb_team *tm, ptrdiff_t rows, ptrdiff_t *c0, ptrdiff_t *c1
     }
 }
 
-/* Test hook: chunk sizes (chunk_div <= 0: even shares, the fixed halves of earlier versions); the old ones
- * in *old_min, *old_div. Not for use while a forward runs. */
+/* Test hook: chunk sizes of a team of two or more (chunk_div <= 0: even shares, the fixed halves of earlier
+ * versions; a lone thread takes every row whatever they are); the old ones in *old_min, *old_div. Not for
+ * use while a forward runs. */
 void mmb_set_chunking(ptrdiff_t chunk_min, ptrdiff_t chunk_div, ptrdiff_t *old_min, ptrdiff_t *old_div) {
     *old_min = g_chunk_min;
     *old_div = g_chunk_div;
