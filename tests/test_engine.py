@@ -97,9 +97,8 @@ def mobilebert_configs(draw):
     true_hidden = heads * draw(st.integers(1, 11))
     use_bottleneck = draw(st.booleans())
     attention, shared = draw(st.booleans()), draw(st.booleans())
-    hidden = draw(st.integers(true_hidden, true_hidden + 40)) if use_bottleneck else true_hidden
-    if use_bottleneck and not (attention or shared):
-        hidden = true_hidden
+    wider = use_bottleneck and (attention or shared)  # query and key then read the bottleneck, not the hidden state
+    hidden = draw(st.integers(true_hidden, true_hidden + 40)) if wider else true_hidden
     return mm.MobileBertConfig(
         vocab_size=draw(st.integers(5, 90)), hidden_size=hidden, true_hidden_size=true_hidden,
         intra_bottleneck_size=true_hidden, num_attention_heads=heads, use_bottleneck=use_bottleneck,
@@ -115,7 +114,7 @@ def mobilebert_configs(draw):
 @given(config=mobilebert_configs(), batch=st.integers(1, 3), seq=st.integers(1, 40), seed=st.integers(0, 2**16))
 def test_engine_equals_reference_on_random_configs(compiled, config, batch, seq, seed):
     assert engine.unsupported(config) is None, config
-    m = perturbed_model(config, seed=seed % 7)
+    m = perturbed_model(config, seed=seed)
     rng = np.random.default_rng(seed)
     ids, mask, types = random_batch(rng, config.vocab_size, batch, seq, config.type_vocab_size)
     positions = np.arange(seq, dtype=np.int64)[None]
