@@ -74,6 +74,8 @@ cdef extern from "engine/engine.h":
     int mmb_cpu_isa() nogil
     int mmb_has_openmp() nogil
     void mmb_set_chunking(Py_ssize_t chunk_min, Py_ssize_t chunk_div, Py_ssize_t *old_min, Py_ssize_t *old_div) nogil
+    int mmb_set_pairs(int on) nogil
+    int mmb_plan_pairs(const mmb_op *ops, int nops, char *pair) nogil
     size_t mmb_gemm_work_floats(Py_ssize_t M, Py_ssize_t K) nogil
     void mmb_gemm(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float *A, Py_ssize_t lda, const float *B,
                   Py_ssize_t ldb, float *C, Py_ssize_t ldc, const mmb_epilogue *epi, float *work) nogil
@@ -107,6 +109,14 @@ def set_chunking(Py_ssize_t min_rows, Py_ssize_t divisor):
     cdef Py_ssize_t old_min, old_div
     mmb_set_chunking(min_rows, divisor, &old_min, &old_div)
     return old_min, old_div
+
+
+def set_pairs(bint on):
+    """For tests and measurements: whether two GEMM steps that hand an intermediate only to each other (the
+    FFN's two dense layers) run together, a block of rows at a time with the intermediate in scratch
+    (forward.c, gemm_pair), or one after the other over all rows. The results are the same bit for bit.
+    Returns the previous setting. Not while a forward runs."""
+    return bool(mmb_set_pairs(on))
 
 
 def cpu_isa():
@@ -228,6 +238,17 @@ cdef class Plan:
 
     def __dealloc__(self):
         free(self.ops)
+
+    def pair_steps(self):
+        """Indices i of the steps that run together with step i + 1 (forward.c, gemm_pair)."""
+        cdef char *flags = <char*>malloc(self.nops if self.nops > 0 else 1)
+        if flags == NULL:
+            raise MemoryError()
+        try:
+            mmb_plan_pairs(self.ops, self.nops, flags)
+            return [i for i in range(self.nops) if flags[i]]
+        finally:
+            free(flags)
 
     def __init__(self, emb, steps, widths, int H, keep=()):
         """emb: dict(word, trigram, tw, tb, pos, types, norm, norm_w, norm_b, eps); steps: list of dicts

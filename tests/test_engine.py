@@ -213,6 +213,37 @@ def test_how_threads_take_rows_changes_nothing(compiled, threads, min_rows, divi
         compiled.set_chunking(*old)
 
 
+@pytest.mark.parametrize("name", ["mobilebert", "one_ffn_gelu_new", "layer_norm_gelu", "no_bottleneck",
+                                  "tiny_bottleneck_attention"])
+def test_gemm_pairs_change_nothing(compiled, name):
+    """Each FFN's two dense layers run as one step, a block of rows at a time with the 512-wide
+    intermediate in scratch (forward.c, gemm_pair). That must be every FFN of every layer, and nothing
+    else: no step whose output a later step reads. With pairs and without, on 1 and 2 threads and row
+    counts below, at and above the block size (48 rows), the output is the same bit for bit, and the
+    reference's."""
+    m, plan, batch = plan_and_batch(3, 37, **CONFIG_GRID[name])
+    config = m.config
+    steps = plan.pair_steps()
+    assert len(steps) == config.num_feedforward_networks * config.num_hidden_layers
+    assert all(b - a >= 2 for a, b in zip(steps, steps[1:]))  # no step in two pairs
+    old = compiled.set_pairs(False)
+    try:
+        assert plan.pair_steps() == []
+        for B, T in [(1, 5), (1, 48), (3, 37)]:
+            sub = tuple(x[:B, :T] if x.shape[0] != 1 else x[:, :T] for x in batch)
+            sub = tuple(np.ascontiguousarray(x) for x in sub)
+            compiled.set_pairs(False)
+            apart = [compiled.forward(plan, *sub, t).copy() for t in (1, 2)]
+            compiled.set_pairs(True)
+            together = [compiled.forward(plan, *sub, t).copy() for t in (1, 2)]
+            for a, b in zip(apart, together):
+                np.testing.assert_array_equal(a, b)
+            ids, types, positions, mask = sub
+            assert relative_error(together[0], reference(m, ids, mask, types, positions)) <= ENGINE_TOLERANCE
+    finally:
+        compiled.set_pairs(old)
+
+
 def test_forward_under_a_cpu_hog_equals_one_thread(compiled):
     """With another process busy on core 0, the thread sharing that core arrives late at the barriers and
     may leave the team (and the next calls run with fewer threads until a full team is tried again):

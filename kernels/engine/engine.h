@@ -36,6 +36,9 @@ int mmb_set_isa(int isa);
 int mmb_get_isa(void);
 int mmb_cpu_isa(void);  /* best path this CPU supports */
 
+/* Bytes of this core's L2 cache (the C library's answer, else 512 KB). */
+ptrdiff_t mmb_l2_bytes(void);
+
 /* Floats of scratch that mmb_gemm needs for an M x K left operand. */
 size_t mmb_gemm_work_floats(ptrdiff_t M, ptrdiff_t K);
 
@@ -123,5 +126,8 @@ size_t mmb_forward_scratch_floats(const mmb_forward_args *a);
 int mmb_forward(const mmb_forward_args *a);
 int mmb_has_openmp(void);
 void mmb_set_chunking(ptrdiff_t chunk_min, ptrdiff_t chunk_div, ptrdiff_t *old_min, ptrdiff_t *old_div); /* test hook, forward.c */
+int mmb_set_pairs(int on); /* test hook, forward.c: 0 runs GEMM pairs as two steps (bit-identical); returns the old */
+/* pair[i] = 1 where ops[i] and ops[i + 1] run as one step (forward.c, gemm_pair); returns how many. */
+int mmb_plan_pairs(const mmb_op *ops, int nops, char *pair);
 
 #endif

@@ -255,6 +255,7 @@ void mmb_set_chunking(ptrdiff_t chunk_min, ptrdiff_t chunk_div, ptrdiff_t *old_m
 
 typedef struct {
     float *work;  /* GEMM packing */
+    float *inner; /* PAIR_ROWS rows of a GEMM pair's intermediate (gemm_pair) */
     float *emb;   /* EC rows of the (trigram) embedding input */
     float *kt;    /* one head's keys, transposed [head_dim, T] */
     float *s;     /* QB x T scores */
@@ -338,27 +339,109 @@ static void attention(const mmb_forward_args *a, const mmb_op *op, ptrdiff_t r0,
     }
 }
 
-static void gemm_step(const mmb_forward_args *a, const mmb_op *op, ptrdiff_t r0, ptrdiff_t r1, scratch *sc) {
-    const ptrdiff_t m = r1 - r0;
-    if (m <= 0) return;
+/* The GEMM of `op` on rows [r0, r1): C = epilogue(A @ w), A and C given (row r0 first), the residual from
+ * the plan's buffers; `next` the weights to fetch meanwhile (or NULL). LayerNorm after the GEMM. */
+static void gemm_rows(const mmb_forward_args *a, const mmb_op *op, ptrdiff_t r0, ptrdiff_t r1, const float *A,
+                      ptrdiff_t lda, float *C, ptrdiff_t ldc, const mmb_next *next, scratch *sc) {
+    mmb_epilogue ep = {op->bias, op->act, NULL, 0, NULL, NULL};
+    if (op->res.buf >= 0) {
+        ep.ldr = a->lds[op->res.buf];
+        ep.res = a->bufs[op->res.buf] + r0 * ep.ldr + op->res.col;
+    }
+    if (op->norm == MMB_NORM_NO_NORM) { ep.scale = op->norm_w; ep.shift = op->norm_b; }
+    mmb_gemm_next(r1 - r0, op->N, op->K, A, lda, op->w, op->ldb, C, ldc, &ep, sc->work, next);
+    if (op->norm == MMB_NORM_LAYER_NORM) mmb_layer_norm_rows(C, r1 - r0, op->N, ldc, op->norm_w, op->norm_b, op->eps);
+}
+
+/* The weights of the first GEMM step after ops[i] (after norm or attention steps), or none. */
+static mmb_next next_weights(const mmb_forward_args *a, int i) {
+    mmb_next next = {NULL, 0, 0};
+    for (const mmb_op *nx = a->ops + i + 1; nx < a->ops + a->nops; nx++)
+        if (nx->kind == MMB_OP_GEMM) { next.b = nx->w; next.ldb = nx->ldb; next.k = nx->K; break; }
+    return next;
+}
+
+static void gemm_step(const mmb_forward_args *a, int i, ptrdiff_t r0, ptrdiff_t r1, scratch *sc) {
+    const mmb_op *op = &a->ops[i];
+    if (r1 <= r0) return;
     const ptrdiff_t lds = a->lds[op->src.buf], ldd = a->lds[op->dst.buf];
     float *dst = a->bufs[op->dst.buf] + r0 * ldd + op->dst.col;
     if (op->kind == MMB_OP_GEMM) {
-        mmb_epilogue ep = {op->bias, op->act, NULL, 0, NULL, NULL};
-        if (op->res.buf >= 0) {
-            ep.ldr = a->lds[op->res.buf];
-            ep.res = a->bufs[op->res.buf] + r0 * ep.ldr + op->res.col;
-        }
-        if (op->norm == MMB_NORM_NO_NORM) { ep.scale = op->norm_w; ep.shift = op->norm_b; }
-        const float *src = a->bufs[op->src.buf] + r0 * lds + op->src.col;
-        mmb_next next = {NULL, 0, 0};  /* the plan's next GEMM step (after norm or attention steps) */
-        for (const mmb_op *nx = op + 1; nx < a->ops + a->nops; nx++)
-            if (nx->kind == MMB_OP_GEMM) { next.b = nx->w; next.ldb = nx->ldb; next.k = nx->K; break; }
-        mmb_gemm_next(m, op->N, op->K, src, lds, op->w, op->ldb, dst, ldd, &ep, sc->work, &next);
-        if (op->norm == MMB_NORM_LAYER_NORM) mmb_layer_norm_rows(dst, m, op->N, ldd, op->norm_w, op->norm_b, op->eps);
+        const mmb_next next = next_weights(a, i);
+        gemm_rows(a, op, r0, r1, a->bufs[op->src.buf] + r0 * lds + op->src.col, lds, dst, ldd, &next, sc);
     } else {
-        apply_norm(dst, m, op->N, ldd, op->norm, op->norm_w, op->norm_b, op->eps);
+        apply_norm(dst, r1 - r0, op->N, ldd, op->norm, op->norm_w, op->norm_b, op->eps);
     }
+}
+
+/* A GEMM pair: ops[i] writes an intermediate that only ops[i + 1] reads (the FFN: 128 -> 512, relu, then
+ * 512 -> 128). Run as one step, PAIR_ROWS rows at a time, the intermediate in this thread's scratch
+ * instead of the plan's buffer: [rows, 512] for 1024 rows is 2 MB, the whole L2 of the test machine, so
+ * the first GEMM's output went out to L3 and the second read it back; a block's 48 x 512 floats (96 KB)
+ * stay in L2 with both weights (512 KB together). Each block's second GEMM fetches its share of the
+ * next step's weights. pair_ok says when a pair may run so. */
+#define PAIR_ROWS 48
+static int g_pairs = 1; /* test hook: 0 runs every GEMM step on its own (mmb_set_pairs) */
+
+int mmb_set_pairs(int on) {
+    const int old = g_pairs;
+    g_pairs = on != 0;
+    return old;
+}
+
+static void gemm_pair(const mmb_forward_args *a, int i, ptrdiff_t r0, ptrdiff_t r1, scratch *sc) {
+    const mmb_op *p = &a->ops[i], *q = &a->ops[i + 1];
+    const ptrdiff_t lds = a->lds[p->src.buf], ldd = a->lds[q->dst.buf], blocks = (r1 - r0 + PAIR_ROWS - 1) / PAIR_ROWS;
+    const mmb_next after = next_weights(a, i + 1);
+    const ptrdiff_t share = after.b ? (after.k + blocks - 1) / blocks : 0;  /* rows of `after` per block */
+    for (ptrdiff_t b0 = r0, blk = 0; b0 < r1; b0 += PAIR_ROWS, blk++) {
+        const ptrdiff_t b1 = b0 + PAIR_ROWS < r1 ? b0 + PAIR_ROWS : r1;
+        const mmb_next first = {blk == 0 ? q->w : NULL, q->ldb, q->K};
+        mmb_next second = {NULL, after.ldb, 0};
+        if (after.b && blk * share < after.k) {
+            second.b = after.b + blk * share * after.ldb;
+            second.k = after.k - blk * share < share ? after.k - blk * share : share;
+        }
+        gemm_rows(a, p, b0, b1, a->bufs[p->src.buf] + b0 * lds + p->src.col, lds, sc->inner, p->N, &first, sc);
+        gemm_rows(a, q, b0, b1, sc->inner, p->N, a->bufs[q->dst.buf] + b0 * ldd + q->dst.col, ldd, &second, sc);
+    }
+}
+
+/* May ops[i], ops[i + 1] run as gemm_pair? Both GEMMs, the second reading exactly the first's output (and
+ * not as its residual), that output read by no later step before a step overwrites it, and both weights
+ * within half the L2 (with the blocks' activations, the rest). */
+static int pair_ok(const mmb_op *ops, int nops, int i) {
+    if (i + 1 >= nops) return 0;
+    const mmb_op *p = &ops[i], *q = &ops[i + 1];
+    if (p->kind != MMB_OP_GEMM || q->kind != MMB_OP_GEMM) return 0;
+    if (q->src.buf != p->dst.buf || q->src.col != p->dst.col || q->K != p->N) return 0;
+    if (q->res.buf == p->dst.buf || q->dst.buf == p->dst.buf) return 0;
+    if ((p->K * p->ldb + q->K * q->ldb) * (ptrdiff_t)sizeof(float) > mmb_l2_bytes() / 2) return 0;
+    const int buf = p->dst.buf;
+    const ptrdiff_t c0 = p->dst.col, c1 = p->dst.col + p->N;
+    for (int j = i + 2; j < nops; j++) {
+        const mmb_op *o = &ops[j];
+        const ptrdiff_t width = o->kind == MMB_OP_ATTENTION ? (ptrdiff_t)o->heads * o->head_dim : o->K;
+        /* a read of the intermediate's columns: not private */
+        if ((o->src.buf == buf && o->src.col < c1 && o->src.col + width > c0) ||
+            (o->kind != MMB_OP_GEMM && o->dst.buf == buf && o->dst.col < c1 && o->dst.col + o->N > c0) ||
+            (o->res.buf == buf) || (o->aux.buf == buf))
+            return 0;
+        /* a GEMM (or attention) that overwrites all of them: later reads see its values */
+        if (o->kind != MMB_OP_NORM && o->dst.buf == buf && o->dst.col <= c0 &&
+            o->dst.col + (o->kind == MMB_OP_ATTENTION ? (ptrdiff_t)o->heads * o->head_dim : o->N) >= c1)
+            return 1;
+    }
+    return 1;
+}
+
+int mmb_plan_pairs(const mmb_op *ops, int nops, char *pair) {
+    int n = 0;
+    for (int i = 0; i < nops; i++) {
+        pair[i] = g_pairs && !(i > 0 && pair[i - 1]) && pair_ok(ops, nops, i);
+        n += pair[i];
+    }
+    return n;
 }
 
 /* Per-thread scratch sizes for these args (floats), and the thread count the forward will use. */
@@ -378,7 +461,8 @@ static size_t scratch_per_thread(const mmb_forward_args *a, int *threads) {
 #endif
     if (nt > MAX_THREADS) nt = MAX_THREADS;
     *threads = nt;
-    return mmb_gemm_work_floats(EC, maxk) + (size_t)EC * width + (size_t)d * T + (size_t)QB * T + QB + T + 64;
+    return mmb_gemm_work_floats(EC, maxk) + (size_t)PAIR_ROWS * maxk + (size_t)EC * width + (size_t)d * T +
+           (size_t)QB * T + QB + T + 64;
 }
 
 size_t mmb_forward_scratch_floats(const mmb_forward_args *a) {
@@ -399,13 +483,17 @@ int mmb_forward(const mmb_forward_args *a) {
     if (width > maxk) maxk = width;
     if (T > maxk) maxk = T;
     if (d > maxk) maxk = d;
-    const size_t nwork = mmb_gemm_work_floats(EC, maxk), nemb = (size_t)EC * width, nkt = (size_t)d * T,
+    const size_t nwork = mmb_gemm_work_floats(EC, maxk), ninner = (size_t)PAIR_ROWS * maxk, nemb = (size_t)EC * width, nkt = (size_t)d * T,
                  ns = (size_t)QB * T;
     float *owned = NULL, *mem = a->scratch;
     if (mem == NULL || a->scratch_floats < per * nt) {
         owned = mem = (float *)malloc(per * nt * sizeof(float));
         if (mem == NULL) return -1;
     }
+    /* pair[i]: ops[i] and ops[i + 1] run as one gemm_pair */
+    char *pair = (char *)malloc(a->nops > 0 ? (size_t)a->nops : 1);
+    if (pair == NULL) { free(owned); return -1; }
+    mmb_plan_pairs(a->ops, a->nops, pair);
     const int wanted = nt;
     nt = team_size(wanted);
     scratch sc[MAX_THREADS];
@@ -418,6 +506,7 @@ int mmb_forward(const mmb_forward_args *a) {
     for (int t = 0; t < nt; t++) {
         float *p = mem + per * t;
         sc[t].work = p; p += nwork;
+        sc[t].inner = p; p += ninner;
         sc[t].emb = p; p += nemb;
         sc[t].kt = p; p += nkt;
         sc[t].s = p; p += ns;
@@ -450,7 +539,8 @@ int mmb_forward(const mmb_forward_args *a) {
                 for (int i = begin; i < end; i++) {
                     const mmb_op *op = &a->ops[i];
                     if (op->kind == MMB_OP_ATTENTION) attention(a, op, c0, c1, s);
-                    else gemm_step(a, op, c0, c1, s);
+                    else if (pair[i] && i + 1 < end) gemm_pair(a, i++, c0, c1, s);
+                    else gemm_step(a, i, c0, c1, s);
                 }
             }
             if (end >= a->nops) break;
@@ -461,6 +551,7 @@ int mmb_forward(const mmb_forward_args *a) {
         else member_finished(team);
     }
     remember_team(wanted, nt, team->retired - team->forced);
+    free(pair);
     free(owned);
     return team->retired;
 }

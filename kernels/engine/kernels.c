@@ -19,6 +19,19 @@
 #define MMB_OWN_EXP_ROWS_X86
 #include "isa.h"
 
+/* Bytes of this core's L2 cache (sysconf where the C library knows it; else 512 KB, a small L2). */
+ptrdiff_t mmb_l2_bytes(void) {
+    static ptrdiff_t cached;  /* 0 until known; a benign race: every thread finds the same */
+    if (cached == 0) {
+        long v = -1;
+#ifdef _SC_LEVEL2_CACHE_SIZE
+        v = sysconf(_SC_LEVEL2_CACHE_SIZE);
+#endif
+        cached = v > 0 ? (ptrdiff_t)v : 512 * 1024;
+    }
+    return cached;
+}
+
 /* ------------------------------------------------------------------------------- portable micro-kernel */
 #define MR_P 4
 #define NR_P 16
@@ -387,18 +400,6 @@ TGT_AVX2 static void exp_rows_avx2(float *S, ptrdiff_t M, ptrdiff_t N, ptrdiff_t
     }
 }
 
-/* Bytes of this core's L2 cache (sysconf where the C library knows it; else 512 KB, a small L2). */
-static ptrdiff_t l2_bytes(void) {
-    static ptrdiff_t cached;  /* 0 until known; a benign race: every thread finds the same */
-    if (cached == 0) {
-        long v = -1;
-#ifdef _SC_LEVEL2_CACHE_SIZE
-        v = sysconf(_SC_LEVEL2_CACHE_SIZE);
-#endif
-        cached = v > 0 ? (ptrdiff_t)v : 512 * 1024;
-    }
-    return cached;
-}
 
 /* The x86 GEMM, one driver for both instruction sets (`blocked_isa`: the tile, the kernels, the packing).
  * Two loop orders over the micro-kernel's tiles:
@@ -470,7 +471,7 @@ static inline __attribute__((always_inline)) void gemm_blocked(
     const float *far_end = far ? far + next->k * next->ldb : NULL;
     const ptrdiff_t calls = (M + MR - 1) / MR * ((N + NR - 1) / NR);
     const ptrdiff_t far_per_call = far ? (next->k * next->ldb / 32 + calls - 1) / calls : 0; /* line pairs */
-    if (K * ldb * (ptrdiff_t)sizeof(float) <= l2_bytes() / 2 && N >= 4 * NR) {
+    if (K * ldb * (ptrdiff_t)sizeof(float) <= mmb_l2_bytes() / 2 && N >= 4 * NR) {
         /* The order below with row blocks of one panel visits the same tiles in the same order, but made
          * the AVX2 path's 1x128 forward 1.02-1.05x slower (gcc 12): a loop of its own. */
         for (ptrdiff_t i = 0; i < M; i += MR)
