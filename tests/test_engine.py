@@ -244,6 +244,33 @@ def test_gemm_pairs_change_nothing(compiled, name):
         compiled.set_pairs(old)
 
 
+@pytest.mark.parametrize("overrides", [dict(hidden_size=256, intermediate_size=256),
+                                       dict(hidden_size=256, use_bottleneck=False, intermediate_size=512,
+                                            normalization_type="layer_norm")])
+def test_row_padding_changes_nothing(compiled, overrides):
+    """Activation buffers (and a GEMM pair's intermediate) whose rows are a multiple of 1 KB long get 16
+    floats of padding per row (engine.pyx, forward.c). The output is the same bit for bit without it,
+    contiguous, and the reference's; on 1 and 2 threads, pairs on and off."""
+    m, plan, batch = plan_and_batch(2, 30, **overrides)
+    assert any(w % 256 == 0 for w in plan.widths)  # something is padded
+    ids, types, positions, mask = batch
+    old_pad, old_pairs = compiled.set_row_padding(False), compiled.set_pairs(True)
+    try:
+        for pairs in (True, False):
+            compiled.set_pairs(pairs)
+            compiled.set_row_padding(False)
+            plain = [compiled.forward(plan, *batch, t).copy() for t in (1, 2)]
+            compiled.set_row_padding(True)
+            padded = [compiled.forward(plan, *batch, t) for t in (1, 2)]
+            for a, b in zip(plain, padded):
+                assert b.flags.c_contiguous and b.shape == (2, 30, m.config.hidden_size)
+                np.testing.assert_array_equal(a, b)
+        assert relative_error(padded[0], reference(m, ids, mask, types, positions)) <= ENGINE_TOLERANCE
+    finally:
+        compiled.set_row_padding(old_pad)
+        compiled.set_pairs(old_pairs)
+
+
 def test_forward_under_a_cpu_hog_equals_one_thread(compiled):
     """With another process busy on core 0, the thread sharing that core arrives late at the barriers and
     may leave the team (and the next calls run with fewer threads until a full team is tried again):
@@ -552,6 +579,25 @@ def test_exp_rows_matches_numpy(compiled, M, N, masked, scale, spread, isa, seed
         assert np.abs(ours - expected).max() <= 1e-6  # values in [0, 1]: absolute error
         assert (ours[shifted < -88] == 0).all()  # exp underflows to exactly 0 below -87, as exp_poly
         np.testing.assert_allclose(sums, expected.sum(axis=1), rtol=1e-6)
+
+@settings(max_examples=80, deadline=None)
+@given(R=st.integers(0, 40), C=st.integers(0, 40), pad=st.integers(0, 5), out_pad=st.integers(0, 5),
+       isa=st.sampled_from(["portable", "avx2", "avx512"]), seed=st.integers(0, 2**16))
+def test_transpose_matches_numpy(compiled, R, C, pad, out_pad, isa, seed):
+    """The transpose attention lays one head's keys out with: any shape (tails of the 16 x 16 and 8 x 8
+    register tiles, empty), a row stride wider than the row (a head's columns in the key buffer), an
+    output inside a wider array whose other elements it must not touch, every path."""
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((R, C + pad)).astype(np.float32)[:, :C]
+    big = np.full((C, R + out_pad), np.float32(7.0))
+    compiled.set_isa(isa)
+    try:
+        out = compiled.transpose(A, big[:, :R])
+    finally:
+        compiled.set_isa("auto")
+    np.testing.assert_array_equal(out, A.T)
+    assert (big[:, R:] == 7.0).all()
+
 
 def test_exp_rows_keeps_nan(compiled):
     """A NaN score (from a NaN query or key) stays NaN in the numerators and makes its row's sum NaN, so the

@@ -65,6 +65,8 @@ void mmb_gemm_next(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const float *A, ptrdif
 void mmb_layer_norm_rows(float *X, ptrdiff_t M, ptrdiff_t N, ptrdiff_t ld, const float *w, const float *b,
                          float eps);
 void mmb_no_norm_rows(float *X, ptrdiff_t M, ptrdiff_t N, ptrdiff_t ld, const float *w, const float *b);
+/* dst[c, r] = src[r, c] for r < rows, c < cols (row strides lds, ldd); src and dst do not overlap. */
+void mmb_transpose(const float *src, ptrdiff_t lds, ptrdiff_t rows, ptrdiff_t cols, float *dst, ptrdiff_t ldd);
 /* Softmax numerators: S[i, j] <- exp(S[i, j] * scale + mask[j] - row max) (mask may be NULL);
  * sums[i] <- sum_j of the new S[i, j]. The caller divides whatever it multiplies S by by sums. */
 void mmb_exp_rows(float *S, ptrdiff_t M, ptrdiff_t N, ptrdiff_t ld, float scale, const float *mask,

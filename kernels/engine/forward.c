@@ -323,8 +323,7 @@ static void attention(const mmb_forward_args *a, const mmb_op *op, ptrdiff_t r0,
         }
         for (int h = 0; h < op->heads; h++) {
             const float *K = Kb + b * T * ldk + h * d;
-            for (ptrdiff_t j = 0; j < T; j++)
-                for (ptrdiff_t k = 0; k < d; k++) sc->kt[k * T + j] = K[j * ldk + k];
+            mmb_transpose(K, ldk, T, d, sc->kt, T);  /* kt [d, T] */
             for (ptrdiff_t q0 = r; q0 < rend; q0 += QB) {
                 ptrdiff_t qb = rend - q0 < QB ? rend - q0 : QB;
                 mmb_gemm(qb, T, d, Q + q0 * ldq + h * d, ldq, sc->kt, T, sc->s, T, NULL, sc->work);
@@ -381,6 +380,9 @@ static void gemm_step(const mmb_forward_args *a, int i, ptrdiff_t r0, ptrdiff_t 
  * stay in L2 with both weights (512 KB together). Each block's second GEMM fetches its share of the
  * next step's weights. pair_ok says when a pair may run so. */
 #define PAIR_ROWS 48
+/* The intermediate's row stride: rows a multiple of 1 KB long get 16 floats more (as the activation
+ * buffers, engine.pyx), else the second GEMM's 12 rows of A fall into two L1 sets. */
+static ptrdiff_t pair_ld(ptrdiff_t n) { return n % 256 == 0 ? n + 16 : n; }
 static int g_pairs = 1; /* test hook: 0 runs every GEMM step on its own (mmb_set_pairs) */
 
 int mmb_set_pairs(int on) {
@@ -392,6 +394,7 @@ int mmb_set_pairs(int on) {
 static void gemm_pair(const mmb_forward_args *a, int i, ptrdiff_t r0, ptrdiff_t r1, scratch *sc) {
     const mmb_op *p = &a->ops[i], *q = &a->ops[i + 1];
     const ptrdiff_t lds = a->lds[p->src.buf], ldd = a->lds[q->dst.buf], blocks = (r1 - r0 + PAIR_ROWS - 1) / PAIR_ROWS;
+    const ptrdiff_t ldi = pair_ld(p->N);
     const mmb_next after = next_weights(a, i + 1);
     const ptrdiff_t share = after.b ? (after.k + blocks - 1) / blocks : 0;  /* rows of `after` per block */
     for (ptrdiff_t b0 = r0, blk = 0; b0 < r1; b0 += PAIR_ROWS, blk++) {
@@ -402,8 +405,8 @@ static void gemm_pair(const mmb_forward_args *a, int i, ptrdiff_t r0, ptrdiff_t 
             second.b = after.b + blk * share * after.ldb;
             second.k = after.k - blk * share < share ? after.k - blk * share : share;
         }
-        gemm_rows(a, p, b0, b1, a->bufs[p->src.buf] + b0 * lds + p->src.col, lds, sc->inner, p->N, &first, sc);
-        gemm_rows(a, q, b0, b1, sc->inner, p->N, a->bufs[q->dst.buf] + b0 * ldd + q->dst.col, ldd, &second, sc);
+        gemm_rows(a, p, b0, b1, a->bufs[p->src.buf] + b0 * lds + p->src.col, lds, sc->inner, ldi, &first, sc);
+        gemm_rows(a, q, b0, b1, sc->inner, ldi, a->bufs[q->dst.buf] + b0 * ldd + q->dst.col, ldd, &second, sc);
     }
 }
 
@@ -461,7 +464,7 @@ static size_t scratch_per_thread(const mmb_forward_args *a, int *threads) {
 #endif
     if (nt > MAX_THREADS) nt = MAX_THREADS;
     *threads = nt;
-    return mmb_gemm_work_floats(EC, maxk) + (size_t)PAIR_ROWS * maxk + (size_t)EC * width + (size_t)d * T +
+    return mmb_gemm_work_floats(EC, maxk) + (size_t)PAIR_ROWS * (maxk + 16) + (size_t)EC * width + (size_t)d * T +
            (size_t)QB * T + QB + T + 64;
 }
 
@@ -483,7 +486,7 @@ int mmb_forward(const mmb_forward_args *a) {
     if (width > maxk) maxk = width;
     if (T > maxk) maxk = T;
     if (d > maxk) maxk = d;
-    const size_t nwork = mmb_gemm_work_floats(EC, maxk), ninner = (size_t)PAIR_ROWS * maxk, nemb = (size_t)EC * width, nkt = (size_t)d * T,
+    const size_t nwork = mmb_gemm_work_floats(EC, maxk), ninner = (size_t)PAIR_ROWS * (maxk + 16), nemb = (size_t)EC * width, nkt = (size_t)d * T,
                  ns = (size_t)QB * T;
     float *owned = NULL, *mem = a->scratch;
     if (mem == NULL || a->scratch_floats < per * nt) {

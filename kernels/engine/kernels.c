@@ -401,6 +401,77 @@ TGT_AVX2 static void exp_rows_avx2(float *S, ptrdiff_t M, ptrdiff_t N, ptrdiff_t
 }
 
 
+/* Transposes: dst[c, r] = src[r, c] for r < rows, c < cols (row strides lds, ldd). Attention's keys, one
+ * head at a time ([T, head_dim] with the row stride of the key buffer -> [head_dim, T]). In register tiles
+ * (16 x 16 on AVX-512, 8 x 8 on AVX2): interleave 32-bit then 64-bit elements within 128-bit lanes, then
+ * move the lanes. Rows past the end are zeros, never stored; columns past the end are neither loaded nor
+ * stored (masks). The scalar loop it replaces took ~3 cycles an element, ~1% of an 8x128 forward. */
+TGT_AVX512 static void transpose_avx512(const float *src, ptrdiff_t lds, ptrdiff_t rows, ptrdiff_t cols, float *dst,
+                                        ptrdiff_t ldd) {
+    for (ptrdiff_t r0 = 0; r0 < rows; r0 += 16) {
+        const int nr = (int)(rows - r0 < 16 ? rows - r0 : 16);
+        const __mmask16 mr = (__mmask16)((1u << nr) - 1u);
+        for (ptrdiff_t c0 = 0; c0 < cols; c0 += 16) {
+            const int nc = (int)(cols - c0 < 16 ? cols - c0 : 16);
+            const __mmask16 mc = (__mmask16)((1u << nc) - 1u);
+            __m512 r[16], t[16], u[16];
+            for (int i = 0; i < 16; i++)
+                r[i] = i < nr ? _mm512_maskz_loadu_ps(mc, src + (r0 + i) * lds + c0) : _mm512_setzero_ps();
+            for (int i = 0; i < 8; i++) {  /* per lane: r[2i][c], r[2i+1][c] for c = 0, 1 (lo) and 2, 3 (hi) */
+                t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+                t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+            }
+            for (int i = 0; i < 4; i++) {  /* u[4i + j], lane L: rows 4i .. 4i + 3 of column 4L + j */
+                u[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+                u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+                u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+                u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+            }
+            for (int j = 0; j < 4; j++) {  /* column 4L + j: lane L of u[j], u[4 + j], u[8 + j], u[12 + j] */
+                const __m512 x0 = _mm512_shuffle_f32x4(u[j], u[4 + j], 0x88), x1 = _mm512_shuffle_f32x4(u[j], u[4 + j], 0xDD);
+                const __m512 y0 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0x88),
+                             y1 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0xDD);
+                r[j] = _mm512_shuffle_f32x4(x0, y0, 0x88);
+                r[4 + j] = _mm512_shuffle_f32x4(x1, y1, 0x88);
+                r[8 + j] = _mm512_shuffle_f32x4(x0, y0, 0xDD);
+                r[12 + j] = _mm512_shuffle_f32x4(x1, y1, 0xDD);
+            }
+            for (int c = 0; c < nc; c++) _mm512_mask_storeu_ps(dst + (c0 + c) * ldd + r0, mr, r[c]);
+        }
+    }
+}
+
+TGT_AVX2 static void transpose_avx2(const float *src, ptrdiff_t lds, ptrdiff_t rows, ptrdiff_t cols, float *dst,
+                                    ptrdiff_t ldd) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (ptrdiff_t r0 = 0; r0 < rows; r0 += 8) {
+        const int nr = (int)(rows - r0 < 8 ? rows - r0 : 8);
+        const __m256i mr = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr), lane);
+        for (ptrdiff_t c0 = 0; c0 < cols; c0 += 8) {
+            const int nc = (int)(cols - c0 < 8 ? cols - c0 : 8);
+            const __m256i mc = _mm256_cmpgt_epi32(_mm256_set1_epi32(nc), lane);
+            __m256 r[8], t[8], u[8];
+            for (int i = 0; i < 8; i++)
+                r[i] = i < nr ? _mm256_maskload_ps(src + (r0 + i) * lds + c0, mc) : _mm256_setzero_ps();
+            for (int i = 0; i < 4; i++) {
+                t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+                t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+            }
+            for (int i = 0; i < 2; i++) {  /* u[4i + j], lane L: rows 4i .. 4i + 3 of column 4L + j */
+                u[4 * i] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+                u[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+                u[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+                u[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+            }
+            for (int j = 0; j < 4; j++) {
+                r[j] = _mm256_permute2f128_ps(u[j], u[4 + j], 0x20);
+                r[4 + j] = _mm256_permute2f128_ps(u[j], u[4 + j], 0x31);
+            }
+            for (int c = 0; c < nc; c++) _mm256_maskstore_ps(dst + (c0 + c) * ldd + r0, mr, r[c]);
+        }
+    }
+}
+
 /* The x86 GEMM, one driver for both instruction sets (`blocked_isa`: the tile, the kernels, the packing).
  * Two loop orders over the micro-kernel's tiles:
  *  - B at most half the L2 (every weight of the published config's FFNs, attention output and query/key;
@@ -593,6 +664,16 @@ void mmb_no_norm_rows(float *X, ptrdiff_t M, ptrdiff_t N, ptrdiff_t ld, const fl
     if (isa == MMB_ISA_AVX2) { no_norm_rows_avx2(X, M, N, ld, w, b); return; }
 #endif
     no_norm_rows_portable(X, M, N, ld, w, b);
+}
+
+void mmb_transpose(const float *src, ptrdiff_t lds, ptrdiff_t rows, ptrdiff_t cols, float *dst, ptrdiff_t ldd) {
+#if MMB_X86
+    int isa = mmb_get_isa();
+    if (isa == MMB_ISA_AVX512) { transpose_avx512(src, lds, rows, cols, dst, ldd); return; }
+    if (isa == MMB_ISA_AVX2) { transpose_avx2(src, lds, rows, cols, dst, ldd); return; }
+#endif
+    for (ptrdiff_t r = 0; r < rows; r++)
+        for (ptrdiff_t c = 0; c < cols; c++) dst[c * ldd + r] = src[r * lds + c];
 }
 
 void mmb_exp_rows(float *S, ptrdiff_t M, ptrdiff_t N, ptrdiff_t ld, float scale, const float *mask,
