@@ -334,34 +334,12 @@ cdef class Plan:
                 self.max_k = op.K
 
 
-_pad_rows = True
-
-
-def _row_pad(Py_ssize_t width):
-    """Floats after each row of an activation buffer: 16 when its rows would be a multiple of 1 KB long (the
-    weights' rule, minimobilebert/packing.py), else 0."""
-    return 16 if _pad_rows and width % 256 == 0 else 0
-
-
-def set_row_padding(bint on):
-    """For tests and measurements: whether activation buffers whose rows are a multiple of 1 KB get 16 floats
-    of padding per row. Returns the previous setting."""
-    global _pad_rows
-    old = _pad_rows
-    _pad_rows = bool(on)
-    return old
-
-
 def forward(Plan plan, input_ids, token_type_ids, position_ids, attention_mask, int nthreads,
             int retire_at=0):
     """Embeddings through the last layer: returns the float32 [B, T, H] sequence output. The id arrays are
     C-contiguous int64 [B, T] (position_ids [1, T] or [B, T]; attention_mask [B, T] or None), already
     validated (every id inside its table). Activation buffers and scratch of a previous call of the same
     size are reused (taken from plan.pool, so concurrent calls never share them); the output is new.
-    A buffer whose rows would be a multiple of 1 KB long gets 16 floats of padding per row (_row_pad): 12
-    such rows, a GEMM's row panel, fall into two L1 sets (one thread, 8x128, padding on and off
-    alternating: 0.984x the time, 120 pairs). If the hidden state is padded, it is copied to the output
-    at the end (2 MB at 8x128, ~0.1% of the call).
     A thread that keeps arriving late at the per-layer barrier (its core is shared with another process)
     leaves the team and the others take its rows; plan.retired counts those. retire_at (tests): force
     one retirement at that barrier, 1 = the first layer's."""
@@ -371,13 +349,9 @@ def forward(Plan plan, input_ids, token_type_ids, position_ids, attention_mask, 
         item = plan.pool.pop()  # atomic under the GIL
     except IndexError:
         item = None
-    if item is None or item[0] != rows or item[3] != _pad_rows:
-        lds_ = [w + _row_pad(w) for w in plan.widths]
-        hidden = np.empty((rows, lds_[0]), dtype=np.float32) if lds_[0] != plan.H else None
-        item = (rows, [np.empty((rows, ld), dtype=np.float32) for ld in lds_[1:]], None, _pad_rows, hidden)
-    padded_hidden = item[4]
-    out = np.empty((B, T, plan.H), dtype=np.float32)
-    bufs = [out if padded_hidden is None else padded_hidden] + item[1]
+    if item is None or item[0] != rows:
+        item = (rows, [np.empty((rows, w), dtype=np.float32) for w in plan.widths[1:]], None)
+    bufs = [np.empty((B, T, plan.H), dtype=np.float32)] + item[1]
     scratch = item[2]
     cdef int nb = len(bufs)
     cdef float **pbufs = <float**>malloc(nb * sizeof(float*))
@@ -392,7 +366,7 @@ def forward(Plan plan, input_ids, token_type_ids, position_ids, attention_mask, 
     try:
         for i in range(nb):
             pbufs[i] = <float*>_fptr(bufs[i])
-            lds[i] = bufs[i].shape[bufs[i].ndim - 1]
+            lds[i] = plan.widths[i]
         a.B, a.T, a.H = B, T, plan.H
         a.ids = <const int64_t*>cnp.PyArray_DATA(input_ids)
         a.types = <const int64_t*>cnp.PyArray_DATA(token_type_ids)
@@ -423,9 +397,7 @@ def forward(Plan plan, input_ids, token_type_ids, position_ids, attention_mask, 
     if rc < 0:
         raise MemoryError("the engine could not allocate its scratch memory")
     plan.retired += rc
-    if padded_hidden is not None:
-        out.reshape(rows, plan.H)[...] = padded_hidden[:, :plan.H]
-    plan.pool.append((rows, item[1], scratch, item[3], padded_hidden))
+    plan.pool.append((rows, bufs[1:], scratch))
     if len(plan.pool) > 2:  # keep the two most recent
         del plan.pool[0]
-    return out
+    return bufs[0]

@@ -214,14 +214,15 @@ def test_how_threads_take_rows_changes_nothing(compiled, threads, min_rows, divi
 
 
 @pytest.mark.parametrize("name", ["mobilebert", "one_ffn_gelu_new", "layer_norm_gelu", "no_bottleneck",
-                                  "tiny_bottleneck_attention"])
+                                  "tiny_bottleneck_attention", "intermediate_256"])
 def test_gemm_pairs_change_nothing(compiled, name):
     """Each FFN's two dense layers run as one step, a block of rows at a time with the 512-wide
-    intermediate in scratch (forward.c, gemm_pair). That must be every FFN of every layer, and nothing
-    else: no step whose output a later step reads. With pairs and without, on 1 and 2 threads and row
-    counts below, at and above the block size (48 rows), the output is the same bit for bit, and the
-    reference's."""
-    m, plan, batch = plan_and_batch(3, 37, **CONFIG_GRID[name])
+    intermediate in scratch (forward.c, gemm_pair; an intermediate of a multiple of 256 floats gets a
+    padded row stride there). That must be every FFN of every layer, and nothing else: no step whose
+    output a later step reads. With pairs and without, on 1 and 2 threads and row counts below, at and
+    above the block size (48 rows), the output is the same bit for bit, and the reference's."""
+    overrides = dict(intermediate_size=256) if name == "intermediate_256" else CONFIG_GRID[name]
+    m, plan, batch = plan_and_batch(3, 37, **overrides)
     config = m.config
     steps = plan.pair_steps()
     assert len(steps) == config.num_feedforward_networks * config.num_hidden_layers
@@ -242,33 +243,6 @@ def test_gemm_pairs_change_nothing(compiled, name):
             assert relative_error(together[0], reference(m, ids, mask, types, positions)) <= ENGINE_TOLERANCE
     finally:
         compiled.set_pairs(old)
-
-
-@pytest.mark.parametrize("overrides", [dict(hidden_size=256, intermediate_size=256),
-                                       dict(hidden_size=256, use_bottleneck=False, intermediate_size=512,
-                                            normalization_type="layer_norm")])
-def test_row_padding_changes_nothing(compiled, overrides):
-    """Activation buffers (and a GEMM pair's intermediate) whose rows are a multiple of 1 KB long get 16
-    floats of padding per row (engine.pyx, forward.c). The output is the same bit for bit without it,
-    contiguous, and the reference's; on 1 and 2 threads, pairs on and off."""
-    m, plan, batch = plan_and_batch(2, 30, **overrides)
-    assert any(w % 256 == 0 for w in plan.widths)  # something is padded
-    ids, types, positions, mask = batch
-    old_pad, old_pairs = compiled.set_row_padding(False), compiled.set_pairs(True)
-    try:
-        for pairs in (True, False):
-            compiled.set_pairs(pairs)
-            compiled.set_row_padding(False)
-            plain = [compiled.forward(plan, *batch, t).copy() for t in (1, 2)]
-            compiled.set_row_padding(True)
-            padded = [compiled.forward(plan, *batch, t) for t in (1, 2)]
-            for a, b in zip(plain, padded):
-                assert b.flags.c_contiguous and b.shape == (2, 30, m.config.hidden_size)
-                np.testing.assert_array_equal(a, b)
-        assert relative_error(padded[0], reference(m, ids, mask, types, positions)) <= ENGINE_TOLERANCE
-    finally:
-        compiled.set_row_padding(old_pad)
-        compiled.set_pairs(old_pairs)
 
 
 def test_forward_under_a_cpu_hog_equals_one_thread(compiled):
