@@ -7,6 +7,7 @@ program (kernels/engine/, bound by kernels/engine.pyx as `minimobilebert._engine
 * an own GEMM micro-kernel (AVX-512, AVX2/FMA or portable C, picked at run time from the CPU's features)
   with the bias, activation, residual and NoNorm fused into the tile store; LayerNorm as a row epilogue;
 * attention per head with a polynomial exp, normalising the context instead of the probabilities;
+* an FFN's two GEMMs as one step, 48 rows at a time, its intermediate kept in cache;
 * OpenMP threads that take chunks of the B*T rows as they go, with single-threaded GEMMs inside and
   one barrier per layer (before attention, which needs every row's keys and values).
 
