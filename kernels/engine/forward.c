@@ -393,6 +393,7 @@ int mmb_set_pairs(int on) {
 
 static void gemm_pair(const mmb_forward_args *a, int i, ptrdiff_t r0, ptrdiff_t r1, scratch *sc) {
     const mmb_op *p = &a->ops[i], *q = &a->ops[i + 1];
+    if (r1 <= r0) return;
     const ptrdiff_t lds = a->lds[p->src.buf], ldd = a->lds[q->dst.buf], blocks = (r1 - r0 + PAIR_ROWS - 1) / PAIR_ROWS;
     const ptrdiff_t ldi = pair_ld(p->N);
     const mmb_next after = next_weights(a, i + 1);
